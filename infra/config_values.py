@@ -1,0 +1,165 @@
+"""Parsers for single stack-config values: each returns the typed value or raises ConfigError.
+
+Pure Python. Each parser takes the config key (for the message) and the raw value — a string
+as the Pulumi engine hands it over, or a YAML value as it stands in `Pulumi.<stack>.yaml`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+PROJECT = "retail-registry"
+TAG_MUTABILITY_MODES = (
+    "IMMUTABLE",
+    "IMMUTABLE_WITH_EXCLUSION",
+    "MUTABLE",
+    "MUTABLE_WITH_EXCLUSION",
+)
+PLATFORMS = ("linux/amd64", "linux/arm64", "linux/arm64/v8")
+
+_REPOSITORY_NAME = re.compile(r"(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*")
+_MUTABLE_TAG_FILTER = re.compile(r"[0-9A-Za-z._*-]{1,128}")
+_IAM_PRINCIPAL_ARN = re.compile(
+    r"arn:aws(?:-cn|-us-gov)?:iam::\d{12}:(?:root|(?:role|user)/[\w+=,.@/-]{1,512})"
+)
+_KMS_KEY_ARN = re.compile(r"arn:aws(?:-cn|-us-gov)?:kms:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:key/[\w-]+")
+_ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
+_DOCKER_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+
+
+class ConfigError(ValueError):
+    """A stack config value that breaks a rule; the message names key, value and rule."""
+
+    def __init__(self, key: str, value: object, rule: str) -> None:
+        self.key = f"{PROJECT}:{key}"
+        self.value = value
+        self.rule = rule
+        super().__init__(f"invalid config {self.key} = {json.dumps(value, default=str)}: {rule}")
+
+
+def decode(value: Any) -> Any:
+    """Structured values arrive as JSON text from the engine and as YAML values from files."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
+def _string(key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ConfigError(key, value, "must be a non-empty string")
+    return value
+
+
+def _bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ConfigError(key, value, "must be a boolean (true or false)")
+
+
+def _string_list(key: str, value: Any) -> list[str]:
+    decoded = decode(value)
+    if not isinstance(decoded, list) or not all(isinstance(v, str) and v for v in decoded):
+        raise ConfigError(key, value, "must be a list of non-empty strings")
+    if len(set(decoded)) != len(decoded):
+        raise ConfigError(key, value, "must not repeat an entry")
+    return decoded
+
+
+def _matching(pattern: re.Pattern[str], rule: str) -> Callable[[str, Any], str]:
+    def parse(key: str, value: Any) -> str:
+        text = _string(key, value)
+        if not pattern.fullmatch(text):
+            raise ConfigError(key, value, rule)
+        return text
+
+    return parse
+
+
+def _each_matching(pattern: re.Pattern[str], rule: str) -> Callable[[str, Any], tuple[str, ...]]:
+    def parse(key: str, value: Any) -> tuple[str, ...]:
+        items = _string_list(key, value)
+        for item in items:
+            if not pattern.fullmatch(item):
+                raise ConfigError(key, item, rule)
+        return tuple(items)
+
+    return parse
+
+
+def _principals(key: str, value: Any) -> tuple[str, ...]:
+    items = _string_list(key, value)
+    for item in items:
+        if "*" in item:
+            raise ConfigError(key, item, "wildcards are not allowed: name each principal's ARN")
+        if not _IAM_PRINCIPAL_ARN.fullmatch(item):
+            raise ConfigError(key, item, _PRINCIPAL_RULE)
+    return tuple(items)
+
+
+def _one_of(choices: Sequence[str]) -> Callable[[str, Any], str]:
+    def parse(key: str, value: Any) -> str:
+        if value not in choices:
+            raise ConfigError(key, value, f"must be one of {', '.join(choices)}")
+        return str(value)
+
+    return parse
+
+
+def _repository_name(key: str, value: Any) -> str:
+    name = _string(key, value)
+    if not 2 <= len(name) <= 256:
+        raise ConfigError(key, value, "must be 2 to 256 characters long")
+    if not _REPOSITORY_NAME.fullmatch(name):
+        raise ConfigError(
+            key,
+            value,
+            "must be lowercase letters and digits in `/`-separated components, "
+            "each starting and ending with a letter or digit ('.', '_', '-' allowed inside)",
+        )
+    return name
+
+
+def _lifecycle_rules(key: str, value: Any) -> tuple[dict[str, Any], ...]:
+    decoded = decode(value)
+    if not isinstance(decoded, list):
+        raise ConfigError(key, value, "must be a list of ECR lifecycle rule objects")
+    return tuple(decoded)
+
+
+_PRINCIPAL_RULE = (
+    "must be an IAM ARN: arn:aws:iam::<12-digit account>:root, :role/<name> or :user/<name>"
+)
+
+PARSERS: dict[str, Callable[[str, Any], Any]] = {
+    "repositoryName": _repository_name,
+    "tagMutability": _one_of(TAG_MUTABILITY_MODES),
+    "mutableTags": _each_matching(
+        _MUTABLE_TAG_FILTER, "must be 1-128 characters of letters, digits, '.', '_', '-' and '*'"
+    ),
+    "scanOnPush": _bool,
+    "kmsKeyArn": _matching(
+        _KMS_KEY_ARN, "must be a KMS key ARN: arn:aws:kms:<region>:<account>:key/<id>"
+    ),
+    "forceDelete": _bool,
+    "protect": _bool,
+    "pullPrincipals": _principals,
+    "pushPrincipals": _principals,
+    "pullOrganizationIds": _each_matching(
+        _ORGANIZATION_ID,
+        "must be an AWS Organization ID: o- followed by 10-32 lowercase letters or digits",
+    ),
+    "lifecycleRules": _lifecycle_rules,
+    "imagePlatform": _one_of(PLATFORMS),
+    "imageTag": _matching(
+        _DOCKER_TAG,
+        "must be a Docker tag: 1-128 letters, digits, '_', '.', '-', not starting with '.' or '-'",
+    ),
+}

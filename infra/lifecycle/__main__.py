@@ -1,0 +1,5 @@
+"""Entry point for `python -m infra.lifecycle`."""
+
+from infra.lifecycle.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,200 @@
+"""`python -m infra.lifecycle validate|simulate`: check and preview policies offline.
+
+Exit codes: 0 success, 1 the policy has errors (one line each on stderr), 2 unreadable input
+or bad arguments (one line on stderr, never a traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+
+from infra.lifecycle.findings import LifecyclePolicyError
+from infra.lifecycle.images import ImagesError, parse_describe_images, parse_timestamp
+from infra.lifecycle.policy import validate
+from infra.lifecycle.simulate import DEFAULT_PRICE_PER_GB, format_table, simulate
+
+PROJECT = "retail-registry"
+RULES_KEY = f"{PROJECT}:lifecycleRules"
+DEFAULT_ROOT = Path(__file__).resolve().parents[2]
+_STACK_NAME = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+class InputError(Exception):
+    """Input that cannot be read at all; the message is the whole one-line diagnosis."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except InputError as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
+    except LifecyclePolicyError as exc:
+        _write_lines(sys.stderr, "error", exc.findings.errors)
+        return 1
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.lifecycle",
+        description="Validate and preview ECR lifecycle policies offline.",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    check = commands.add_parser("validate", help="report errors and warnings of a policy")
+    source = check.add_mutually_exclusive_group(required=True)
+    source.add_argument("policy", nargs="?", type=Path, help='policy JSON file ({"rules": [...]})')
+    source.add_argument("--stack", help="read lifecycleRules from Pulumi.<STACK>.yaml")
+    _add_format(check)
+    check.set_defaults(run=_run_validate)
+
+    preview = commands.add_parser("simulate", help="preview which images a policy acts on")
+    source = preview.add_mutually_exclusive_group(required=True)
+    source.add_argument("--policy", type=Path, help="policy JSON file")
+    source.add_argument("--stack", help="read lifecycleRules from Pulumi.<STACK>.yaml")
+    preview.add_argument(
+        "--images",
+        type=Path,
+        required=True,
+        help="output of `aws ecr describe-images --output json`",
+    )
+    preview.add_argument("--now", help="evaluation time, ISO-8601 (default: current UTC time)")
+    preview.add_argument(
+        "--price-per-gb",
+        type=float,
+        default=DEFAULT_PRICE_PER_GB,
+        help="USD per GB-month for the estimate (default: %(default)s)",
+    )
+    _add_format(preview)
+    preview.set_defaults(run=_run_simulate)
+    return parser
+
+
+def _add_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=DEFAULT_ROOT,
+        help="project root holding Pulumi.<STACK>.yaml (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--format", choices=("json", "table"), default="json", help="stdout format (default: json)"
+    )
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    document = _load_policy(args.policy, args.stack, args.root)
+    findings = validate(document)
+    _write_lines(sys.stderr, "warning", findings.warnings)
+    _write_lines(sys.stderr, "error", findings.errors)
+    if args.format == "table":
+        sys.stdout.write("ok\n" if findings.ok else "".join(f"{e}\n" for e in findings.errors))
+    else:
+        result = {"ok": findings.ok, "errors": findings.errors, "warnings": findings.warnings}
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    return 0 if findings.ok else 1
+
+
+def _run_simulate(args: argparse.Namespace) -> int:
+    document = _load_policy(args.policy, args.stack, args.root)
+    images = _load_images(args.images)
+    now = _parse_now(args.now)
+    if args.price_per_gb < 0 or args.price_per_gb != args.price_per_gb:
+        raise InputError(f"--price-per-gb: must be a non-negative number, got {args.price_per_gb}")
+    findings = validate(document)
+    _write_lines(sys.stderr, "warning", findings.warnings)
+    preview = simulate(document, images, now)
+    if args.format == "table":
+        sys.stdout.write(format_table(preview, args.price_per_gb))
+    else:
+        sys.stdout.write(json.dumps(preview.to_dict(args.price_per_gb), indent=2) + "\n")
+    return 0
+
+
+def _write_lines(stream: TextIO, kind: str, lines: Sequence[str]) -> None:
+    stream.write("".join(f"{kind}: {line}\n" for line in lines))
+
+
+def _load_policy(path: Path | None, stack: str | None, root: Path) -> Any:
+    if stack is not None:
+        return {"rules": load_stack_rules(stack, root)}
+    assert path is not None
+    return _read_json(path, "policy")
+
+
+def _load_images(path: Path) -> Any:
+    try:
+        return parse_describe_images(_read_json(path, "images"))
+    except ImagesError as exc:
+        raise InputError(f"{path}: {exc}") from exc
+
+
+def _parse_now(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(UTC)
+    try:
+        return parse_timestamp(text, "--now")
+    except ImagesError as exc:
+        raise InputError(str(exc)) from exc
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read {what} file: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: {what} file is not UTF-8 text") from exc
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{path}: {what} file is not valid JSON: {exc.msg} at line {exc.lineno} "
+            f"column {exc.colno}"
+        ) from exc
+
+
+def load_stack_rules(stack: str, root: Path = DEFAULT_ROOT) -> Any:
+    """`retail-registry:lifecycleRules` of Pulumi.<stack>.yaml, or the program's defaults."""
+    if not _STACK_NAME.fullmatch(stack):
+        raise InputError(f"--stack: {stack!r} is not a stack name (letters, digits, _ . -)")
+    path = root / f"Pulumi.{stack}.yaml"
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read stack file: {exc.strerror or exc}") from exc
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise InputError(f"{path}: stack file is not valid YAML: {first_line}") from exc
+    config = document.get("config") if isinstance(document, dict) else None
+    if document is not None and not isinstance(document, dict):
+        raise InputError(f"{path}: stack file must be a YAML mapping")
+    if config is not None and not isinstance(config, dict):
+        raise InputError(f"{path}: config: must be a mapping of keys to values")
+    rules = (config or {}).get(RULES_KEY)
+    if rules is None:
+        # Imported here: infra.settings imports this package, so a module-level import would
+        # be circular.
+        from infra.settings import DEFAULT_LIFECYCLE_RULES
+
+        return [dict(rule) for rule in DEFAULT_LIFECYCLE_RULES]
+    return _decode(rules, path)
+
+
+def _decode(rules: Any, path: Path) -> Any:
+    # `pulumi config set --path` writes YAML values; `pulumi config set` writes JSON text.
+    if not isinstance(rules, str):
+        return rules
+    try:
+        return json.loads(rules)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"{path}: {RULES_KEY}: a string value must be JSON: {exc.msg}") from exc

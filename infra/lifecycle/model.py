@@ -1,0 +1,129 @@
+"""Typed model of an ECR lifecycle policy and its canonical JSON form.
+
+The schema is AWS's current one (Amazon ECR User Guide, "Lifecycle policy properties"):
+archive storage class, the `transition` action and the `sinceImagePulled` /
+`sinceImageTransitioned` count types included. A `Rule` is only ever built from a rule that
+`validate` accepted, so its fields hold legal values and the model needs no checks of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+MAX_RULES = 50
+MIN_POLICY_CHARS = 100
+MAX_POLICY_CHARS = 30_720
+MAX_PATTERN_WILDCARDS = 4
+# ECR refuses lifecycle deletion of images archived for less than 90 days (minimum storage
+# duration of the archive class), so a shorter sinceImageTransitioned rule cannot be configured.
+MIN_ARCHIVE_DAYS = 90
+
+TAG_STATUSES = ("tagged", "untagged", "any")
+STORAGE_CLASSES = ("standard", "archive")
+COUNT_TYPES = (
+    "imageCountMoreThan",
+    "sinceImagePushed",
+    "sinceImagePulled",
+    "sinceImageTransitioned",
+)
+SINCE_COUNT_TYPES = frozenset(COUNT_TYPES[1:])
+COUNT_UNITS = ("days",)
+ACTION_TYPES = ("expire", "transition")
+TARGET_STORAGE_CLASSES = ("archive",)
+
+# Canonical key order; also the complete set of keys ECR accepts at each level.
+DOCUMENT_KEYS = ("rules",)
+RULE_KEYS = ("rulePriority", "description", "selection", "action")
+SELECTION_KEYS = (
+    "tagStatus",
+    "tagPrefixList",
+    "tagPatternList",
+    "storageClass",
+    "countType",
+    "countUnit",
+    "countNumber",
+)
+ACTION_KEYS = ("type", "targetStorageClass")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One validated lifecycle rule. `tag_list_kind` is None for untagged/any rules."""
+
+    priority: int
+    tag_status: str
+    tag_list_kind: str | None
+    tag_list: tuple[str, ...]
+    storage_class: str
+    count_type: str
+    count_number: int
+    action: str
+    document: Mapping[str, Any]
+
+    @property
+    def label(self) -> str:
+        return f"rulePriority {self.priority}"
+
+
+def rule_from_document(raw: Mapping[str, Any]) -> Rule:
+    """Type a rule `validate` accepted; the canonical document rides along for rendering."""
+    selection = raw["selection"]
+    kind = next((k for k in ("tagPrefixList", "tagPatternList") if k in selection), None)
+    return Rule(
+        priority=raw["rulePriority"],
+        tag_status=selection["tagStatus"],
+        tag_list_kind=kind,
+        tag_list=tuple(selection[kind]) if kind else (),
+        # An absent storageClass means standard: archived images are only selected explicitly.
+        storage_class=selection.get("storageClass", "standard"),
+        count_type=selection["countType"],
+        count_number=selection["countNumber"],
+        action=raw["action"]["type"],
+        document=canonical_rule(raw),
+    )
+
+
+def canonical_rule(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The rule with keys in canonical order; tag lists keep the author's order."""
+    rule: dict[str, Any] = {}
+    for key in RULE_KEYS:
+        if key == "selection":
+            rule[key] = _ordered(raw[key], SELECTION_KEYS)
+        elif key == "action":
+            rule[key] = _ordered(raw[key], ACTION_KEYS)
+        elif key in raw:
+            rule[key] = raw[key]
+    return rule
+
+
+def _ordered(raw: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    return {
+        key: list(raw[key]) if isinstance(raw[key], list) else raw[key]
+        for key in keys
+        if key in raw
+    }
+
+
+def render(rules: list[Rule]) -> str:
+    """Compact JSON, rules by priority: the exact text ECR stores and Pulumi diffs."""
+    ordered = sorted(rules, key=lambda rule: rule.priority)
+    document = {"rules": [dict(rule.document) for rule in ordered]}
+    return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+
+
+def tag_matches(kind: str, entry: str, tag: str) -> bool:
+    """Prefix entries match by `startswith`; pattern entries match the whole tag."""
+    if kind == "tagPrefixList":
+        return tag.startswith(entry)
+    return _pattern_regex(entry).fullmatch(tag) is not None
+
+
+@lru_cache(maxsize=1024)
+def _pattern_regex(pattern: str) -> re.Pattern[str]:
+    # Only `*` is special in ECR patterns; everything else is literal and case-sensitive.
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")), re.DOTALL)

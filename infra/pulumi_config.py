@@ -1,0 +1,35 @@
+"""The bridge from Pulumi's config to RetailRegistryArgs: the only config code that needs Pulumi."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+from pulumi.runtime import config as runtime_config
+
+from infra.config_values import PROJECT, ConfigError
+from infra.settings import RetailRegistryArgs, load_args
+
+
+def read_args() -> RetailRegistryArgs:
+    """Validated args for the current stack; a bad value ends the run with one clear message."""
+    try:
+        args = load_args(_namespace_values(), stack=pulumi.get_stack())
+    except ConfigError as error:
+        # RunError ends the program with its message alone, no traceback.
+        raise pulumi.RunError(str(error)) from None
+    for warning in args.lifecycle_warnings:
+        pulumi.log.warn(f"{PROJECT}:lifecycleRules: {warning}")
+    return args
+
+
+def _namespace_values() -> dict[str, Any]:
+    # pulumi.Config only answers for keys it is asked about; listing every key set in the
+    # namespace is what lets a misspelt key fail instead of silently falling back to a default.
+    prefix = f"{PROJECT}:"
+    every_key = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    return {
+        key.removeprefix(prefix): runtime_config.get_config(key)
+        for key in every_key
+        if key.startswith(prefix)
+    }

@@ -1,0 +1,207 @@
+"""Pure checks behind the CrossGuard policies.
+
+Each check takes a resource's property dict (Pulumi camelCase, as the policy SDK sees it) and
+returns violation messages; an empty list means compliant. Nothing here imports the policy SDK,
+so the checks run in plain unit tests and in the pack alike.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from infra.lifecycle import validate
+
+REPOSITORY_TYPE = "aws:ecr/repository:Repository"
+LIFECYCLE_POLICY_TYPE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
+REPOSITORY_POLICY_TYPE = "aws:ecr/repositoryPolicy:RepositoryPolicy"
+DOCKER_IMAGE_TYPE = "docker:index/image:Image"
+
+IMMUTABLE_MODES = frozenset({"IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION"})
+KMS_TYPES = frozenset({"KMS", "KMS_DSSE"})
+# "*" as an action includes every ecr:* action, so it is as broad as ecr:* itself.
+FORBIDDEN_ACTIONS = frozenset({"*", "ecr:*"})
+PROTECTED_STACK = "prod"
+# Condition keys/operators that restrict a '*' principal to named organizations or accounts.
+ORG_KEYS = frozenset({"aws:principalorgid", "aws:principalorgpaths", "aws:principalaccount"})
+ORG_OPERATORS = frozenset(
+    {"StringEquals", "StringLike", "ForAnyValue:StringEquals", "ForAnyValue:StringLike"}
+)
+
+
+@dataclass(frozen=True)
+class StackResource:
+    """The slice of a stack resource that the stack-level check needs."""
+
+    resource_type: str
+    urn: str
+    props: Mapping[str, Any]
+
+
+def check_tag_immutability(props: Mapping[str, Any]) -> list[str]:
+    mode = props.get("imageTagMutability") or "MUTABLE"
+    if mode in IMMUTABLE_MODES:
+        return []
+    allowed = " or ".join(sorted(IMMUTABLE_MODES))
+    return [f"imageTagMutability is {mode!r}; it must be {allowed} so a tag never moves."]
+
+
+def check_scan_on_push(props: Mapping[str, Any]) -> list[str]:
+    scanning = props.get("imageScanningConfiguration") or {}
+    if scanning.get("scanOnPush") is True:
+        return []
+    return ["imageScanningConfiguration.scanOnPush must be true so every pushed image is scanned."]
+
+
+def parse_policy_text(field: str, text: Any) -> tuple[dict[str, Any] | None, list[str]]:
+    """Parses a JSON policy property, returning (document, errors)."""
+    if not isinstance(text, str) or not text.strip():
+        return None, [f"{field} must be a non-empty JSON document."]
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return None, [f"{field} is not valid JSON: {exc.msg} at line {exc.lineno}."]
+    if not isinstance(document, dict):
+        return None, [f"{field} must be a JSON object, got {type(document).__name__}."]
+    return document, []
+
+
+def check_lifecycle_policy(props: Mapping[str, Any]) -> list[str]:
+    document, errors = parse_policy_text("policy", props.get("policy"))
+    if document is None:
+        return errors
+    return [f"policy rejected by the lifecycle validator: {e}" for e in validate(document).errors]
+
+
+def lifecycle_policy_warnings(props: Mapping[str, Any]) -> list[str]:
+    document, _ = parse_policy_text("policy", props.get("policy"))
+    if document is None:
+        # The mandatory check already reports unparseable documents.
+        return []
+    return [f"lifecycle validator warning: {w}" for w in validate(document).warnings]
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _grants_everyone(principal: Any) -> bool:
+    if principal == "*":
+        return True
+    if isinstance(principal, Mapping):
+        return any(p == "*" for values in principal.values() for p in _as_list(values))
+    return False
+
+
+def _limited_to_organization(condition: Any) -> bool:
+    """True when a condition pins a '*' principal to named organizations or accounts.
+
+    IAM can only name an organization through `aws:PrincipalOrgID` with a wildcard principal
+    (infra.access_policy does exactly that), so such a statement is not a public grant.
+    """
+    if not isinstance(condition, Mapping):
+        return False
+    for operator, clauses in condition.items():
+        if operator not in ORG_OPERATORS or not isinstance(clauses, Mapping):
+            continue
+        for key, values in clauses.items():
+            names = _as_list(values)
+            if key.lower() in ORG_KEYS and names and all(v and v != "*" for v in names):
+                return True
+    return False
+
+
+def _statement_violations(index: int, statement: Mapping[str, Any]) -> list[str]:
+    where = f"policy.Statement[{index}]"
+    found: list[str] = []
+    public = _grants_everyone(statement.get("Principal"))
+    if public and not _limited_to_organization(statement.get("Condition")):
+        found.append(
+            f"{where}.Principal grants '*' without an aws:PrincipalOrgID/PrincipalAccount "
+            "condition; name the accounts, roles or organizations that may pull."
+        )
+    if "NotPrincipal" in statement:
+        found.append(f"{where} uses NotPrincipal with Allow, which grants everyone else.")
+    actions = {str(a).lower() for a in _as_list(statement.get("Action"))}
+    for action in sorted(actions & FORBIDDEN_ACTIONS):
+        found.append(f"{where}.Action grants {action!r}; list the ECR actions explicitly.")
+    if "NotAction" in statement:
+        found.append(f"{where} uses NotAction with Allow, which grants every other action.")
+    return found
+
+
+def check_repository_policy(props: Mapping[str, Any]) -> list[str]:
+    document, errors = parse_policy_text("policy", props.get("policy"))
+    if document is None:
+        return errors
+    statements = _as_list(document.get("Statement"))
+    found: list[str] = []
+    for index, statement in enumerate(statements):
+        if not isinstance(statement, Mapping):
+            found.append(f"policy.Statement[{index}] must be a JSON object.")
+        elif statement.get("Effect") == "Allow":
+            # Deny statements with a wildcard principal only narrow access, so they pass.
+            found.extend(_statement_violations(index, statement))
+    return found
+
+
+def check_image_platform(props: Mapping[str, Any]) -> list[str]:
+    build = props.get("build") or {}
+    platform = build.get("platform") if isinstance(build, Mapping) else None
+    if isinstance(platform, str) and platform.strip():
+        return []
+    return ["build.platform must be set (e.g. 'linux/amd64') so the image matches the nodes."]
+
+
+def check_kms_encryption(props: Mapping[str, Any]) -> list[str]:
+    configs = _as_list(props.get("encryptionConfigurations"))
+    kinds = {c.get("encryptionType") for c in configs if isinstance(c, Mapping)}
+    if kinds & KMS_TYPES:
+        return []
+    return ["encryptionConfigurations uses AES256; KMS gives key policy control and audit."]
+
+
+def stack_from_urn(urn: str) -> str:
+    """Returns the stack name from 'urn:pulumi:<stack>::<project>::<type>::<name>'."""
+    parts = urn.split(":", 2)
+    if len(parts) < 3 or parts[0] != "urn" or parts[1] != "pulumi":
+        raise ValueError(f"urn {urn!r} is not a Pulumi URN (urn:pulumi:<stack>::...)")
+    return parts[2].split("::", 1)[0]
+
+
+def check_force_delete(props: Mapping[str, Any], stack: str) -> list[str]:
+    if stack == PROTECTED_STACK and props.get("forceDelete") is True:
+        return [f"forceDelete is true on stack {stack!r}; destroy would delete every image."]
+    return []
+
+
+def _by_type(resources: Iterable[StackResource], resource_type: str) -> list[StackResource]:
+    return [r for r in resources if r.resource_type == resource_type]
+
+
+def check_repositories_have_lifecycle(
+    resources: Sequence[StackResource],
+) -> list[tuple[str, str]]:
+    """Returns (urn, message) for each repository without an accepted lifecycle policy."""
+    accepted: set[Any] = set()
+    attached: set[Any] = set()
+    for lifecycle in _by_type(resources, LIFECYCLE_POLICY_TYPE):
+        repository = lifecycle.props.get("repository")
+        attached.add(repository)
+        if not check_lifecycle_policy(lifecycle.props):
+            accepted.add(repository)
+    found: list[tuple[str, str]] = []
+    for repo in _by_type(resources, REPOSITORY_TYPE):
+        name = repo.props.get("name")
+        if name in accepted:
+            continue
+        if name in attached:
+            message = f"repository {name!r}: its lifecycle policy is rejected by the validator."
+        else:
+            message = f"repository {name!r} has no LifecyclePolicy; old images never expire."
+        found.append((repo.urn, message))
+    return found

@@ -1,0 +1,1 @@
+"""Runtime side of the compiled forest: artifact format, loader, encoder, evaluator."""

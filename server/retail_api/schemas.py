@@ -1,0 +1,95 @@
+"""Request and response bodies; input and output never share a model."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from retail_api.model.contract import CLASSES
+
+MAX_BATCH = 1000
+MAX_SPEND_GBP = 100_000.0
+MAX_QUANTITY = 10_000
+
+Label = Annotated[str, Field(min_length=1, max_length=64)]
+PriceSensitivity = Literal["Low", "Medium", "High"]
+assert sorted(CLASSES) == sorted(get_args(PriceSensitivity)), "schema and model contract drifted"
+
+
+class PredictRequest(BaseModel):
+    """One basket. Unseen category values are valid and use the model's unknown bucket."""
+
+    # strict: no silent coercion of "3" or true into numbers, or 3 into a string.
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "BASKET_SIZE": "M", "BASKET_TYPE": "MIXED", "STORE_REGION": "LONDON",
+                    "STORE_FORMAT": "LS", "SPEND": 125.5, "QUANTITY": 3,
+                    "PROD_CODE_20": "FOOD", "PROD_CODE_30": "FRESH",
+                }
+            ]
+        },
+    )
+
+    BASKET_SIZE: Literal["S", "M", "L"]
+    BASKET_TYPE: Label
+    STORE_REGION: Label
+    STORE_FORMAT: Literal["SS", "MS", "LS", "XLS"]
+    SPEND: float = Field(gt=0, le=MAX_SPEND_GBP, allow_inf_nan=False,
+                         description="Basket spend in GBP")
+    QUANTITY: int = Field(gt=0, le=MAX_QUANTITY, description="Number of items")
+    PROD_CODE_20: Label
+    PROD_CODE_30: Label
+
+
+BatchRequest = Annotated[list[PredictRequest], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class ClassProbabilities(BaseModel):
+    Low: float
+    Medium: float
+    High: float
+
+
+class PredictResponse(BaseModel):
+    prediction: PriceSensitivity
+    probability: ClassProbabilities
+    confidence: float = Field(description="The largest of the three probabilities")
+    model_version: str
+
+
+class BatchResponse(BaseModel):
+    predictions: list[PredictResponse]
+    count: int
+
+
+class HealthResponse(BaseModel):
+    status: Literal["healthy", "unhealthy"]
+    model_loaded: bool
+    model_version: str | None
+    detail: str | None = None
+
+
+class LiveResponse(BaseModel):
+    status: Literal["alive"]
+
+
+class FeatureInfo(BaseModel):
+    name: str
+    kind: Literal["categorical", "numeric"]
+    categories: list[str] | None = None
+
+
+class ModelInfoResponse(BaseModel):
+    model_version: str
+    algorithm: str
+    hyperparameters: dict[str, int | float | str | None]
+    size: dict[str, int]
+    features: list[FeatureInfo]
+    classes: list[str]
+    metrics: dict[str, float]
+    training: dict[str, object]

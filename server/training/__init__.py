@@ -1,0 +1,1 @@
+"""Offline training for the retail price-sensitivity model (never shipped in the image)."""

@@ -1,0 +1,163 @@
+"""Stack config validation: one test per rule, each asserting the message names the key."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.config_values import ConfigError
+from infra.settings import (
+    DEFAULT_LIFECYCLE_RULES,
+    RetailRegistryArgs,
+    load_args,
+    read_stack_config,
+    stack_lifecycle_rules,
+)
+
+ROLE = "arn:aws:iam::842676018087:role/mlops-retail-cluster-node-role"
+
+
+def rejected(values: dict[str, Any]) -> ConfigError:
+    with pytest.raises(ConfigError) as caught:
+        load_args(values, stack="test")
+    return caught.value
+
+
+def test_defaults_are_the_safe_choices() -> None:
+    args = load_args({}, stack="dev")
+    assert args == RetailRegistryArgs(stack="dev")
+    assert args.repository_name == "mlops/retail-api"
+    assert args.tag_mutability == "IMMUTABLE"
+    assert args.scan_on_push is True
+    assert args.protect is True
+    assert args.force_delete is False
+    assert args.kms_key_arn is None
+    assert args.lifecycle_rules == DEFAULT_LIFECYCLE_RULES
+    assert not args.has_repository_policy
+
+
+def test_engine_strings_and_yaml_values_parse_alike() -> None:
+    as_yaml = {"scanOnPush": False, "pullPrincipals": [ROLE], "protect": False}
+    as_engine = {"scanOnPush": "false", "pullPrincipals": json.dumps([ROLE]), "protect": "false"}
+    assert load_args(as_yaml, stack="s") == load_args(as_engine, stack="s")
+    assert load_args(as_yaml, stack="s").pull_principals == (ROLE,)
+
+
+@pytest.mark.parametrize(
+    ("values", "key", "rule"),
+    [
+        ({"repositoryName": "Mlops/Retail"}, "repositoryName", "lowercase"),
+        ({"repositoryName": "a"}, "repositoryName", "2 to 256"),
+        ({"repositoryName": "x" * 257}, "repositoryName", "2 to 256"),
+        ({"repositoryName": "mlops//retail"}, "repositoryName", "lowercase"),
+        ({"repositoryName": "-mlops/retail"}, "repositoryName", "lowercase"),
+        ({"tagMutability": "immutable"}, "tagMutability", "must be one of"),
+        ({"tagMutability": "IMMUTABLE_WITH_EXCLUSION"}, "mutableTags", "required"),
+        ({"tagMutability": "MUTABLE_WITH_EXCLUSION", "mutableTags": []}, "mutableTags", "required"),
+        ({"mutableTags": ["dev-*"]}, "mutableTags", "only allowed with"),
+        (
+            {
+                "tagMutability": "IMMUTABLE_WITH_EXCLUSION",
+                "mutableTags": [f"t{i}*" for i in range(6)],
+            },
+            "mutableTags",
+            "at most 5",
+        ),
+        (
+            {"tagMutability": "IMMUTABLE_WITH_EXCLUSION", "mutableTags": ["dev/*"]},
+            "mutableTags",
+            "letters, digits",
+        ),
+        ({"scanOnPush": "yes"}, "scanOnPush", "boolean"),
+        ({"forceDelete": 1}, "forceDelete", "boolean"),
+        ({"protect": "maybe"}, "protect", "boolean"),
+        ({"kmsKeyArn": "alias/ecr"}, "kmsKeyArn", "KMS key ARN"),
+        ({"pullPrincipals": ["*"]}, "pullPrincipals", "wildcards are not allowed"),
+        ({"pushPrincipals": ["arn:aws:iam::842676018087:role/*"]}, "pushPrincipals", "wildcard"),
+        ({"pullPrincipals": ["arn:aws:iam::84267601808:role/x"]}, "pullPrincipals", "IAM ARN"),
+        ({"pushPrincipals": ["arn:aws:s3:::bucket"]}, "pushPrincipals", "IAM ARN"),
+        ({"pullPrincipals": "not-a-list"}, "pullPrincipals", "list of non-empty strings"),
+        ({"pullPrincipals": [ROLE, ROLE]}, "pullPrincipals", "repeat"),
+        ({"pullOrganizationIds": ["o-abc"]}, "pullOrganizationIds", "Organization ID"),
+        ({"pullOrganizationIds": ["ou-abcdefghij"]}, "pullOrganizationIds", "Organization ID"),
+        ({"imagePlatform": "linux/x86_64"}, "imagePlatform", "must be one of"),
+        ({"imagePlatform": "windows/amd64"}, "imagePlatform", "must be one of"),
+        ({"imageTag": "-bad"}, "imageTag", "Docker tag"),
+        ({"imageTag": "latest"}, "imageTag", "IMMUTABLE"),
+        ({"lifecycleRules": {"rules": []}}, "lifecycleRules", "list"),
+        ({"lifecycleRules": []}, "lifecycleRules", "ECR would reject"),
+        ({"repositoryNme": "typo"}, "repositoryNme", "unknown key"),
+    ],
+)
+def test_bad_value_names_key_value_and_rule(values: dict[str, Any], key: str, rule: str) -> None:
+    error = rejected(values)
+    message = str(error)
+    assert f"retail-registry:{key}" in message
+    assert rule in message
+    assert error.key == f"retail-registry:{key}"
+
+
+def test_invalid_lifecycle_rule_reports_the_validator_error() -> None:
+    rule = dict(DEFAULT_LIFECYCLE_RULES[0])
+    rule["selection"] = {k: v for k, v in rule["selection"].items() if k != "countUnit"}
+    message = str(rejected({"lifecycleRules": [rule]}))
+    assert "retail-registry:lifecycleRules" in message
+    assert "countUnit" in message
+
+
+def test_latest_is_allowed_where_tags_are_mutable() -> None:
+    args = load_args({"imageTag": "latest", "tagMutability": "MUTABLE"}, stack="s")
+    assert args.image_tag == "latest"
+
+
+def test_exclusion_mode_with_filters_is_accepted() -> None:
+    args = load_args(
+        {"tagMutability": "IMMUTABLE_WITH_EXCLUSION", "mutableTags": ["dev-*", "cache"]}, stack="s"
+    )
+    assert args.mutable_tags == ("dev-*", "cache")
+
+
+def test_lifecycle_warnings_are_kept_for_the_program_to_log() -> None:
+    multi_prefix = {
+        "rulePriority": 1,
+        "selection": {
+            "tagStatus": "tagged",
+            "tagPrefixList": ["prod", "dev"],
+            "countType": "imageCountMoreThan",
+            "countNumber": 10,
+        },
+        "action": {"type": "expire"},
+    }
+    args = load_args({"lifecycleRules": [multi_prefix]}, stack="s")
+    assert args.lifecycle_warnings
+    assert any("tagPrefixList" in warning for warning in args.lifecycle_warnings)
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_committed_stack_files_load_cleanly(stack: str) -> None:
+    args = load_args(read_stack_config(stack), stack=stack)
+    assert args.lifecycle_warnings == ()
+    assert stack_lifecycle_rules(stack) == [dict(rule) for rule in args.lifecycle_rules]
+
+
+def test_prod_stack_encodes_the_product_contract() -> None:
+    args = load_args(read_stack_config("prod"), stack="prod")
+    assert args.repository_name == "mlops/retail-api"
+    assert args.tag_mutability == "IMMUTABLE"
+    assert args.protect and not args.force_delete
+    assert all(":842676018087:" in arn for arn in args.pull_principals + args.push_principals)
+
+
+def test_dev_stack_is_disposable() -> None:
+    args = load_args(read_stack_config("dev"), stack="dev")
+    assert args.force_delete and not args.protect
+    assert args.repository_name != "mlops/retail-api"
+
+
+def test_stack_without_rules_falls_back_to_defaults(tmp_path: Any) -> None:
+    (tmp_path / "Pulumi.bare.yaml").write_text("config:\n  aws:region: eu-west-1\n")
+    assert stack_lifecycle_rules("bare", root=tmp_path) == [
+        dict(r) for r in DEFAULT_LIFECYCLE_RULES
+    ]

@@ -1,0 +1,221 @@
+"""The pure policy checks, with compliant and non-compliant property dicts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.access_policy import repository_policy
+from policy import checks
+
+GOOD_REPOSITORY: dict[str, Any] = {
+    "name": "retail-api",
+    "imageTagMutability": "IMMUTABLE",
+    "imageScanningConfiguration": {"scanOnPush": True},
+    "encryptionConfigurations": [{"encryptionType": "KMS", "kmsKey": "arn:aws:kms:key/1"}],
+    "forceDelete": False,
+}
+GOOD_LIFECYCLE_DOC: dict[str, Any] = {
+    "rules": [
+        {
+            "rulePriority": 1,
+            "description": "expire untagged images after 14 days",
+            "selection": {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": 14,
+            },
+            "action": {"type": "expire"},
+        }
+    ]
+}
+ROLE = "arn:aws:iam::123456789012:role/eks-node"
+
+
+def _repo(**overrides: Any) -> dict[str, Any]:
+    return {**GOOD_REPOSITORY, **overrides}
+
+
+def _policy_props(document: Any, repository: str = "retail-api") -> dict[str, Any]:
+    return {"repository": repository, "policy": json.dumps(document)}
+
+
+@pytest.mark.parametrize("mode", ["IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION"])
+def test_immutable_modes_pass(mode: str) -> None:
+    assert checks.check_tag_immutability(_repo(imageTagMutability=mode)) == []
+
+
+@pytest.mark.parametrize("mode", ["MUTABLE", "MUTABLE_WITH_EXCLUSION", None])
+def test_mutable_or_unset_tags_fail_naming_the_field(mode: str | None) -> None:
+    [message] = checks.check_tag_immutability(_repo(imageTagMutability=mode))
+    assert "imageTagMutability" in message
+    assert "IMMUTABLE" in message
+
+
+def test_scan_on_push_required() -> None:
+    assert checks.check_scan_on_push(GOOD_REPOSITORY) == []
+    off = _repo(imageScanningConfiguration={"scanOnPush": False})
+    assert "scanOnPush" in checks.check_scan_on_push(off)[0]
+    assert checks.check_scan_on_push({"name": "x"}) != []
+
+
+def test_valid_lifecycle_policy_passes() -> None:
+    props = _policy_props(GOOD_LIFECYCLE_DOC)
+    assert checks.check_lifecycle_policy(props) == []
+
+
+def test_lifecycle_policy_rejected_by_validator_fails() -> None:
+    bad = {"rules": [{"rulePriority": 1, "selection": {}, "action": {"type": "delete"}}]}
+    found = checks.check_lifecycle_policy(_policy_props(bad))
+    assert found
+    assert all(m.startswith("policy rejected by the lifecycle validator") for m in found)
+
+
+@pytest.mark.parametrize("text", ["", "{not json", "[1, 2]", None])
+def test_unparseable_lifecycle_policy_names_the_field(text: str | None) -> None:
+    [message] = checks.check_lifecycle_policy({"repository": "r", "policy": text})
+    assert message.startswith("policy ")
+
+
+def test_warnings_only_for_parseable_documents() -> None:
+    assert checks.lifecycle_policy_warnings({"policy": "{oops"}) == []
+    assert checks.lifecycle_policy_warnings(_policy_props(GOOD_LIFECYCLE_DOC)) == []
+
+
+@pytest.mark.parametrize(
+    "principal",
+    ["*", {"AWS": "*"}, {"AWS": [ROLE, "*"]}],
+)
+def test_repository_policy_with_wildcard_principal_fails(principal: Any) -> None:
+    doc = {
+        "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "ecr:BatchGetImage"}]
+    }
+    [message] = checks.check_repository_policy(_policy_props(doc))
+    assert "Statement[0].Principal" in message
+
+
+@pytest.mark.parametrize("action", ["ecr:*", "ECR:*", "*", ["ecr:BatchGetImage", "ecr:*"]])
+def test_repository_policy_with_all_actions_fails(action: Any) -> None:
+    doc = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": action}]}
+    [message] = checks.check_repository_policy(_policy_props(doc))
+    assert "Statement[0].Action" in message
+
+
+def test_not_principal_and_not_action_allow_statements_fail() -> None:
+    doc = {
+        "Statement": [
+            {"Effect": "Allow", "NotPrincipal": {"AWS": ROLE}, "Action": "ecr:BatchGetImage"},
+            {"Effect": "Allow", "Principal": {"AWS": ROLE}, "NotAction": "ecr:DeleteRepository"},
+        ]
+    }
+    found = checks.check_repository_policy(_policy_props(doc))
+    assert any("Statement[0] uses NotPrincipal" in m for m in found)
+    assert any("Statement[1] uses NotAction" in m for m in found)
+
+
+def test_deny_statement_with_wildcards_passes() -> None:
+    doc = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "ecr:*"}]}
+    assert checks.check_repository_policy(_policy_props(doc)) == []
+
+
+def test_wildcard_principal_pinned_to_an_organization_passes() -> None:
+    doc = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["ecr:BatchGetImage"],
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": ["o-abc123"]}},
+            }
+        ]
+    }
+    assert checks.check_repository_policy(_policy_props(doc)) == []
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"StringEquals": {"aws:PrincipalOrgID": "*"}},
+        {"StringNotEquals": {"aws:PrincipalOrgID": "o-abc123"}},
+        {"StringEquals": {"aws:SourceIp": "10.0.0.1"}},
+    ],
+)
+def test_conditions_that_do_not_pin_an_organization_still_fail(condition: Any) -> None:
+    statement = {"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}
+    doc = {"Statement": [{**statement, "Condition": condition}]}
+    assert checks.check_repository_policy(_policy_props(doc)) != []
+
+
+def test_project_repository_policy_builder_output_passes() -> None:
+    document = repository_policy(
+        pull_principals=[ROLE],
+        push_principals=["arn:aws:iam::123456789012:role/ci"],
+        pull_organization_ids=["o-abc123"],
+    )
+    assert document is not None
+    assert checks.check_repository_policy(_policy_props(document)) == []
+
+
+def test_malformed_repository_policy_reports_instead_of_raising() -> None:
+    assert checks.check_repository_policy({"policy": "nope"})[0].startswith("policy is not valid")
+    doc = {"Statement": ["not-an-object"]}
+    assert (
+        "Statement[0] must be a JSON object"
+        in checks.check_repository_policy(_policy_props(doc))[0]
+    )
+
+
+def test_image_platform_required() -> None:
+    assert checks.check_image_platform({"build": {"platform": "linux/amd64"}}) == []
+    for props in ({"build": {"context": "server"}}, {"build": {"platform": " "}}, {}):
+        assert "build.platform" in checks.check_image_platform(props)[0]
+
+
+def test_kms_encryption_is_advised() -> None:
+    assert checks.check_kms_encryption(GOOD_REPOSITORY) == []
+    aes = _repo(encryptionConfigurations=[{"encryptionType": "AES256"}])
+    assert "encryptionConfigurations" in checks.check_kms_encryption(aes)[0]
+    assert checks.check_kms_encryption(_repo(encryptionConfigurations=None)) != []
+
+
+def test_force_delete_flagged_only_on_prod() -> None:
+    forced = _repo(forceDelete=True)
+    assert "forceDelete" in checks.check_force_delete(forced, "prod")[0]
+    assert checks.check_force_delete(forced, "dev") == []
+    assert checks.check_force_delete(GOOD_REPOSITORY, "prod") == []
+
+
+def test_stack_from_urn() -> None:
+    urn = "urn:pulumi:prod::retail-registry::retail:infra:Registry$aws:ecr/repository:Repository::r"
+    assert checks.stack_from_urn(urn) == "prod"
+    with pytest.raises(ValueError, match="urn"):
+        checks.stack_from_urn("prod::retail-registry")
+
+
+def _stack(*resources: tuple[str, str, dict[str, Any]]) -> list[checks.StackResource]:
+    return [checks.StackResource(t, f"urn:pulumi:prod::p::{t}::{n}", p) for t, n, p in resources]
+
+
+def test_every_repository_needs_an_accepted_lifecycle_policy() -> None:
+    stack = _stack(
+        (checks.REPOSITORY_TYPE, "covered", _repo(name="covered")),
+        (checks.REPOSITORY_TYPE, "bare", _repo(name="bare")),
+        (checks.REPOSITORY_TYPE, "broken", _repo(name="broken")),
+        (
+            checks.LIFECYCLE_POLICY_TYPE,
+            "l1",
+            _policy_props(GOOD_LIFECYCLE_DOC, "covered"),
+        ),
+        (checks.LIFECYCLE_POLICY_TYPE, "l2", {"repository": "broken", "policy": '{"rules": 5}'}),
+    )
+    found = dict(checks.check_repositories_have_lifecycle(stack))
+    assert set(found) == {stack[1].urn, stack[2].urn}
+    assert "no LifecyclePolicy" in found[stack[1].urn]
+    assert "rejected by the validator" in found[stack[2].urn]
+
+
+def test_stack_without_repositories_passes() -> None:
+    assert checks.check_repositories_have_lifecycle([]) == []
