@@ -103,7 +103,7 @@ def canonical_rule(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 def _ordered(raw: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     return {
-        key: list(raw[key]) if isinstance(raw[key], list) else raw[key]
+        key: list(raw[key]) if isinstance(raw[key], list | tuple) else raw[key]
         for key in keys
         if key in raw
     }

@@ -66,7 +66,11 @@ class Preview:
         return tuple(image for image in self.images if image.digest not in gone)
 
     def to_dict(self, price_per_gb: float = DEFAULT_PRICE_PER_GB) -> dict[str, Any]:
-        """The GetLifecyclePolicyPreview-shaped result the CLI prints."""
+        """The GetLifecyclePolicyPreview-shaped result the CLI prints.
+
+        The estimate prices every retained byte, archived or not, at `price_per_gb`: an upper
+        bound, since the archive class is cheaper.
+        """
         retained_bytes = sum(image.size_bytes for image in self.retained)
         expiring_bytes = sum(r.image.size_bytes for r in self.results if r.action == "EXPIRE")
         return {

@@ -6,6 +6,7 @@ reported, never raised. Each message names the rule (position and rulePriority) 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +27,7 @@ from infra.lifecycle.model import (
 )
 
 TAG_LISTS = ("tagPrefixList", "tagPatternList")
+_TAG_TEXT = re.compile(r"[A-Za-z0-9_.-]*")
 
 
 def rule_label(index: int, raw: object) -> str:
@@ -125,7 +127,7 @@ def _check_tag_lists(report: Report, selection: Mapping[str, Any], status: str |
 
 def _check_tag_list(report: Report, key: str, value: object) -> None:
     where = f"selection.{key}"
-    if not isinstance(value, list):
+    if not isinstance(value, list | tuple):
         report.error(where, f"must be a list of strings, got {type_name(value)}")
         return
     if not value:
@@ -133,24 +135,33 @@ def _check_tag_list(report: Report, key: str, value: object) -> None:
     for position, entry in enumerate(value):
         if not isinstance(entry, str) or not entry:
             report.error(f"{where}[{position}]", f"must be a non-empty string, got {show(entry)}")
-        elif key == "tagPatternList" and entry.count("*") > MAX_PATTERN_WILDCARDS:
-            report.error(
-                f"{where}[{position}]",
-                f"{show(entry)} has {entry.count('*')} wildcards; ECR allows at most "
-                f"{MAX_PATTERN_WILDCARDS} per pattern",
-            )
-        elif key == "tagPrefixList" and "*" in entry:
-            report.warn(
-                f"{where}[{position}]",
-                f"{show(entry)}: '*' is a literal character in a prefix, not a wildcard; "
-                "use tagPatternList for wildcards",
-            )
+        else:
+            _check_tag_entry(report, f"{where}[{position}]", key, entry)
     if len(value) > 1:
         report.warn(
             where,
-            f"{show(value)} matches only images that have a tag for EVERY entry (AND), not "
+            f"{show(list(value))} matches only images that have a tag for EVERY entry (AND), not "
             "any one of them; write one rule per entry to match images carrying any of them",
         )
+
+
+def _check_tag_entry(report: Report, where: str, key: str, entry: str) -> None:
+    wildcards = entry.count("*")
+    if key == "tagPatternList" and wildcards > MAX_PATTERN_WILDCARDS:
+        report.error(
+            where,
+            f"{show(entry)} has {wildcards} wildcards; ECR allows at most "
+            f"{MAX_PATTERN_WILDCARDS} per pattern",
+        )
+    elif key == "tagPrefixList" and wildcards:
+        report.warn(
+            where,
+            f"{show(entry)}: '*' is a literal character in a prefix, not a wildcard; "
+            "use tagPatternList for wildcards",
+        )
+    elif not _TAG_TEXT.fullmatch(entry.replace("*", "")):
+        # Docker tags are [A-Za-z0-9_.-]; an entry with anything else can never match.
+        report.warn(where, f"{show(entry)} can never match: tags only contain A-Z a-z 0-9 _ . -")
 
 
 def _check_count(report: Report, selection: Mapping[str, Any], count_type: str | None) -> None:

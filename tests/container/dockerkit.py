@@ -49,7 +49,9 @@ def docker(
         check=False,
     )
     if proc.returncode != 0:
-        raise DockerError(f"docker {' '.join(args[:3])} … failed ({proc.returncode}): {proc.stderr}")
+        raise DockerError(
+            f"docker {' '.join(args[:3])} … failed ({proc.returncode}): {proc.stderr}"
+        )
     return proc.stdout
 
 
@@ -86,6 +88,14 @@ def inspect(ref: str) -> dict[str, Any]:
     return data[0]
 
 
+def container_logs(name: str) -> str:
+    """Both streams of `docker logs` (the CLI replays the container's stderr on its own)."""
+    proc = subprocess.run(
+        ["docker", "logs", name], capture_output=True, text=True, timeout=30, check=False
+    )
+    return proc.stdout + proc.stderr
+
+
 def image_size(ref: str) -> int:
     size: int = inspect(ref)["Size"]
     return size
@@ -109,7 +119,9 @@ def build_stand_in_base(tag: str) -> None:
     """Debian bookworm minbase with python3 (3.11, as the lock), imported as `tag`."""
     for tool in ("debootstrap", "tar"):
         if shutil.which(tool) is None:
-            raise DockerError(f"{tool} is needed to build the stand-in base: apt-get install {tool}")
+            raise DockerError(
+                f"{tool} is needed to build the stand-in base: apt-get install {tool}"
+            )
     with tempfile.TemporaryDirectory(prefix="retail-base-") as tmp:
         root = Path(tmp) / "rootfs"
         subprocess.run(

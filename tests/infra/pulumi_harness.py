@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import pulumi
 from google.protobuf import json_format
@@ -23,8 +23,8 @@ from pulumi.runtime.sync_await import _sync_await
 from infra.settings import PROJECT_ROOT
 
 ACCOUNT = "842676018087"
-SIGNATURE_KEY = pulumi.runtime.rpc._special_sig_key  # noqa: SLF001 - the wire format's marker
-SECRET_SIGNATURE = pulumi.runtime.rpc._special_secret_sig  # noqa: SLF001
+SIGNATURE_KEY = pulumi.runtime.rpc._special_sig_key
+SECRET_SIGNATURE = pulumi.runtime.rpc._special_secret_sig
 TOKEN_CALL = "aws:ecr/getAuthorizationToken:getAuthorizationToken"
 T = TypeVar("T")
 
@@ -76,11 +76,13 @@ class AwsLikeMocks(pulumi.runtime.Mocks):
             outputs["repoDigest"] = f"{repository}@sha256:{digest}"
         return f"{args.name}-id", outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         self.run.calls.append((args.token, dict(args.args)))
         if args.token == TOKEN_CALL:
             registry = args.args["registryId"]
-            return {
+            token = {
                 "proxyEndpoint": f"https://{registry}.dkr.ecr.{self.region}.amazonaws.com",
                 "userName": "AWS",
                 "password": "ecr-token-for-" + registry,
@@ -89,7 +91,8 @@ class AwsLikeMocks(pulumi.runtime.Mocks):
                 "expiresAt": "2026-11-28T12:00:00Z",
                 "id": self.region,
             }
-        return {}
+            return token, []
+        return {}, []
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -98,7 +101,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.run = mocks.run
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
             inputs = _reveal(pulumi.runtime.rpc.deserialize_properties(request.object))
             raw = json_format.MessageToDict(request.object)
@@ -141,7 +144,7 @@ def _secret_paths(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str,
 
 
 def resolve(output: pulumi.Output[T]) -> T:
-    return _sync_await(output.future())  # type: ignore[no-any-return]
+    return cast(T, _sync_await(output.future()))
 
 
 def is_secret(output: pulumi.Output[Any]) -> bool:
@@ -164,7 +167,7 @@ def program_run(
         monitor=RecordingMonitor(mocks),
     )
     original_export = pulumi.export
-    pulumi.export = lambda name, value: run.exports.__setitem__(name, value)  # type: ignore[assignment]
+    pulumi.export = run.exports.__setitem__  # type: ignore[assignment]
     try:
         run.namespace = runpy.run_path(
             str(Path(PROJECT_ROOT) / "__main__.py"), run_name="__pulumi__"

@@ -85,4 +85,4 @@ def test_wildcards_are_refused_even_past_config_validation(
     field: str, kwargs: dict[str, list[str]]
 ) -> None:
     with pytest.raises(ValueError, match=field):
-        repository_policy(**kwargs)  # type: ignore[arg-type]
+        repository_policy(**kwargs)

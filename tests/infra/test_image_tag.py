@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +28,7 @@ def context(tmp_path: Path) -> Path:
         tmp_path / "ctx",
         {
             "Dockerfile": "FROM base\nCOPY app /app\n",
-            ".dockerignore": "# not sent to the daemon\ntraining/\n**/__pycache__\n*.md\n!KEEP.md\n",
+            ".dockerignore": "# not sent\ntraining/\n**/__pycache__\n*.md\n!KEEP.md\n",
             "app/main.py": "print('hi')\n",
             "app/model/forest.npz": "arrays",
             "training/train.py": "heavy\n",
@@ -40,10 +39,8 @@ def context(tmp_path: Path) -> Path:
     )
 
 
-def tag(context: Path, **overrides: object) -> str:
-    args = {"build_args": {"VERSION": "1"}, "platform": PLATFORM}
-    args.update(overrides)
-    return content_tag(context, context / "Dockerfile", args["build_args"], args["platform"])  # type: ignore[arg-type]
+def tag(context: Path, build_args: dict[str, str] | None = None, platform: str = PLATFORM) -> str:
+    return content_tag(context, context / "Dockerfile", build_args or {"VERSION": "1"}, platform)
 
 
 def test_tag_shape(context: Path) -> None:
@@ -87,7 +84,7 @@ def test_changes_when_a_file_is_renamed(context: Path) -> None:
 
 def test_changes_when_executable_bit_changes(context: Path) -> None:
     before = tag(context)
-    os.chmod(context / "app/main.py", 0o755)
+    (context / "app/main.py").chmod(0o755)
     assert tag(context) != before
 
 

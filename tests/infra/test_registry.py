@@ -218,7 +218,7 @@ def test_bad_config_stops_before_any_resource_with_one_message() -> None:
 def test_misspelt_key_is_an_error_not_a_silent_default() -> None:
     config = {"aws:region": "ap-southeast-1", "retail-registry:scanOnPsh": "false"}
     with (
-        pytest.raises(pulumi.RunError, match="retail-registry:scanOnPsh.*unknown key"),
+        pytest.raises(pulumi.RunError, match=r"retail-registry:scanOnPsh.*unknown key"),
         program_run("typo", config),
     ):
         pass

@@ -73,22 +73,28 @@ ALL_STANDARD_COUNT_TYPES = [*MOTO_COUNT_TYPES, "sinceImagePulled"]
 
 
 @st.composite
-def rule_documents(draw: st.DrawFn, priority: int, *, moto_only: bool = False) -> dict[str, Any]:
+def rule_documents(
+    draw: st.DrawFn, priority: int, *, last: bool, moto_only: bool = False
+) -> dict[str, Any]:
     """One rule, usually valid; archive and transition features unless `moto_only`."""
-    status = draw(st.sampled_from(["tagged", "tagged", "untagged", "any"]))
-    lists: dict[str, list[str]] = {}
+    # ECR allows "any" only on the last rule; elsewhere it would just make the draw invalid.
+    statuses = ["tagged", "tagged", "untagged", "any"] if last else ["tagged", "tagged", "untagged"]
+    status = draw(st.sampled_from(statuses))
+    prefixes: list[str] | None = None
+    patterns: list[str] | None = None
     if status == "tagged":
         use_prefix = draw(st.booleans())
         pool = PREFIXES if use_prefix else PATTERNS
         entries = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=2, unique=True))
-        lists = {"prefixes": entries} if use_prefix else {"patterns": entries}
+        prefixes, patterns = (entries, None) if use_prefix else (None, entries)
     count_types = MOTO_COUNT_TYPES if moto_only else ALL_STANDARD_COUNT_TYPES
     archived = not moto_only and draw(st.integers(0, 5)) == 0
     if archived:
         return rule(
             priority,
             status,
-            **lists,
+            prefixes=prefixes,
+            patterns=patterns,
             count_type="sinceImageTransitioned",
             number=draw(st.integers(90, 400)),
             storage="archive",
@@ -100,7 +106,8 @@ def rule_documents(draw: st.DrawFn, priority: int, *, moto_only: bool = False) -
     return rule(
         priority,
         status,
-        **lists,
+        prefixes=prefixes,
+        patterns=patterns,
         count_type=count_type,
         number=number,
         storage=storage,
@@ -112,7 +119,9 @@ def rule_documents(draw: st.DrawFn, priority: int, *, moto_only: bool = False) -
 @st.composite
 def policies(draw: st.DrawFn, *, moto_only: bool = False) -> dict[str, Any]:
     priorities = draw(st.lists(st.integers(1, 40), min_size=1, max_size=6, unique=True))
-    return {"rules": [draw(rule_documents(p, moto_only=moto_only)) for p in priorities]}
+    top = max(priorities)
+    rules = [draw(rule_documents(p, last=p == top, moto_only=moto_only)) for p in priorities]
+    return {"rules": rules}
 
 
 @st.composite

@@ -37,7 +37,8 @@ def test_full_detail() -> None:
 
 def test_minimal_detail_defaults() -> None:
     (img,) = parse_describe_images(
-        {"imageDetails": [{"imageDigest": "sha256:b", "imagePushedAt": 0.5}]})
+        {"imageDetails": [{"imageDigest": "sha256:b", "imagePushedAt": 0.5}]}
+    )
     assert img.tags == ()
     assert img.size_bytes == 0
     assert img.storage_class == "standard"
@@ -53,18 +54,30 @@ def test_minimal_detail_defaults() -> None:
         ({"imageDetails": ["x"]}, "imageDetails[0]: must be an object, got str"),
         ({"imageDetails": [{**FULL, "imageDigest": ""}]}, "imageDetails[0].imageDigest: required"),
         ({"imageDetails": [{"imageDigest": "d"}]}, "imageDetails[0].imagePushedAt: required"),
-        ({"imageDetails": [{**FULL, "imagePushedAt": "yesterday"}]},
-         "imageDetails[0].imagePushedAt: not an ISO-8601 timestamp: 'yesterday'"),
-        ({"imageDetails": [{**FULL, "imagePushedAt": True}]},
-         "imageDetails[0].imagePushedAt: must be an ISO-8601 timestamp or epoch seconds"),
-        ({"imageDetails": [{**FULL, "imagePushedAt": 1e30}]},
-         "imageDetails[0].imagePushedAt: epoch seconds out of range"),
-        ({"imageDetails": [{**FULL, "imageTags": "v1"}]},
-         "imageDetails[0].imageTags: must be a list of strings"),
-        ({"imageDetails": [{**FULL, "imageSizeInBytes": -1}]},
-         "imageDetails[0].imageSizeInBytes: must be a non-negative integer, got -1"),
-        ({"imageDetails": [{**FULL, "lastRecordedPullTime": []}]},
-         "imageDetails[0].lastRecordedPullTime: must be an ISO-8601 timestamp or epoch seconds"),
+        (
+            {"imageDetails": [{**FULL, "imagePushedAt": "yesterday"}]},
+            "imageDetails[0].imagePushedAt: not an ISO-8601 timestamp: 'yesterday'",
+        ),
+        (
+            {"imageDetails": [{**FULL, "imagePushedAt": True}]},
+            "imageDetails[0].imagePushedAt: must be an ISO-8601 timestamp or epoch seconds",
+        ),
+        (
+            {"imageDetails": [{**FULL, "imagePushedAt": 1e30}]},
+            "imageDetails[0].imagePushedAt: epoch seconds out of range",
+        ),
+        (
+            {"imageDetails": [{**FULL, "imageTags": "v1"}]},
+            "imageDetails[0].imageTags: must be a list of strings",
+        ),
+        (
+            {"imageDetails": [{**FULL, "imageSizeInBytes": -1}]},
+            "imageDetails[0].imageSizeInBytes: must be a non-negative integer, got -1",
+        ),
+        (
+            {"imageDetails": [{**FULL, "lastRecordedPullTime": []}]},
+            "imageDetails[0].lastRecordedPullTime: must be an ISO-8601 timestamp or epoch seconds",
+        ),
         ({"imageDetails": [FULL, FULL]}, "imageDetails[1].imageDigest: duplicates imageDetails[0]"),
     ],
 )

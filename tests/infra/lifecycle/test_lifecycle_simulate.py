@@ -64,20 +64,26 @@ def test_lower_rule_cannot_break_the_count_a_higher_rule_keeps() -> None:
     # p2 alone would expire i1 and i2; p1 matched both, so they are off limits to p2.
     only_p2 = {"rules": [WORKED_POLICY["rules"][1]]}
     assert {d for d, _, _ in acted(simulate(only_p2, WORKED_IMAGES, NOW))} == {
-        "sha256:i1", "sha256:i2"}
+        "sha256:i1",
+        "sha256:i2",
+    }
 
 
 def test_tag_list_entries_are_anded() -> None:
     policy = {"rules": [rule(1, prefixes=["prod", "dev"], count_type="sinceImagePushed")]}
-    images = [image("sha256:both", ("prod-1", "dev-1"), 9 * DAY),
-              image("sha256:prod", ("prod-2",), 9 * DAY)]
+    images = [
+        image("sha256:both", ("prod-1", "dev-1"), 9 * DAY),
+        image("sha256:prod", ("prod-2",), 9 * DAY),
+    ]
     assert acted(simulate(policy, images, NOW)) == [("sha256:both", "EXPIRE", 1)]
 
 
 def test_seed_prefix_list_never_matches_a_normal_image() -> None:
     policy = {"rules": [rule(1, prefixes=["prod", "dev", "staging", "latest"], number=1)]}
-    images = [image(f"sha256:{n}", (tag,), n * DAY) for n, tag in
-              enumerate(["prod", "dev", "staging", "latest"], start=1)]
+    images = [
+        image(f"sha256:{n}", (tag,), n * DAY)
+        for n, tag in enumerate(["prod", "dev", "staging", "latest"], start=1)
+    ]
     assert simulate(policy, images, NOW).results == ()
 
 
@@ -102,13 +108,26 @@ def test_pattern_matches_whole_tag_case_sensitively(pattern: str, tag: str, hit:
 
 def test_since_pushed_is_strictly_more_than_n_days() -> None:
     policy = {"rules": [rule(1, "untagged", count_type="sinceImagePushed", number=2)]}
-    images = [image("sha256:exact", (), 2 * DAY), image("sha256:older", (), 2 * DAY + timedelta(seconds=1))]
+    images = [
+        image("sha256:exact", (), 2 * DAY),
+        image("sha256:older", (), 2 * DAY + timedelta(seconds=1)),
+    ]
     assert acted(simulate(policy, images, NOW)) == [("sha256:older", "EXPIRE", 1)]
 
 
 def test_since_pulled_uses_last_pull_or_push() -> None:
-    policy = {"rules": [rule(1, "any", count_type="sinceImagePulled", number=30,
-                             action="transition", target="archive")]}
+    policy = {
+        "rules": [
+            rule(
+                1,
+                "any",
+                count_type="sinceImagePulled",
+                number=30,
+                action="transition",
+                target="archive",
+            )
+        ]
+    }
     images = [
         image("sha256:pulled-recently", ("a",), 90 * DAY, pulled_ago=3 * DAY),
         image("sha256:pulled-long-ago", ("b",), 90 * DAY, pulled_ago=40 * DAY),
@@ -116,24 +135,31 @@ def test_since_pulled_uses_last_pull_or_push() -> None:
         image("sha256:never-pulled-new", (), 29 * DAY),
     ]
     preview = simulate(policy, images, NOW)
-    assert {d for d, _, _ in acted(preview)} == {"sha256:pulled-long-ago", "sha256:never-pulled-old"}
+    assert {d for d, _, _ in acted(preview)} == {
+        "sha256:pulled-long-ago",
+        "sha256:never-pulled-old",
+    }
     summary = preview.to_dict()["summary"]
     assert summary["transitioningImageTotalCount"] == 2
     assert summary["retainedImageCount"] == 4
 
 
 def test_storage_classes_are_separate() -> None:
-    policy = {"rules": [
-        rule(1, "untagged", count_type="sinceImagePushed", number=1),
-        rule(2, "any", count_type="sinceImageTransitioned", number=90, storage="archive"),
-    ]}
+    policy = {
+        "rules": [
+            rule(1, "untagged", count_type="sinceImagePushed", number=1),
+            rule(2, "any", count_type="sinceImageTransitioned", number=90, storage="archive"),
+        ]
+    }
     images = [
         image("sha256:archived-old", ("v1",), 400 * DAY, storage="archive", archived_ago=100 * DAY),
         image("sha256:archived-new", (), 400 * DAY, storage="archive", archived_ago=10 * DAY),
         image("sha256:standard-untagged", (), 5 * DAY),
     ]
     assert acted(simulate(policy, images, NOW)) == [
-        ("sha256:standard-untagged", "EXPIRE", 1), ("sha256:archived-old", "EXPIRE", 2)]
+        ("sha256:standard-untagged", "EXPIRE", 1),
+        ("sha256:archived-old", "EXPIRE", 2),
+    ]
 
 
 def test_count_ties_are_broken_by_digest() -> None:
@@ -143,7 +169,9 @@ def test_count_ties_are_broken_by_digest() -> None:
 
 
 def test_default_rules_keep_newest_of_each_family() -> None:
-    images = [image(f"sha256:v{n:02d}", (f"v1.{n}.0", f"sha-{n:02d}"), n * DAY) for n in range(1, 41)]
+    images = [
+        image(f"sha256:v{n:02d}", (f"v1.{n}.0", f"sha-{n:02d}"), n * DAY) for n in range(1, 41)
+    ]
     images += [image(f"sha256:u{n}", (), n * DAY) for n in range(3)]
     preview = simulate({"rules": list(DEFAULT_LIFECYCLE_RULES)}, images, NOW)
     kept = {i.digest for i in preview.retained}

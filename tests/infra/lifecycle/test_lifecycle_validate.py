@@ -201,12 +201,13 @@ def test_document_errors(document: Any, expected: str) -> None:
         (
             "selection.tagPrefixList",
             ["v"],
-            'selection: tagStatus "tagged" needs exactly one of tagPrefixList or tagPatternList, found both',
+            "needs exactly one of tagPrefixList or tagPatternList, found both",
         ),
         (
             "selection.tagPatternList",
             DELETE,
-            'selection: tagStatus "tagged" needs exactly one of tagPrefixList or tagPatternList, found neither',
+            'selection: tagStatus "tagged" needs exactly one of tagPrefixList or '
+            "tagPatternList, found neither",
         ),
         (
             "action.targetStorageClass",
@@ -216,7 +217,8 @@ def test_document_errors(document: Any, expected: str) -> None:
         (
             "selection.storageClass",
             "archive",
-            '"archive" is only allowed with countType sinceImageTransitioned, not imageCountMoreThan',
+            '"archive" is only allowed with countType sinceImageTransitioned, not '
+            "imageCountMoreThan",
         ),
     ],
 )
@@ -313,7 +315,8 @@ def test_four_wildcards_are_allowed() -> None:
         ),
         (
             rule(4, "untagged", count_type="imageCountMoreThan", number=5),
-            "rule 4 (rulePriority 4): selection: selects untagged images as rule 1 (rulePriority 1) "
+            "rule 4 (rulePriority 4): selection: selects untagged images as "
+            "rule 1 (rulePriority 1) "
             'in storage class "standard"; ECR allows only one such rule',
         ),
         (rule(0, "any", number=5), "rulePriority: must be a positive integer, got 0"),

@@ -28,7 +28,7 @@ def _model_status(request: Request, model: OptionalModelDep, response: Response
 
 
 @router.get("", response_model=HealthResponse, responses=_UNHEALTHY,
-                   response_model_exclude_none=True)
+                   response_model_exclude_unset=True)
 def health(request: Request, model: OptionalModelDep, response: Response) -> HealthResponse:
     """200 when the model is loaded, 503 otherwise."""
     return _model_status(request, model, response)
@@ -41,7 +41,7 @@ def live() -> LiveResponse:
 
 
 @ready_router.get("", response_model=HealthResponse, responses=_UNHEALTHY,
-                  response_model_exclude_none=True)
+                  response_model_exclude_unset=True)
 def ready(request: Request, model: OptionalModelDep, response: Response) -> HealthResponse:
     """Readiness for load balancers: same rule as /health."""
     return _model_status(request, model, response)

@@ -129,9 +129,9 @@ def test_stack_policy_reports_the_uncovered_repository_urn() -> None:
 
 @pytest.fixture(scope="module")
 def analyzer() -> Iterator[analyzer_pb2_grpc.AnalyzerStub]:
-    """Starts policy/__main__.py the way Pulumi does: cwd policy/, repo root NOT on sys.path."""
+    """Starts policy/__main__.py as Pulumi does: `python -u`, cwd policy/, no repo root on path."""
     proc = subprocess.Popen(
-        [sys.executable, "-I", "__main__.py"],
+        [sys.executable, "-I", "-u", "__main__.py"],
         cwd=REPO_ROOT / "policy",
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

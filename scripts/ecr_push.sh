@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Manual fallback for publishing the API image when Pulumi cannot run (e.g. a locked state).
+#
+#   scripts/ecr_push.sh [REPOSITORY_URL]
+#
+# Steps (the same as scripts/ecr_push.ps1):
+#   1. repository URL: the argument, else `pulumi stack output repositoryUrl`;
+#   2. `aws ecr get-login-password | docker login --username AWS --password-stdin <registry>`;
+#   3. build server/ for linux/amd64, tagged with the program's content tag (`sha-` + 12 hex),
+#      computed by `python -m infra.image_tag` so the script and the program can never disagree;
+#      its build args (VERSION, REVISION) come from the same module;
+#   4. push, unless that tag is already in the repository (content tag => same content; ECR's
+#      immutable tags would reject a second push anyway);
+#   5. print the pushed reference by digest (REPOSITORY_URL@sha256:...) on stdout.
+#
+# Environment:
+#   AWS_ENDPOINT_URL  optional ECR API endpoint (tests aim it at a local moto server)
+#   AWS_REGION / AWS_DEFAULT_REGION  used when the URL is not an ECR URL naming a region
+#   PYTHON            interpreter with the project's deps (default: .venv/bin/python, python3)
+#   BASE_IMAGE        optional base image build arg (offline tests use a local stand-in)
+#   BUILD_NETWORK     optional `docker build --network` value (default: Docker's default)
+# Credentials come from the usual AWS chain; none are read or stored here.
+set -euo pipefail
+
+die() { echo "ecr_push: $*" >&2; exit 1; }
+log() { echo "ecr_push: $*" >&2; }
+
+command -v aws >/dev/null 2>&1 || die "the aws CLI is not installed (https://aws.amazon.com/cli/)"
+command -v docker >/dev/null 2>&1 || die "docker is not installed or not on PATH"
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+CONTEXT="$ROOT/server"
+PLATFORM="linux/amd64"
+
+if [[ -n "${PYTHON:-}" ]]; then
+    :
+elif [[ -x "$ROOT/.venv/bin/python" ]]; then
+    PYTHON="$ROOT/.venv/bin/python"
+else
+    PYTHON="python3"
+fi
+
+# 1. Repository URL.
+REPO="${1:-}"
+if [[ -z "$REPO" ]] && command -v pulumi >/dev/null 2>&1; then
+    REPO="$(cd "$ROOT" && pulumi stack output repositoryUrl 2>/dev/null || true)"
+fi
+[[ -n "$REPO" ]] || die "no repository URL: pass it as the first argument, or run where \`pulumi stack output repositoryUrl\` works"
+[[ "$REPO" == */* ]] || die "repository URL '$REPO' must look like <registry>/<name>"
+[[ "${REPO##*/}" != *:* && "$REPO" != *@* ]] \
+    || die "repository URL '$REPO' must be given without tag or digest"
+REGISTRY="${REPO%%/*}"
+
+# ECR hosts name their region (<account>.dkr.ecr.<region>.amazonaws.com); others need the env.
+if [[ "$REGISTRY" =~ \.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com ]]; then
+    REGION="${BASH_REMATCH[1]}"
+else
+    REGION="${AWS_REGION:-${AWS_DEFAULT_REGION:-}}"
+fi
+[[ -n "$REGION" ]] || die "cannot tell the AWS region from '$REGISTRY': set AWS_REGION"
+
+# 2. Login. The password only ever travels through the pipe.
+aws_args=(--region "$REGION")
+[[ -n "${AWS_ENDPOINT_URL:-}" ]] && aws_args+=(--endpoint-url "$AWS_ENDPOINT_URL")
+log "logging in to $REGISTRY"
+aws ecr get-login-password "${aws_args[@]}" \
+    | docker login --username AWS --password-stdin "$REGISTRY" >/dev/null \
+    || die "docker login to $REGISTRY failed (check AWS credentials and region)"
+
+# 3. Tag and build args from the program's own module.
+TAG="$(cd "$ROOT" && "$PYTHON" -m infra.image_tag --context "$CONTEXT" --platform "$PLATFORM")" \
+    || die "could not compute the content tag with $PYTHON -m infra.image_tag (set PYTHON)"
+[[ "$TAG" =~ ^sha-[0-9a-f]{12}$ ]] || die "unexpected tag '$TAG' from infra.image_tag"
+build_args=()
+while IFS= read -r arg; do
+    [[ -n "$arg" ]] && build_args+=(--build-arg "$arg")
+done < <(cd "$ROOT" && "$PYTHON" -m infra.image_tag --context "$CONTEXT" --platform "$PLATFORM" --build-args)
+[[ -n "${BASE_IMAGE:-}" ]] && build_args+=(--build-arg "BASE_IMAGE=$BASE_IMAGE")
+network_args=()
+[[ -n "${BUILD_NETWORK:-}" ]] && network_args+=(--network "$BUILD_NETWORK")
+
+log "building $REPO:$TAG for $PLATFORM"
+docker build --platform "$PLATFORM" "${network_args[@]}" "${build_args[@]}" \
+    --tag "$REPO:$TAG" "$CONTEXT" >&2
+
+# 4. Push, unless the content tag is already there.
+if docker manifest inspect "$REPO:$TAG" >/dev/null 2>&1; then
+    log "$REPO:$TAG already exists; same content tag, nothing to push"
+    docker pull "$REPO:$TAG" >/dev/null
+else
+    log "pushing $REPO:$TAG"
+    docker push "$REPO:$TAG" >&2
+fi
+
+# 5. The digest the registry knows the image by.
+DIGEST_REF="$(docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$REPO:$TAG" \
+    | grep -F "$REPO@sha256:" | head -n 1 || true)"
+[[ -n "$DIGEST_REF" ]] || die "pushed, but no digest for $REPO:$TAG was recorded"
+echo "$DIGEST_REF"

@@ -1,0 +1,126 @@
+"""scripts/ecr_push.sh end to end: moto's ECR API for the login password, a real registry."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+from infra.image_tag import build_plan
+from tests.container.conftest import BuiltImage
+from tests.container.dockerkit import REPO_ROOT, SERVER_DIR, docker, inspect
+from tests.container.localsvc import MotoEcr, Registry
+
+SCRIPT = REPO_ROOT / "scripts" / "ecr_push.sh"
+REGION = "us-east-1"
+FAKE_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def ecr_login_password(moto: MotoEcr) -> str:
+    """The password `aws ecr get-login-password` will print, asked through the ECR API."""
+    client = boto3.client("ecr", region_name=REGION, endpoint_url=moto.endpoint, **{
+        "aws_access_key_id": FAKE_KEYS["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": FAKE_KEYS["AWS_SECRET_ACCESS_KEY"],
+    })
+    token = client.get_authorization_token()["authorizationData"][0]["authorizationToken"]
+    user, _, password = base64.b64decode(token).decode().partition(":")
+    assert user == "AWS"
+    return password
+
+
+@pytest.fixture(scope="module")
+def ecr_registry(moto_ecr: MotoEcr, engine: None) -> Iterator[Registry]:
+    """A registry whose only valid password is the ECR login password moto hands out."""
+    registry = Registry(password=ecr_login_password(moto_ecr)).start()
+    yield registry
+    registry.stop()
+
+
+def run_script(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=1200,
+        check=False,
+    )
+
+
+@pytest.fixture
+def script_env(moto_ecr: MotoEcr) -> dict[str, str]:
+    """The caller's environment minus any real AWS settings, aimed at moto."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    return {
+        **env,
+        **FAKE_KEYS,
+        "AWS_ENDPOINT_URL": moto_ecr.endpoint,
+        "AWS_DEFAULT_REGION": REGION,
+        "BUILD_NETWORK": "host",
+        "DOCKER_BUILDKIT": "0",
+    }
+
+
+@pytest.mark.container
+def test_pushes_with_the_ecr_password_and_prints_the_digest(
+    ecr_registry: Registry, script_env: dict[str, str], built_image: BuiltImage
+) -> None:
+    repo = f"{ecr_registry.host}/retail-api"
+    # Same base as the session image, so the dependency layer comes from the build cache.
+    script_env = {**script_env, "BASE_IMAGE": built_image.build_args["BASE_IMAGE"]}
+    result = run_script(repo, env=script_env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    printed = result.stdout.strip()
+    expected_tag = build_plan(SERVER_DIR, SERVER_DIR / "Dockerfile", "linux/amd64").tag
+    assert re.fullmatch(rf"{re.escape(repo)}@sha256:[0-9a-f]{{64}}", printed), printed
+    assert f"{repo}:{expected_tag}" in result.stderr
+    # The digest printed is the one the registry serves for the content tag.
+    manifest = docker("manifest", "inspect", "--verbose", f"{repo}:{expected_tag}", timeout=60)
+    assert printed.split("@")[1] in manifest
+    labels = inspect(f"{repo}:{expected_tag}")["Config"]["Labels"]
+    assert labels["org.opencontainers.image.revision"] == expected_tag
+
+    again = run_script(repo, env=script_env)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "nothing to push" in again.stderr
+    assert again.stdout.strip() == printed
+
+
+@pytest.mark.container
+def test_wrong_ecr_password_fails_the_login(
+    moto_ecr: MotoEcr, script_env: dict[str, str], engine: None
+) -> None:
+    other = Registry().start()  # random token: moto's password is not it
+    try:
+        result = run_script(f"{other.host}/retail-api", env=script_env)
+    finally:
+        other.stop()
+    assert result.returncode != 0
+    assert "docker login" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("drop", "args", "message"),
+    [
+        ("", ("registry.example/no-tags:latest",), "without tag or digest"),
+        ("", ("no-slash",), "must look like <registry>/<name>"),
+        ("AWS_DEFAULT_REGION", ("127.0.0.1:1/repo",), "set AWS_REGION"),
+    ],
+)
+def test_bad_input_fails_with_a_clear_message(
+    script_env: dict[str, str], drop: str, args: tuple[str, ...], message: str
+) -> None:
+    env = {key: value for key, value in script_env.items() if key != drop}
+    result = run_script(*args, env=env)
+    assert result.returncode == 1
+    assert message in result.stderr
+
+
+def test_missing_tools_are_named(tmp_path: Path, script_env: dict[str, str]) -> None:
+    # A PATH with bash but neither aws nor docker.
+    (tmp_path / "bash").symlink_to(Path("/bin/bash"))
+    result = run_script("r.example/x", env={**script_env, "PATH": str(tmp_path)})
+    assert result.returncode == 1
+    assert "aws CLI is not installed" in result.stderr

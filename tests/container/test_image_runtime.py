@@ -1,0 +1,176 @@
+"""The production image as built and run by a real Docker engine."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+import pytest
+
+from tests.container.conftest import (
+    LABEL_ARGS,
+    BuiltImage,
+    RunningContainer,
+    inspect_state,
+)
+from tests.container.dockerkit import DockerError, container_logs, docker, inspect, wait_for
+
+pytestmark = pytest.mark.container
+
+PREDICT_BODY = {
+    "BASKET_SIZE": "M",
+    "BASKET_TYPE": "MIXED",
+    "STORE_REGION": "LONDON",
+    "STORE_FORMAT": "LS",
+    "SPEND": 125.5,
+    "QUANTITY": 3,
+    "PROD_CODE_20": "FOOD",
+    "PROD_CODE_30": "FRESH",
+}
+NANOSECONDS = 1_000_000_000
+
+
+def http_json(url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, None
+
+
+def serving(url: str) -> bool:
+    try:
+        return http_json(f"{url}/health")[0] == 200
+    except OSError:
+        return False
+
+
+def health_budget_seconds(image: str) -> float:
+    """What the image's HEALTHCHECK allows before it would declare the container unhealthy."""
+    check = inspect(image)["Config"]["Healthcheck"]
+    return float(check["StartPeriod"] + check["Interval"] * check["Retries"]) / NANOSECONDS
+
+
+def exec_in(name: str, *command: str) -> str:
+    return docker("exec", name, *command, timeout=30).strip()
+
+
+def test_config_user_is_numeric_and_not_root(built_image: BuiltImage) -> None:
+    user = inspect(built_image.tag)["Config"]["User"]
+    uid, _, gid = user.partition(":")
+    assert uid.isdigit() and gid.isdigit(), f"User {user!r} must be numeric uid:gid"
+    assert int(uid) != 0 and int(gid) != 0
+
+
+def test_config_declares_port_command_and_labels(built_image: BuiltImage) -> None:
+    config = inspect(built_image.tag)["Config"]
+    assert "8000/tcp" in config["ExposedPorts"]
+    assert config["Cmd"] == ["python", "-m", "retail_api"]
+    assert "PYTHONDONTWRITEBYTECODE=1" in config["Env"]
+    assert "PYTHONUNBUFFERED=1" in config["Env"]
+    labels = config["Labels"]
+    assert labels["org.opencontainers.image.version"] == LABEL_ARGS["VERSION"]
+    assert labels["org.opencontainers.image.revision"] == LABEL_ARGS["REVISION"]
+    assert labels["org.opencontainers.image.title"] == "retail-api"
+    assert labels["org.opencontainers.image.source"].startswith("https://")
+
+
+def test_build_args_for_pip_do_not_reach_the_runtime_image(built_image: BuiltImage) -> None:
+    env = "\n".join(inspect(built_image.tag)["Config"]["Env"])
+    assert "PIP_INDEX_URL" not in env and "PIP_CERT" not in env
+
+
+def test_becomes_healthy_within_the_healthcheck_budget(
+    built_image: BuiltImage, hardened_container: RunningContainer
+) -> None:
+    budget = health_budget_seconds(built_image.tag)
+
+    def healthy() -> bool:
+        health = inspect_state(hardened_container.name).get("Health")
+        assert isinstance(health, dict)
+        assert health["Status"] != "unhealthy", health
+        return bool(health["Status"] == "healthy")
+
+    wait_for(healthy, timeout=budget, interval=0.25)
+
+
+def test_predict_from_the_host_returns_a_valid_prediction(
+    hardened_container: RunningContainer,
+) -> None:
+    wait_for(lambda: serving(hardened_container.url), timeout=30)
+    status, body = http_json(f"{hardened_container.url}/predict", PREDICT_BODY)
+    assert status == 200, body
+    assert body["prediction"] in body["probability"]
+    assert sum(body["probability"].values()) == pytest.approx(1.0, abs=1e-6)
+    assert body["confidence"] == pytest.approx(max(body["probability"].values()))
+    assert body["model_version"]
+
+
+def test_bad_input_is_a_422_not_a_500(hardened_container: RunningContainer) -> None:
+    wait_for(lambda: serving(hardened_container.url), timeout=30)
+    status, _ = http_json(f"{hardened_container.url}/predict", {**PREDICT_BODY, "SPEND": "x"})
+    assert status == 422
+
+
+def test_runs_as_uid_10001(hardened_container: RunningContainer) -> None:
+    assert exec_in(hardened_container.name, "id", "-u") == "10001"
+    assert exec_in(hardened_container.name, "id", "-g") == "10001"
+
+
+def test_read_only_root_still_serves(hardened_container: RunningContainer) -> None:
+    host_config = inspect(hardened_container.name)["HostConfig"]
+    assert host_config["ReadonlyRootfs"] is True
+    wait_for(lambda: serving(hardened_container.url), timeout=30)
+    probe = "import pathlib; pathlib.Path('/app/x').touch()"
+    with pytest.raises(DockerError, match="Read-only file system"):
+        exec_in(hardened_container.name, "python", "-c", probe)
+    # /tmp is the tmpfs the runtime may use.
+    exec_in(hardened_container.name, "python", "-c", "open('/tmp/ok', 'w').write('1')")
+
+
+def test_runtime_has_no_training_stack_compiler_or_installer(built_image: BuiltImage) -> None:
+    listing = "import importlib.metadata as m; print('\\n'.join(sorted({d.metadata['Name'].lower() for d in m.distributions()})))"  # noqa: E501
+    names = set(docker("run", "--rm", built_image.tag, "python", "-c", listing).split())
+    assert {"fastapi", "uvicorn", "numpy"} <= names
+    assert not names & {"scikit-learn", "scipy", "pandas", "joblib", "xgboost", "pip"}
+    probe = "import shutil; print([t for t in ('gcc', 'cc', 'g++', 'make') if shutil.which(t)])"
+    assert docker("run", "--rm", built_image.tag, "python", "-c", probe).strip() == "[]"
+
+
+def test_runtime_contains_only_package_and_model(built_image: BuiltImage) -> None:
+    listing = docker(
+        "run",
+        "--rm",
+        built_image.tag,
+        "python",
+        "-c",
+        "import os; print(sorted(os.listdir('/app')))",
+    )
+    assert listing.strip() == "['model', 'retail_api']"
+    found = docker(
+        "run",
+        "--rm",
+        built_image.tag,
+        "python",
+        "-c",
+        "import pathlib; print(sorted(str(p) for p in pathlib.Path('/app').rglob('*')"
+        " if p.name in ('tests', 'training', '__pycache__') or p.suffix == '.ipynb'))",
+    )
+    assert found.strip() == "[]"
+
+
+def test_sigterm_stops_it_quickly_and_cleanly(plain_container: RunningContainer) -> None:
+    wait_for(lambda: serving(plain_container.url), timeout=30)
+    started = time.monotonic()
+    docker("stop", "--time", "10", plain_container.name, timeout=30)
+    elapsed = time.monotonic() - started
+    state = inspect_state(plain_container.name)
+    logs = container_logs(plain_container.name)
+    assert elapsed < 10, f"took {elapsed:.1f}s: SIGTERM was not honoured, SIGKILL ended it"
+    assert state["ExitCode"] in (0, 143), state
+    assert "Traceback" not in logs

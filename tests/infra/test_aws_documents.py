@@ -1,0 +1,98 @@
+"""The generated documents, accepted by an ECR implementation nobody here wrote (moto)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from infra.access_policy import repository_policy
+from infra.lifecycle import build_policy, policy_json
+from infra.settings import RetailRegistryArgs, load_args, read_stack_config
+
+
+@pytest.fixture
+def ecr(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "ap-southeast-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        yield boto3.client("ecr", region_name="ap-southeast-1")
+
+
+def create_like_the_program(ecr: Any, args: RetailRegistryArgs) -> None:
+    encryption: dict[str, str] = {"encryptionType": "KMS" if args.kms_key_arn else "AES256"}
+    if args.kms_key_arn:
+        encryption["kmsKey"] = args.kms_key_arn
+    ecr.create_repository(
+        repositoryName=args.repository_name,
+        imageTagMutability=args.tag_mutability,
+        imageScanningConfiguration={"scanOnPush": args.scan_on_push},
+        encryptionConfiguration=encryption,
+        tags=[{"Key": k, "Value": v} for k, v in {"stack": args.stack}.items()],
+    )
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_stack_documents_are_accepted_by_ecr(ecr: Any, stack: str) -> None:
+    args = load_args(read_stack_config(stack), stack=stack)
+    create_like_the_program(ecr, args)
+    lifecycle_text = policy_json(build_policy(args.lifecycle_rules))
+    ecr.put_lifecycle_policy(
+        repositoryName=args.repository_name, lifecyclePolicyText=lifecycle_text
+    )
+    stored = ecr.get_lifecycle_policy(repositoryName=args.repository_name)
+    assert json.loads(stored["lifecyclePolicyText"]) == json.loads(lifecycle_text)
+
+    document = repository_policy(
+        pull_principals=args.pull_principals,
+        push_principals=args.push_principals,
+        pull_organization_ids=args.pull_organization_ids,
+    )
+    if document is not None:
+        ecr.set_repository_policy(
+            repositoryName=args.repository_name, policyText=json.dumps(document)
+        )
+        stored_policy = ecr.get_repository_policy(repositoryName=args.repository_name)
+        assert json.loads(stored_policy["policyText"]) == document
+
+    described = ecr.describe_repositories(repositoryNames=[args.repository_name])["repositories"][0]
+    assert described["imageTagMutability"] == "IMMUTABLE"
+    assert described["imageScanningConfiguration"] == {"scanOnPush": True}
+
+
+def test_organization_policy_is_accepted_by_ecr(ecr: Any) -> None:
+    ecr.create_repository(repositoryName="mlops/retail-api")
+    document = repository_policy(
+        pull_principals=["arn:aws:iam::842676018087:root"], pull_organization_ids=["o-abcdefghij"]
+    )
+    ecr.set_repository_policy(repositoryName="mlops/retail-api", policyText=json.dumps(document))
+    stored = json.loads(ecr.get_repository_policy(repositoryName="mlops/retail-api")["policyText"])
+    assert [s["Sid"] for s in stored["Statement"]] == ["AllowPull", "AllowPullFromOrganizations"]
+
+
+def test_moto_rejects_what_ecr_rejects(ecr: Any) -> None:
+    """The outside check is not a rubber stamp: an invalid document is refused."""
+    ecr.create_repository(repositoryName="mlops/retail-api")
+    bad_rule = {
+        "rulePriority": 1,
+        "description": "tagStatus outside the enum, which ECR refuses",
+        "selection": {
+            "tagStatus": "sometimes",
+            "countType": "imageCountMoreThan",
+            "countNumber": 1,
+        },
+        "action": {"type": "expire"},
+    }
+    with pytest.raises(ecr.exceptions.InvalidParameterException):
+        ecr.put_lifecycle_policy(
+            repositoryName="mlops/retail-api", lifecyclePolicyText=json.dumps({"rules": [bad_rule]})
+        )

@@ -1,0 +1,159 @@
+"""POST /predict and /predict/batch: happy paths, every validation rule, no-model 503."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+CLASSES = {"Low", "Medium", "High"}
+
+
+def _assert_prediction(body: dict[str, Any]) -> None:
+    assert body["prediction"] in CLASSES
+    probability = body["probability"]
+    assert set(probability) == CLASSES
+    assert sum(probability.values()) == pytest.approx(1.0, abs=1e-12)
+    assert body["confidence"] == max(probability.values())
+    assert probability[body["prediction"]] == body["confidence"]
+    assert body["model_version"].startswith("rf-")
+
+
+def test_predict_returns_contract_shape(client: TestClient, basket: dict[str, Any]) -> None:
+    response = client.post("/predict", json=basket)
+    assert response.status_code == 200
+    _assert_prediction(response.json())
+
+
+def test_predict_depends_on_input(client: TestClient, basket: dict[str, Any]) -> None:
+    cheap = client.post("/predict", json={**basket, "SPEND": 2.0, "QUANTITY": 10}).json()
+    dear = client.post("/predict", json={**basket, "SPEND": 900.0, "QUANTITY": 2}).json()
+    assert cheap["probability"] != dear["probability"]
+
+
+def test_unknown_categories_are_valid(client: TestClient, basket: dict[str, Any]) -> None:
+    unseen = {**basket, "STORE_REGION": "MARS", "BASKET_TYPE": "NEW", "PROD_CODE_30": "X" * 64}
+    response = client.post("/predict", json=unseen)
+    assert response.status_code == 200
+    _assert_prediction(response.json())
+
+
+def test_batch_preserves_input_order(client: TestClient, basket: dict[str, Any]) -> None:
+    baskets = [
+        {**basket, "SPEND": float(spend), "QUANTITY": 1 + spend % 7} for spend in range(1, 400, 13)
+    ]
+    response = client.post("/predict/batch", json=baskets)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["count"] == len(baskets) == len(body["predictions"])
+    singles = [client.post("/predict", json=b).json() for b in baskets]
+    assert body["predictions"] == singles
+    assert len({json.dumps(p["probability"]) for p in singles}) > 1, "order test needs variety"
+
+
+def test_batch_accepts_limits(client: TestClient, basket: dict[str, Any]) -> None:
+    assert client.post("/predict/batch", json=[basket]).json()["count"] == 1
+    assert client.post("/predict/batch", json=[basket] * 1000).json()["count"] == 1000
+
+
+def _messages(response: Any) -> list[str]:
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert [item["field"] for item in body["detail"]]
+    return list(body["messages"])
+
+
+BAD_FIELDS = [
+    ("QUANTITY", "3", "QUANTITY", "int_type"),
+    ("QUANTITY", True, "QUANTITY", "int_type"),
+    ("QUANTITY", 2.5, "QUANTITY", "int_type"),
+    ("SPEND", "125.5", "SPEND", "float_type"),
+    ("BASKET_TYPE", 7, "BASKET_TYPE", "string_type"),
+    ("SPEND", 0, "SPEND", "greater_than"),
+    ("SPEND", -4.5, "SPEND", "greater_than"),
+    ("QUANTITY", 0, "QUANTITY", "greater_than"),
+    ("SPEND", 100_000.01, "SPEND", "less_than_equal"),
+    ("QUANTITY", 10_001, "QUANTITY", "less_than_equal"),
+    ("STORE_REGION", "", "STORE_REGION", "string_too_short"),
+    ("PROD_CODE_20", "x" * 65, "PROD_CODE_20", "string_too_long"),
+    ("BASKET_SIZE", "XL", "BASKET_SIZE", "literal_error"),
+    ("STORE_FORMAT", "ls", "STORE_FORMAT", "literal_error"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "field", "rule"), BAD_FIELDS)
+def test_bad_field_names_field_and_rule(
+    client: TestClient, basket: dict[str, Any], key: str, value: Any, field: str, rule: str
+) -> None:
+    messages = _messages(client.post("/predict", json={**basket, key: value}))
+    assert len(messages) == 1
+    assert messages[0].startswith(f"{field}: ")
+    assert f"(rule: {rule})" in messages[0]
+
+
+def test_missing_and_extra_fields(client: TestClient, basket: dict[str, Any]) -> None:
+    body = {k: v for k, v in basket.items() if k != "SPEND"} | {"COLOUR": "red"}
+    response = client.post("/predict", json=body)
+    messages = _messages(response)
+    assert any(m.startswith("SPEND: Field required") for m in messages)
+    assert any(m.startswith("COLOUR: Extra inputs are not permitted") for m in messages)
+    assert {
+        "loc": ["body", "SPEND"],
+        "field": "SPEND",
+        "msg": "Field required",
+        "type": "missing",
+    } in response.json()["detail"]
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_non_finite_numbers_rejected(
+    client: TestClient, basket: dict[str, Any], literal: str
+) -> None:
+    raw = json.dumps(basket).replace("125.5", literal)
+    response = client.post("/predict", content=raw, headers={"content-type": "application/json"})
+    messages = _messages(response)
+    assert messages[0].startswith("SPEND: ")
+    assert "finite_number" in messages[0] or "greater_than" in messages[0]
+
+
+def test_infinity_gets_finite_rule(client: TestClient, basket: dict[str, Any]) -> None:
+    raw = json.dumps(basket).replace("125.5", "Infinity")
+    response = client.post("/predict", content=raw, headers={"content-type": "application/json"})
+    assert _messages(response) == ["SPEND: Input should be a finite number (rule: finite_number)"]
+
+
+@pytest.mark.parametrize("raw", [b'{"SPEND": ', b"\xff\xfe\x00", b"[1, 2", b"", b"null"])
+def test_malformed_body_is_client_error(client: TestClient, raw: bytes) -> None:
+    response = client.post("/predict", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code in (400, 422)
+    assert response.json()["detail"]
+
+
+def test_malformed_json_points_at_body(client: TestClient) -> None:
+    response = client.post(
+        "/predict", content=b'{"SPEND": ', headers={"content-type": "application/json"}
+    )
+    assert _messages(response) == ["body (character 10): JSON decode error (rule: json_invalid)"]
+
+
+def test_batch_size_limits(client: TestClient, basket: dict[str, Any]) -> None:
+    assert _messages(client.post("/predict/batch", json=[]))[0].endswith("(rule: too_short)")
+    over = _messages(client.post("/predict/batch", json=[basket] * 1001))
+    assert over[0].startswith("body: List should have at most 1000 items")
+
+
+def test_batch_errors_name_the_item(client: TestClient, basket: dict[str, Any]) -> None:
+    items = [basket, {**basket, "SPEND": -1}, basket, {**basket, "EXTRA": 1}]
+    messages = _messages(client.post("/predict/batch", json=items))
+    assert [m.split(":")[0] for m in messages] == ["[1].SPEND", "[3].EXTRA"]
+
+
+def test_batch_body_must_be_a_list(client: TestClient, basket: dict[str, Any]) -> None:
+    assert _messages(client.post("/predict/batch", json=basket))[0].startswith("body: ")
+
+
+def test_predict_without_model_is_503(no_model_client: TestClient, basket: dict[str, Any]) -> None:
+    assert no_model_client.post("/predict", json=basket).status_code == 503
+    assert no_model_client.post("/predict/batch", json=[basket]).status_code == 503

@@ -1,0 +1,68 @@
+"""Settings come from the plain environment names; bad values name the variable."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from retail_api.core.config import DEFAULT_MODEL_DIR, Settings
+from retail_api.core.logging import JsonFormatter
+
+SERVER_DIR = Path(__file__).resolve().parents[3] / "server"
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HOST", "PORT", "WORKERS", "LOG_LEVEL", "MODEL_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    assert (settings.host, settings.port, settings.workers, settings.log_level) == (
+        "0.0.0.0", 8000, 1, "info")
+    assert settings.model_dir == DEFAULT_MODEL_DIR == SERVER_DIR / "model"
+    assert (DEFAULT_MODEL_DIR / "model.json").is_file()
+
+
+def test_reads_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOST", "127.0.0.1")
+    monkeypatch.setenv("PORT", "9001")
+    monkeypatch.setenv("WORKERS", "3")
+    monkeypatch.setenv("LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("MODEL_DIR", str(tmp_path))
+    settings = Settings()
+    assert (settings.host, settings.port, settings.workers, settings.log_level,
+            settings.model_dir) == ("127.0.0.1", 9001, 3, "warning", tmp_path)
+
+
+@pytest.mark.parametrize(("name", "value"), [("PORT", "70000"), ("PORT", "http"),
+                                             ("WORKERS", "0"), ("LOG_LEVEL", "loud")])
+def test_invalid_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: str,
+                                          value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as excinfo:
+        Settings()
+    assert excinfo.value.errors()[0]["loc"] == (name.lower(),)
+
+
+def test_cli_reports_bad_setting_without_traceback() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "retail_api"], cwd=SERVER_DIR, capture_output=True, text=True,
+        env={"PORT": "0", "PATH": ""}, timeout=30, check=False,
+    )
+    assert result.returncode == 2
+    assert "invalid setting PORT: Input should be greater than or equal to 1" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_json_formatter_includes_extra_fields() -> None:
+    record = logging.makeLogRecord({"name": "retail_api", "levelname": "ERROR", "msg": "bad %s",
+                                    "args": ("model",), "model_dir": "/x"})
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["message"] == "bad model"
+    assert entry["level"] == "error"
+    assert entry["model_dir"] == "/x"
+    assert entry["time"].endswith("+00:00")

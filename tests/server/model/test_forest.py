@@ -1,0 +1,70 @@
+"""Hand-built forests: sklearn's float32 rule, averaging, and array validation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from retail_api.model.forest import Forest, ForestError, build_forest
+
+
+def _stump_forest(threshold: float) -> Forest:
+    """Two trees; tree 0 splits feature 0 at ``threshold``, tree 1 is a single leaf."""
+    i32 = np.int32
+    return build_forest(
+        roots=np.array([0, 3], dtype=i32),
+        left=np.array([1, -1, -1, -1], dtype=i32),
+        right=np.array([2, -1, -1, -1], dtype=i32),
+        feature=np.array([0, -1, -1, -1], dtype=i32),
+        threshold=np.array([threshold, 0, 0, 0], dtype=np.float64),
+        value=np.array([[0, 0], [1, 0], [0, 1], [0.5, 0.5]], dtype=np.float64),
+        n_features=1,
+    )
+
+
+def test_inputs_are_compared_as_float32() -> None:
+    forest = _stump_forest(0.1)
+    # 0.1 in float64 is <= 0.1, but float32(0.1) is slightly larger, so sklearn goes right.
+    assert float(np.float32(0.1)) > 0.1
+    np.testing.assert_array_equal(forest.predict_proba(np.array([[0.1]])), [[0.25, 0.75]])
+    np.testing.assert_array_equal(forest.predict_proba(np.array([[0.0999999]])), [[0.75, 0.25]])
+
+
+def test_equal_goes_left_and_rows_are_independent() -> None:
+    forest = _stump_forest(2.5)
+    proba = forest.predict_proba(np.array([[2.5], [2.6], [-1.0]]))
+    np.testing.assert_array_equal(proba, [[0.75, 0.25], [0.25, 0.75], [0.75, 0.25]])
+    assert forest.depth == 1
+
+
+def _arrays() -> dict[str, np.ndarray]:  # type: ignore[type-arg]
+    return {
+        "roots": np.array([0], dtype=np.int32),
+        "left": np.array([1, -1, -1], dtype=np.int32),
+        "right": np.array([2, -1, -1], dtype=np.int32),
+        "feature": np.array([0, -1, -1], dtype=np.int32),
+        "threshold": np.array([1.0, 0, 0]),
+        "value": np.array([[0, 0], [1, 0], [0, 1]], dtype=np.float64),
+    }
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("left", np.array([0, -1, -1], dtype=np.int32), "not after its parent"),
+        ("right", np.array([7, -1, -1], dtype=np.int32), "children_right: child index out of"),
+        ("right", np.array([-1, -1, -1], dtype=np.int32), "leaves must have both children"),
+        ("feature", np.array([3, -1, -1], dtype=np.int32), "feature: index out of range"),
+        ("threshold", np.array([np.nan, 0, 0]), "must be finite"),
+        ("value", np.zeros((2, 2)), "value: expected shape"),
+        ("roots", np.array([5], dtype=np.int32), "roots:"),
+    ],
+)
+def test_inconsistent_arrays_are_rejected(
+    name: str,
+    value: np.ndarray,  # type: ignore[type-arg]
+    message: str,
+) -> None:
+    arrays = _arrays() | {name: value}
+    with pytest.raises(ForestError, match=message):
+        build_forest(n_features=1, **arrays)

@@ -1,0 +1,116 @@
+"""Loading the artifact: the bundled one works, every kind of damage is named."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from retail_api.core.config import DEFAULT_MODEL_DIR
+from retail_api.model.artifact import arrays_digest
+from retail_api.model.loader import ModelLoadError, load_model
+
+
+def test_bundled_artifact_loads() -> None:
+    model = load_model(DEFAULT_MODEL_DIR)
+    assert model.forest.roots.size == model.metadata.size.n_trees == 100
+    assert model.forest.depth == model.metadata.size.max_depth <= 10
+    assert sorted(model.classes) == ["High", "Low", "Medium"]
+
+
+def test_bundled_artifact_is_small() -> None:
+    total = sum(p.stat().st_size for p in DEFAULT_MODEL_DIR.iterdir())
+    assert total < 3 * 1024 * 1024
+
+
+def _rewrite_meta(model_dir: Path, **changes: Any) -> None:
+    path = model_dir / "model.json"
+    meta = json.loads(path.read_text()) | changes
+    path.write_text(json.dumps(meta))
+
+
+def _rewrite_arrays(
+    model_dir: Path,
+    name: str,
+    array: np.ndarray,  # type: ignore[type-arg]
+    fix_digest: bool,
+) -> None:
+    with np.load(model_dir / "forest.npz") as npz:
+        arrays = {key: npz[key] for key in npz.files} | {name: array}
+    np.savez_compressed(model_dir / "forest.npz", **arrays)
+    if fix_digest:
+        _rewrite_meta(model_dir, arrays_sha256=arrays_digest(arrays))
+
+
+def test_missing_directory(tmp_path: Path) -> None:
+    with pytest.raises(ModelLoadError, match=r"nope/model\.json: file not found"):
+        load_model(tmp_path / "nope")
+
+
+def test_missing_arrays(model_copy: Path) -> None:
+    (model_copy / "forest.npz").unlink()
+    with pytest.raises(ModelLoadError, match=r"forest\.npz: file not found"):
+        load_model(model_copy)
+
+
+def test_truncated_arrays(model_copy: Path) -> None:
+    path = model_copy / "forest.npz"
+    path.write_bytes(path.read_bytes()[:5000])
+    with pytest.raises(ModelLoadError, match=r"forest\.npz: not a readable \.npz"):
+        load_model(model_copy)
+
+
+def test_metadata_not_json(model_copy: Path) -> None:
+    (model_copy / "model.json").write_text("{oops")
+    with pytest.raises(ModelLoadError, match=r"model\.json: not readable JSON"):
+        load_model(model_copy)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"format_version": 2}, r"format_version: Input should be 1"),
+        ({"classes": ["A", "B", "C"]}, r"classes \['A', 'B', 'C'\] must be"),
+        ({"features": [{"name": "SPEND", "kind": "numeric"}]}, r"do not match the API fields"),
+        ({"arrays_sha256": "0" * 64}, r"arrays do not match arrays_sha256"),
+    ],
+)
+def test_bad_metadata(model_copy: Path, changes: dict[str, Any], message: str) -> None:
+    _rewrite_meta(model_copy, **changes)
+    with pytest.raises(ModelLoadError, match=message):
+        load_model(model_copy)
+
+
+def test_edited_arrays_fail_the_digest(model_copy: Path) -> None:
+    with np.load(model_copy / "forest.npz") as npz:
+        threshold = npz["threshold"].copy()
+    threshold[0] += 1.0
+    _rewrite_arrays(model_copy, "threshold", threshold, fix_digest=False)
+    with pytest.raises(ModelLoadError, match="arrays do not match arrays_sha256"):
+        load_model(model_copy)
+
+
+def test_wrong_dtype_is_rejected(model_copy: Path) -> None:
+    with np.load(model_copy / "forest.npz") as npz:
+        feature = npz["feature"].astype(np.int64)
+    _rewrite_arrays(model_copy, "feature", feature, fix_digest=True)
+    with pytest.raises(ModelLoadError, match="'feature' has dtype int64, expected int32"):
+        load_model(model_copy)
+
+
+def test_pickled_arrays_are_refused(model_copy: Path) -> None:
+    _rewrite_arrays(model_copy, "roots", np.array([{"evil": 1}], dtype=object), fix_digest=False)
+    with pytest.raises(ModelLoadError, match=r"forest\.npz: not a readable \.npz"):
+        load_model(model_copy)
+
+
+def test_structural_damage_is_reported(model_copy: Path) -> None:
+    with np.load(model_copy / "forest.npz") as npz:
+        left = npz["children_left"].copy()
+    left[0] = 0
+    _rewrite_arrays(model_copy, "children_left", left, fix_digest=True)
+    with pytest.raises(ModelLoadError, match=r"forest\.npz: children_left: child index"):
+        load_model(model_copy)
