@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import os
 import re
+import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import pytest
 
 from infra.image_tag import build_plan
 from tests.container.conftest import BuiltImage
-from tests.container.dockerkit import REPO_ROOT, SERVER_DIR, docker, inspect
+from tests.container.dockerkit import REPO_ROOT, docker, inspect
 from tests.container.localsvc import MotoEcr, Registry
 
 SCRIPT = REPO_ROOT / "scripts" / "ecr_push.sh"
@@ -42,10 +44,23 @@ def ecr_registry(moto_ecr: MotoEcr, engine: None) -> Iterator[Registry]:
     registry.stop()
 
 
-def run_script(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The files the script uses, copied: a snapshot no concurrent edit can change mid-test."""
+    root = tmp_path_factory.mktemp("checkout")
+    skip = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".mypy_cache")
+    for folder in ("scripts", "infra", "server"):
+        shutil.copytree(REPO_ROOT / folder, root / folder, ignore=skip)
+    shutil.copy2(REPO_ROOT / "pyproject.toml", root / "pyproject.toml")
+    return root
+
+
+def run_script(
+    checkout: Path, *args: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["bash", str(SCRIPT), *args], capture_output=True, text=True, env=env, timeout=1200,
-        check=False,
+        ["bash", str(checkout / SCRIPT.relative_to(REPO_ROOT)), *args],
+        capture_output=True, text=True, env=env, timeout=1200, check=False,
     )
 
 
@@ -58,6 +73,7 @@ def script_env(moto_ecr: MotoEcr) -> dict[str, str]:
         **FAKE_KEYS,
         "AWS_ENDPOINT_URL": moto_ecr.endpoint,
         "AWS_DEFAULT_REGION": REGION,
+        "PYTHON": sys.executable,
         "BUILD_NETWORK": "host",
         "DOCKER_BUILDKIT": "0",
     }
@@ -65,15 +81,16 @@ def script_env(moto_ecr: MotoEcr) -> dict[str, str]:
 
 @pytest.mark.container
 def test_pushes_with_the_ecr_password_and_prints_the_digest(
-    ecr_registry: Registry, script_env: dict[str, str], built_image: BuiltImage
+    ecr_registry: Registry, script_env: dict[str, str], built_image: BuiltImage, checkout: Path
 ) -> None:
     repo = f"{ecr_registry.host}/retail-api"
     # Same base as the session image, so the dependency layer comes from the build cache.
     script_env = {**script_env, "BASE_IMAGE": built_image.build_args["BASE_IMAGE"]}
-    result = run_script(repo, env=script_env)
+    result = run_script(checkout, repo, env=script_env)
     assert result.returncode == 0, result.stderr[-3000:]
     printed = result.stdout.strip()
-    expected_tag = build_plan(SERVER_DIR, SERVER_DIR / "Dockerfile", "linux/amd64").tag
+    context = checkout / "server"
+    expected_tag = build_plan(context, context / "Dockerfile", "linux/amd64").tag
     assert re.fullmatch(rf"{re.escape(repo)}@sha256:[0-9a-f]{{64}}", printed), printed
     assert f"{repo}:{expected_tag}" in result.stderr
     # The digest printed is the one the registry serves for the content tag.
@@ -82,7 +99,7 @@ def test_pushes_with_the_ecr_password_and_prints_the_digest(
     labels = inspect(f"{repo}:{expected_tag}")["Config"]["Labels"]
     assert labels["org.opencontainers.image.revision"] == expected_tag
 
-    again = run_script(repo, env=script_env)
+    again = run_script(checkout, repo, env=script_env)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "nothing to push" in again.stderr
     assert again.stdout.strip() == printed
@@ -90,11 +107,11 @@ def test_pushes_with_the_ecr_password_and_prints_the_digest(
 
 @pytest.mark.container
 def test_wrong_ecr_password_fails_the_login(
-    moto_ecr: MotoEcr, script_env: dict[str, str], engine: None
+    script_env: dict[str, str], engine: None, checkout: Path
 ) -> None:
     other = Registry().start()  # random token: moto's password is not it
     try:
-        result = run_script(f"{other.host}/retail-api", env=script_env)
+        result = run_script(checkout, f"{other.host}/retail-api", env=script_env)
     finally:
         other.stop()
     assert result.returncode != 0
@@ -110,17 +127,19 @@ def test_wrong_ecr_password_fails_the_login(
     ],
 )
 def test_bad_input_fails_with_a_clear_message(
-    script_env: dict[str, str], drop: str, args: tuple[str, ...], message: str
+    script_env: dict[str, str], checkout: Path, drop: str, args: tuple[str, ...], message: str
 ) -> None:
     env = {key: value for key, value in script_env.items() if key != drop}
-    result = run_script(*args, env=env)
+    result = run_script(checkout, *args, env=env)
     assert result.returncode == 1
     assert message in result.stderr
 
 
-def test_missing_tools_are_named(tmp_path: Path, script_env: dict[str, str]) -> None:
+def test_missing_tools_are_named(
+    tmp_path: Path, script_env: dict[str, str], checkout: Path
+) -> None:
     # A PATH with bash but neither aws nor docker.
     (tmp_path / "bash").symlink_to(Path("/bin/bash"))
-    result = run_script("r.example/x", env={**script_env, "PATH": str(tmp_path)})
+    result = run_script(checkout, "r.example/x", env={**script_env, "PATH": str(tmp_path)})
     assert result.returncode == 1
     assert "aws CLI is not installed" in result.stderr

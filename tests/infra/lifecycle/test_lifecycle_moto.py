@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
+import boto3  # type: ignore[import-untyped, unused-ignore]
 import pytest
-from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+from botocore.exceptions import ClientError  # type: ignore[import-untyped, unused-ignore]
 from hypothesis import HealthCheck, assume, given, settings
 from moto import mock_aws
 
@@ -45,7 +45,10 @@ def put(ecr: Any, text: str) -> None:
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(policy=policies(moto_only=True))
 def test_moto_accepts_every_valid_policy(ecr: Any, policy: dict[str, Any]) -> None:

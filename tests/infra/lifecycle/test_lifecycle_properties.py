@@ -8,11 +8,11 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from infra.lifecycle import Image, Preview, parse_policy, simulate, validate
-from infra.lifecycle.simulate import matches, newest_first
+from infra.lifecycle.simulate import matches, newest_first, select
 
 from .helpers import NOW, image_sets, policies
 
-PROPERTY_SETTINGS = settings(max_examples=100, deadline=None)
+PROPERTY_SETTINGS = settings(max_examples=100, deadline=None, database=None)
 
 
 def run(policy: dict[str, Any], images: list[Image]) -> Preview:
@@ -73,3 +73,25 @@ def test_summary_accounts_for_every_image(policy: dict[str, Any], images: list[I
     summary = run(policy, images).to_dict()["summary"]
     assert summary["expiringImageTotalCount"] + summary["retainedImageCount"] == len(images)
     assert summary["retainedBytes"] + summary["expiringBytes"] == sum(i.size_bytes for i in images)
+
+
+@PROPERTY_SETTINGS
+@given(policies(), image_sets())
+def test_first_matching_rule_decides_each_image(
+    policy: dict[str, Any], images: list[Image]
+) -> None:
+    # An independent formulation of ECR's semantics: the highest-priority rule that matches an
+    # image owns it, and acts on it exactly when its count condition selects it.
+    preview = run(policy, images)
+    rules = parse_policy(policy)
+    expected = set()
+    for owner in rules:
+        owned = [
+            i
+            for i in images
+            if matches(owner, i)
+            and not any(matches(r, i) for r in rules if r.priority < owner.priority)
+        ]
+        chosen = {i.digest for i in select(owner, [i for i in images if matches(owner, i)], NOW)}
+        expected |= {(i.digest, owner.priority) for i in owned if i.digest in chosen}
+    assert {(r.image.digest, r.rule_priority) for r in preview.results} == expected

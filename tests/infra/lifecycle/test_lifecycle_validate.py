@@ -409,6 +409,31 @@ def test_star_in_prefix_warns() -> None:
 
 
 @pytest.mark.parametrize(
+    ("field", "document"),
+    [
+        ("tagPrefixList", rule(1, prefixes=["release/"])),
+        ("tagPatternList", rule(1, patterns=["v1 *"])),
+        ("tagPatternList", rule(1, patterns=["v:latest"])),
+    ],
+)
+def test_entry_that_no_tag_can_match_warns(field: str, document: dict[str, Any]) -> None:
+    findings = validate({"rules": [document]})
+    entry = document["selection"][field][0]
+    assert findings.ok
+    assert findings.warnings == (
+        f"rule 1 (rulePriority 1): selection.{field}[0]: "
+        f'"{entry}" can never match: tags only contain A-Z a-z 0-9 _ . -',
+    )
+
+
+def test_python_callers_may_use_tuples() -> None:
+    built = build_policy(
+        [{**RELEASES, "selection": {**RELEASES["selection"], "tagPatternList": ("v*",)}}]
+    )
+    assert built["rules"][0]["selection"]["tagPatternList"] == ["v*"]
+
+
+@pytest.mark.parametrize(
     ("higher", "lower"),
     [
         (rule(1, prefixes=["v"]), rule(2, prefixes=["v1"])),

@@ -1,0 +1,80 @@
+"""Compiled forest vs scikit-learn ``predict_proba`` on the same pipeline.
+
+Run from the repo root: ``.venv/bin/python benchmarks/bench_model.py``. Trains the
+pipeline with the trainer's defaults (the one the bundled artifact was compiled from),
+checks both agree, then prints a markdown table of latencies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(ROOT / "server")]
+
+import numpy as np  # noqa: E402
+import sklearn  # noqa: E402
+
+from retail_api.core.config import DEFAULT_MODEL_DIR  # noqa: E402
+from retail_api.model.loader import load_model  # noqa: E402
+from training.generator import generate_baskets  # noqa: E402
+from training.schema import INPUT_FEATURES  # noqa: E402
+from training.train import train  # noqa: E402
+
+
+def _timings(call: Callable[[], object], repeats: int) -> list[float]:
+    call()  # warm caches and lazy imports outside the measurement
+    samples = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - start)
+    return samples
+
+
+def _fmt(seconds: float) -> str:
+    return f"{seconds * 1e6:,.0f} µs" if seconds < 1e-2 else f"{seconds * 1e3:,.1f} ms"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--single", type=int, default=2000, help="single-row repeats")
+    parser.add_argument("--batch", type=int, default=30, help="1000-row batch repeats")
+    args = parser.parse_args()
+
+    compiled = load_model(DEFAULT_MODEL_DIR)
+    pipeline = train().pipeline
+    rows = generate_baskets(1000, seed=123).features
+    records = [dict(zip(INPUT_FEATURES, row, strict=True)) for row in rows]
+    np.testing.assert_allclose(compiled.predict_proba(records), pipeline.predict_proba(rows),
+                               rtol=0, atol=1e-9)
+
+    one_row, one_record = rows[:1], records[:1]
+    cases = [
+        ("single row (median)", lambda: compiled.predict_proba(one_record),
+         lambda: pipeline.predict_proba(one_row), args.single, statistics.median),
+        ("single row (p99)", lambda: compiled.predict_proba(one_record),
+         lambda: pipeline.predict_proba(one_row), args.single,
+         lambda s: statistics.quantiles(s, n=100)[98]),
+        ("1000-row batch (median)", lambda: compiled.predict_proba(records),
+         lambda: pipeline.predict_proba(rows), args.batch, statistics.median),
+    ]
+    print(f"Model benchmark: {platform.machine()}, Python {platform.python_version()}, "
+          f"numpy {np.__version__}, scikit-learn {sklearn.__version__}, "
+          f"model {compiled.version}\n")
+    print("| case | compiled (numpy) | scikit-learn predict_proba | speed-up |")
+    print("|---|---:|---:|---:|")
+    for name, fast, slow, repeats, stat in cases:
+        fast_s = stat(_timings(fast, repeats))
+        slow_s = stat(_timings(slow, max(repeats // 10, 10)))
+        print(f"| {name} | {_fmt(fast_s)} | {_fmt(slow_s)} | {slow_s / fast_s:,.1f}× |")
+
+
+if __name__ == "__main__":
+    main()
