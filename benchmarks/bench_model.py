@@ -20,7 +20,6 @@ sys.path[:0] = [str(ROOT / "server")]
 
 import numpy as np  # noqa: E402
 import sklearn  # noqa: E402
-
 from retail_api.core.config import DEFAULT_MODEL_DIR  # noqa: E402
 from retail_api.model.loader import load_model  # noqa: E402
 from training.generator import generate_baskets  # noqa: E402
@@ -73,7 +72,7 @@ def main() -> None:
     for name, fast, slow, repeats, stat in cases:
         fast_s = stat(_timings(fast, repeats))
         slow_s = stat(_timings(slow, max(repeats // 10, 10)))
-        print(f"| {name} | {_fmt(fast_s)} | {_fmt(slow_s)} | {slow_s / fast_s:,.1f}× |")
+        print(f"| {name} | {_fmt(fast_s)} | {_fmt(slow_s)} | {slow_s / fast_s:,.1f}x |")
 
 
 if __name__ == "__main__":

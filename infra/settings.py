@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from infra import lifecycle
-from infra.config_values import PARSERS, PROJECT, ConfigError, decode
+from infra.config_values import PARSERS, PROJECT, ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SERVER_DIR = PROJECT_ROOT / "server"
@@ -164,14 +164,6 @@ def read_stack_config(stack: str, root: Path = PROJECT_ROOT) -> dict[str, Any]:
     return {
         key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)
     }
-
-
-def stack_lifecycle_rules(stack: str, root: Path = PROJECT_ROOT) -> list[dict[str, Any]]:
-    """The lifecycle rules a stack deploys: its own, or the defaults."""
-    rules = read_stack_config(stack, root).get("lifecycleRules")
-    if rules is None:
-        return [dict(rule) for rule in DEFAULT_LIFECYCLE_RULES]
-    return list(decode(rules))
 
 
 def resource_tags(stack: str) -> dict[str, str]:

@@ -84,7 +84,10 @@ docker build --platform "$PLATFORM" "${network_args[@]}" "${build_args[@]}" \
     --tag "$REPO:$TAG" "$CONTEXT" >&2
 
 # 4. Push, unless the content tag is already there.
-if docker manifest inspect "$REPO:$TAG" >/dev/null 2>&1; then
+manifest_args=()
+# Plain HTTP is only ever allowed for a registry on this machine (the local test registry).
+[[ "$REGISTRY" =~ ^(127\.0\.0\.1|localhost)(:[0-9]+)?$ ]] && manifest_args+=(--insecure)
+if docker manifest inspect "${manifest_args[@]}" "$REPO:$TAG" >/dev/null 2>&1; then
     log "$REPO:$TAG already exists; same content tag, nothing to push"
     docker pull "$REPO:$TAG" >/dev/null
 else

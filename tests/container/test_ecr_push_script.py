@@ -94,7 +94,7 @@ def test_pushes_with_the_ecr_password_and_prints_the_digest(
     assert re.fullmatch(rf"{re.escape(repo)}@sha256:[0-9a-f]{{64}}", printed), printed
     assert f"{repo}:{expected_tag}" in result.stderr
     # The digest printed is the one the registry serves for the content tag.
-    manifest = docker("manifest", "inspect", "--verbose", f"{repo}:{expected_tag}", timeout=60)
+    manifest = docker("manifest", "inspect", "--insecure", "--verbose", f"{repo}:{expected_tag}", timeout=60)
     assert printed.split("@")[1] in manifest
     labels = inspect(f"{repo}:{expected_tag}")["Config"]["Labels"]
     assert labels["org.opencontainers.image.revision"] == expected_tag

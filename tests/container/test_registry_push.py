@@ -81,7 +81,7 @@ def test_same_tag_new_content_moves_the_tag_here_which_ecr_would_reject(
     )
     second = push(ref)
     assert first != second
-    manifest = docker("manifest", "inspect", "--verbose", ref, timeout=60)
+    manifest = docker("manifest", "inspect", "--insecure", "--verbose", ref, timeout=60)
     assert second in manifest and first not in manifest
     docker("rmi", ref)
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import importlib.util
 import runpy
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pulumi
 import pytest
@@ -28,6 +28,14 @@ REGISTRY_OUTPUTS = {
     "imageDigest": DIGEST,
     "imageRef": f"{URL}@{DIGEST}",
 }
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def pulumi_test(fn: F) -> F:
+    """pulumi.runtime.test (awaits the returned Output), typed for mypy --strict."""
+    return cast(Callable[[F], F], pulumi.runtime.test)(fn)
 
 
 def _load_manifest() -> ModuleType:
@@ -169,7 +177,7 @@ def run_program() -> Iterator[Any]:
             sys.modules["manifest"] = saved_manifest
 
 
-@pulumi.runtime.test
+@pulumi_test
 def test_program_renders_deployment_from_the_stack_reference(run_program: Any) -> Any:
     program, mocks = run_program(
         REGISTRY_OUTPUTS, {"registryStack": "acme/retail-registry/prod", "replicas": "3"}
@@ -194,7 +202,7 @@ def test_program_requires_the_registry_stack_name(run_program: Any) -> None:
 def test_program_fails_on_a_tag_only_image_ref(run_program: Any) -> None:
     outputs = {**REGISTRY_OUTPUTS, "imageRef": REGISTRY_OUTPUTS["imageUri"]}
 
-    @pulumi.runtime.test
+    @pulumi_test
     def deploy() -> Any:
         program, _ = run_program(outputs, {"registryStack": "acme/retail-registry/prod"})
         return program["deployment"]

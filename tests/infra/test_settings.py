@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 
 from infra.config_values import ConfigError
+from infra.lifecycle.cli import load_stack_rules
 from infra.settings import (
     DEFAULT_LIFECYCLE_RULES,
     RetailRegistryArgs,
     load_args,
     read_stack_config,
-    stack_lifecycle_rules,
 )
 
 ROLE = "arn:aws:iam::842676018087:role/mlops-retail-cluster-node-role"
@@ -139,7 +139,7 @@ def test_lifecycle_warnings_are_kept_for_the_program_to_log() -> None:
 def test_committed_stack_files_load_cleanly(stack: str) -> None:
     args = load_args(read_stack_config(stack), stack=stack)
     assert args.lifecycle_warnings == ()
-    assert stack_lifecycle_rules(stack) == [dict(rule) for rule in args.lifecycle_rules]
+    assert load_stack_rules(stack) == [dict(rule) for rule in args.lifecycle_rules]
 
 
 def test_prod_stack_encodes_the_product_contract() -> None:
@@ -158,6 +158,4 @@ def test_dev_stack_is_disposable() -> None:
 
 def test_stack_without_rules_falls_back_to_defaults(tmp_path: Any) -> None:
     (tmp_path / "Pulumi.bare.yaml").write_text("config:\n  aws:region: eu-west-1\n")
-    assert stack_lifecycle_rules("bare", root=tmp_path) == [
-        dict(r) for r in DEFAULT_LIFECYCLE_RULES
-    ]
+    assert load_stack_rules("bare", root=tmp_path) == [dict(r) for r in DEFAULT_LIFECYCLE_RULES]

@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 
 from infra.access_policy import repository_policy
+from infra.lifecycle import build_policy, policy_json
+from infra.settings import DEFAULT_LIFECYCLE_RULES
 from policy import checks
 
 GOOD_REPOSITORY: dict[str, Any] = {
@@ -67,11 +69,39 @@ def test_valid_lifecycle_policy_passes() -> None:
     assert checks.check_lifecycle_policy(props) == []
 
 
+def test_project_lifecycle_builder_output_passes() -> None:
+    props = {
+        "repository": "retail-api",
+        "policy": policy_json(build_policy(DEFAULT_LIFECYCLE_RULES)),
+    }
+    assert checks.check_lifecycle_policy(props) == []
+
+
 def test_lifecycle_policy_rejected_by_validator_fails() -> None:
     bad = {"rules": [{"rulePriority": 1, "selection": {}, "action": {"type": "delete"}}]}
     found = checks.check_lifecycle_policy(_policy_props(bad))
-    assert found
-    assert all(m.startswith("policy rejected by the lifecycle validator") for m in found)
+    assert all(m.startswith("policy rejected by the lifecycle validator: ") for m in found)
+    assert any("action.type" in m for m in found)
+    assert any("selection.tagStatus" in m for m in found)
+
+
+def _tagged_rule(priority: int, prefix: str, keep: int) -> dict[str, Any]:
+    selection = {
+        "tagStatus": "tagged",
+        "tagPrefixList": [prefix],
+        "countType": "imageCountMoreThan",
+        "countNumber": keep,
+    }
+    return {"rulePriority": priority, "selection": selection, "action": {"type": "expire"}}
+
+
+def test_validator_warnings_are_advisory_not_mandatory() -> None:
+    # Rule 2 is shadowed by rule 1: legal for ECR, but it can never act.
+    shadowed = {"rules": [_tagged_rule(1, "v", 10), _tagged_rule(2, "v1", 5)]}
+    props = _policy_props(shadowed)
+    assert checks.check_lifecycle_policy(props) == []
+    [warning] = checks.lifecycle_policy_warnings(props)
+    assert warning.startswith("lifecycle validator warning: rule 2")
 
 
 @pytest.mark.parametrize("text", ["", "{not json", "[1, 2]", None])

@@ -15,6 +15,7 @@ import numpy.typing as npt
 from retail_api.model.artifact import LEAF
 
 IntArray = npt.NDArray[np.int32]
+IndexArray = npt.NDArray[np.intp]
 FloatArray = npt.NDArray[np.float64]
 
 
@@ -24,10 +25,12 @@ class ForestError(ValueError):
 
 @dataclass(frozen=True, eq=False)
 class Forest:
-    roots: IntArray
-    left: IntArray
-    right: IntArray
-    feature: IntArray
+    """Flat node arrays for all trees; indices are ``intp`` so ``take`` never converts."""
+
+    roots: IndexArray
+    # children[2 * node] is the left child, children[2 * node + 1] the right one.
+    children: IndexArray
+    feature: IndexArray
     threshold: FloatArray
     value: FloatArray
     depth: int
@@ -39,15 +42,17 @@ class Forest:
 
     def predict_proba(self, rows: npt.NDArray[np.float64]) -> FloatArray:
         """Class probabilities for a (n_rows, n_features) matrix, sklearn-identical."""
-        x = rows.astype(np.float32)
-        node = np.broadcast_to(self.roots, (x.shape[0], self.roots.size))
-        row_index = np.arange(x.shape[0])[:, None]
+        n_rows = rows.shape[0]
+        x = rows.astype(np.float32).ravel()
+        row_offset = (np.arange(n_rows) * self.n_features)[:, None]
+        node = np.tile(self.roots, (n_rows, 1))
         for _ in range(self.depth):
-            go_left = x[row_index, self.feature[node]] <= self.threshold[node]
-            node = np.where(go_left, self.left[node], self.right[node])
-        # Summing over the middle axis adds trees in order, then one division:
+            # float32 value vs float64 threshold compares exactly, as in sklearn's trees.
+            go_right = x.take(self.feature.take(node) + row_offset) > self.threshold.take(node)
+            node = self.children.take(node * 2 + go_right)
+        # Summing over the tree axis adds trees in order, then one division:
         # the same operation order as RandomForestClassifier.predict_proba.
-        total: FloatArray = self.value[node].sum(axis=1)
+        total: FloatArray = self.value.take(node, axis=0).sum(axis=1)
         return total / self.roots.size
 
 
@@ -63,16 +68,11 @@ def _tree_depth(roots: IntArray, left: IntArray, right: IntArray) -> int:
         frontier = np.unique(np.concatenate([left[inner], right[inner]]))
 
 
-def build_forest(
-    roots: IntArray,
-    left: IntArray,
-    right: IntArray,
-    feature: IntArray,
-    threshold: FloatArray,
-    value: FloatArray,
-    n_features: int,
-) -> Forest:
-    """Validate compiler arrays and turn leaves into self-loops for lockstep walking."""
+def _check_arrays(
+    roots: IntArray, left: IntArray, right: IntArray, feature: IntArray,
+    threshold: FloatArray, value: FloatArray, n_features: int,
+) -> None:
+    """Raise ForestError naming the first array that cannot describe a valid forest."""
     n_nodes = feature.size
     if value.ndim != 2 or value.shape[0] != n_nodes:
         raise ForestError(f"value: expected shape ({n_nodes}, n_classes), got {value.shape}")
@@ -83,25 +83,41 @@ def build_forest(
     if roots.ndim != 1 or roots.size == 0 or roots.min() < 0 or roots.max() >= n_nodes:
         raise ForestError("roots: must be a non-empty list of node indices")
     is_leaf = left == LEAF
-    node_index = np.arange(n_nodes, dtype=np.int32)
     if np.any((right == LEAF) != is_leaf):
         raise ForestError("children_left/children_right: leaves must have both children -1")
-    for name, children in (("children_left", left), ("children_right", right)):
+    node_index = np.arange(n_nodes)
+    for name, child in (("children_left", left), ("children_right", right)):
         # Children after their parent (scikit-learn's depth-first order) rules out cycles.
-        if np.any(~is_leaf & ((children <= node_index) | (children >= n_nodes))):
+        if np.any(~is_leaf & ((child <= node_index) | (child >= n_nodes))):
             raise ForestError(f"{name}: child index out of range or not after its parent")
     if np.any(~is_leaf & ((feature < 0) | (feature >= n_features))):
         raise ForestError(f"feature: index out of range 0..{n_features - 1}")
     if not np.all(np.isfinite(value)) or not np.all(np.isfinite(threshold[~is_leaf])):
         raise ForestError("value/threshold: must be finite numbers")
-    depth = _tree_depth(roots, left, right)
+
+
+def build_forest(
+    roots: IntArray,
+    left: IntArray,
+    right: IntArray,
+    feature: IntArray,
+    threshold: FloatArray,
+    value: FloatArray,
+    n_features: int,
+) -> Forest:
+    """Validate compiler arrays and turn leaves into self-loops for lockstep walking."""
+    _check_arrays(roots, left, right, feature, threshold, value, n_features)
+    is_leaf = left == LEAF
+    node_index = np.arange(feature.size, dtype=np.intp)
+    children: IndexArray = np.empty(2 * feature.size, dtype=np.intp)
+    children[0::2] = np.where(is_leaf, node_index, left)
+    children[1::2] = np.where(is_leaf, node_index, right)
     return Forest(
-        roots=roots,
-        left=np.where(is_leaf, node_index, left).astype(np.int32),
-        right=np.where(is_leaf, node_index, right).astype(np.int32),
-        feature=np.where(is_leaf, 0, feature).astype(np.int32),
+        roots=roots.astype(np.intp),
+        children=children,
+        feature=np.where(is_leaf, 0, feature).astype(np.intp),
         threshold=threshold,
         value=value,
-        depth=depth,
+        depth=_tree_depth(roots, left, right),
         n_features=n_features,
     )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from retail_api.model.forest import Forest, ForestError, build_forest
 
 
@@ -37,7 +36,7 @@ def test_equal_goes_left_and_rows_are_independent() -> None:
     assert forest.depth == 1
 
 
-def _arrays() -> dict[str, np.ndarray]:  # type: ignore[type-arg]
+def _arrays() -> dict[str, np.ndarray]:
     return {
         "roots": np.array([0], dtype=np.int32),
         "left": np.array([1, -1, -1], dtype=np.int32),
@@ -62,7 +61,7 @@ def _arrays() -> dict[str, np.ndarray]:  # type: ignore[type-arg]
 )
 def test_inconsistent_arrays_are_rejected(
     name: str,
-    value: np.ndarray,  # type: ignore[type-arg]
+    value: np.ndarray,
     message: str,
 ) -> None:
     arrays = _arrays() | {name: value}

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-
 from retail_api.core.config import DEFAULT_MODEL_DIR
 from retail_api.model.artifact import arrays_digest
 from retail_api.model.loader import ModelLoadError, load_model
@@ -35,7 +34,7 @@ def _rewrite_meta(model_dir: Path, **changes: Any) -> None:
 def _rewrite_arrays(
     model_dir: Path,
     name: str,
-    array: np.ndarray,  # type: ignore[type-arg]
+    array: np.ndarray,
     fix_digest: bool,
 ) -> None:
     with np.load(model_dir / "forest.npz") as npz:

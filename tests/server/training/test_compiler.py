@@ -11,13 +11,12 @@ import joblib
 import numpy as np
 import numpy.typing as npt
 import pytest
+from retail_api.model.artifact import arrays_digest
+from retail_api.model.loader import CompiledModel, load_model
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
-
-from retail_api.model.artifact import arrays_digest
-from retail_api.model.loader import CompiledModel, load_model
 from training.compiler import compile_pipeline, load_pipeline, write_artifact
 from training.generator import generate_baskets
 from training.schema import INPUT_FEATURES
@@ -67,7 +66,7 @@ def _boundary_rows(trained: TrainingResult, per_feature: int) -> npt.NDArray[np.
             ]
             for j, value in enumerate(candidates):
                 row = base[(i * 6 + j) % len(base)].copy()
-                row[column] = int(round(value)) if name == "QUANTITY" else value
+                row[column] = round(value) if name == "QUANTITY" else value
                 rows.append(row)
     return np.asarray(rows, dtype=object)
 
@@ -136,4 +135,4 @@ def test_unsupported_pipelines_are_rejected() -> None:
     with pytest.raises(ValueError, match=r"pipeline\.cat: unsupported transformer OneHotEncoder"):
         compile_pipeline(one_hot, {})
     with pytest.raises(ValueError, match=r"pipeline: expected Pipeline"):
-        compile_pipeline(one_hot.steps[-1][1], {})  # type: ignore[arg-type]
+        compile_pipeline(one_hot.steps[-1][1], {})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from training.generator import FORMAT_ITEMS, REGION_AFFLUENCE, generate_baskets
 
 
