@@ -37,6 +37,7 @@ lint: env ## ruff, formatting and strict mypy
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
+	$(PY) -m mypy examples/eks-consumer
 
 bench: env ## measure model, HTTP and image figures; prints markdown tables
 	$(PY) benchmarks/bench_model.py

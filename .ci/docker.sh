@@ -68,9 +68,11 @@ stop() {
     fi
     # A killed daemon can leave overlay mounts behind; they must go before the files can.
     if [[ -d "$DIR" ]]; then
-        grep -F " $DIR/" /proc/mounts | awk '{print $2}' | sort -r | while read -r mnt; do
-            umount -l "$mnt" 2>/dev/null || true
-        done
+        local mounts
+        mounts="$(awk -v dir="$DIR/" 'index($2, dir) == 1 {print $2}' /proc/mounts | sort -r)"
+        while read -r mnt; do
+            [[ -n "$mnt" ]] && umount -l "$mnt" 2>/dev/null || true
+        done <<<"$mounts"
         rm -rf "$DIR"
     fi
 }

@@ -51,22 +51,39 @@ def main() -> None:
     pipeline = train().pipeline
     rows = generate_baskets(1000, seed=123).features
     records = [dict(zip(INPUT_FEATURES, row, strict=True)) for row in rows]
-    np.testing.assert_allclose(compiled.predict_proba(records), pipeline.predict_proba(rows),
-                               rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        compiled.predict_proba(records), pipeline.predict_proba(rows), rtol=0, atol=1e-9
+    )
 
     one_row, one_record = rows[:1], records[:1]
     cases = [
-        ("single row (median)", lambda: compiled.predict_proba(one_record),
-         lambda: pipeline.predict_proba(one_row), args.single, statistics.median),
-        ("single row (p99)", lambda: compiled.predict_proba(one_record),
-         lambda: pipeline.predict_proba(one_row), args.single,
-         lambda s: statistics.quantiles(s, n=100)[98]),
-        ("1000-row batch (median)", lambda: compiled.predict_proba(records),
-         lambda: pipeline.predict_proba(rows), args.batch, statistics.median),
+        (
+            "single row (median)",
+            lambda: compiled.predict_proba(one_record),
+            lambda: pipeline.predict_proba(one_row),
+            args.single,
+            statistics.median,
+        ),
+        (
+            "single row (p99)",
+            lambda: compiled.predict_proba(one_record),
+            lambda: pipeline.predict_proba(one_row),
+            args.single,
+            lambda s: statistics.quantiles(s, n=100)[98],
+        ),
+        (
+            "1000-row batch (median)",
+            lambda: compiled.predict_proba(records),
+            lambda: pipeline.predict_proba(rows),
+            args.batch,
+            statistics.median,
+        ),
     ]
-    print(f"Model benchmark: {platform.machine()}, Python {platform.python_version()}, "
-          f"numpy {np.__version__}, scikit-learn {sklearn.__version__}, "
-          f"model {compiled.version}\n")
+    print(
+        f"Model benchmark: {platform.machine()}, Python {platform.python_version()}, "
+        f"numpy {np.__version__}, scikit-learn {sklearn.__version__}, "
+        f"model {compiled.version}\n"
+    )
     print("| case | compiled (numpy) | scikit-learn predict_proba | speed-up |")
     print("|---|---:|---:|---:|")
     for name, fast, slow, repeats, stat in cases:

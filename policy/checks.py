@@ -42,10 +42,17 @@ class StackResource:
 
 def check_tag_immutability(props: Mapping[str, Any]) -> list[str]:
     mode = props.get("imageTagMutability") or "MUTABLE"
-    if mode in IMMUTABLE_MODES:
-        return []
-    allowed = " or ".join(sorted(IMMUTABLE_MODES))
-    return [f"imageTagMutability is {mode!r}; it must be {allowed} so a tag never moves."]
+    if mode not in IMMUTABLE_MODES:
+        allowed = " or ".join(sorted(IMMUTABLE_MODES))
+        return [f"imageTagMutability is {mode!r}; it must be {allowed} so a tag never moves."]
+    filters = _as_list(props.get("imageTagMutabilityExclusionFilters"))
+    # An exclusion filter made only of wildcards exempts every tag: MUTABLE in disguise.
+    return [
+        f"imageTagMutabilityExclusionFilters[{i}].filter {f.get('filter')!r} matches every "
+        "tag; exclude specific patterns such as 'latest' or 'dev-*'."
+        for i, f in enumerate(filters)
+        if isinstance(f, Mapping) and not str(f.get("filter") or "").strip("*")
+    ]
 
 
 def check_scan_on_push(props: Mapping[str, Any]) -> list[str]:

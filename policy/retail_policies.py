@@ -65,8 +65,8 @@ ADVISORY = EnforcementLevel.ADVISORY
 POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     _resource_policy(
         "ecr-tags-immutable",
-        "ECR repositories set imageTagMutability to IMMUTABLE or IMMUTABLE_WITH_EXCLUSION, so "
-        "a deployed tag can never be repointed at different bytes.",
+        "ECR repositories set imageTagMutability to IMMUTABLE or IMMUTABLE_WITH_EXCLUSION (with "
+        "no all-wildcard exclusion filter), so a deployed tag never points at different bytes.",
         MANDATORY,
         resource_validator(checks.REPOSITORY_TYPE, checks.check_tag_immutability),
     ),

@@ -26,14 +26,26 @@ def _load_into(app: FastAPI, settings: Settings) -> None:
     except ModelLoadError as exc:
         app.state.model, app.state.model_error = None, str(exc)
         app.state.metrics.set_model(None, None)
-        logger.error("model load failed: %s", exc, extra={
-            "event": "model_load_failed", "model_dir": str(settings.model_dir), "error": str(exc)})
+        logger.error(
+            "model load failed: %s",
+            exc,
+            extra={
+                "event": "model_load_failed",
+                "model_dir": str(settings.model_dir),
+                "error": str(exc),
+            },
+        )
         return
     app.state.model, app.state.model_error = model, None
     app.state.metrics.set_model(model.version, model.metadata.algorithm)
-    logger.info("model loaded", extra={
-        "event": "model_loaded", "model_dir": str(settings.model_dir),
-        "model_version": model.version})
+    logger.info(
+        "model loaded",
+        extra={
+            "event": "model_loaded",
+            "model_dir": str(settings.model_dir),
+            "model_version": model.version,
+        },
+    )
 
 
 @asynccontextmanager
@@ -49,7 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
         title="Retail price-sensitivity API",
         version=retail_api.__version__,
         description="Predicts basket price sensitivity (Low/Medium/High) with a compiled "
-                    "random forest.",
+        "random forest.",
         lifespan=_lifespan,
     )
     app.state.settings = settings
@@ -58,8 +70,13 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.model_error = "model not loaded yet"
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
-    for router in (predict.router, health.router, health.ready_router, model_info.router,
-                   metrics.router):
+    for router in (
+        predict.router,
+        health.router,
+        health.ready_router,
+        model_info.router,
+        metrics.router,
+    ):
         app.include_router(router)
     return app
 

@@ -27,9 +27,14 @@ class PredictRequest(BaseModel):
         json_schema_extra={
             "examples": [
                 {
-                    "BASKET_SIZE": "M", "BASKET_TYPE": "MIXED", "STORE_REGION": "LONDON",
-                    "STORE_FORMAT": "LS", "SPEND": 125.5, "QUANTITY": 3,
-                    "PROD_CODE_20": "FOOD", "PROD_CODE_30": "FRESH",
+                    "BASKET_SIZE": "M",
+                    "BASKET_TYPE": "MIXED",
+                    "STORE_REGION": "LONDON",
+                    "STORE_FORMAT": "LS",
+                    "SPEND": 125.5,
+                    "QUANTITY": 3,
+                    "PROD_CODE_20": "FOOD",
+                    "PROD_CODE_30": "FRESH",
                 }
             ]
         },
@@ -39,8 +44,9 @@ class PredictRequest(BaseModel):
     BASKET_TYPE: Label
     STORE_REGION: Label
     STORE_FORMAT: Literal["SS", "MS", "LS", "XLS"]
-    SPEND: float = Field(gt=0, le=MAX_SPEND_GBP, allow_inf_nan=False,
-                         description="Basket spend in GBP")
+    SPEND: float = Field(
+        gt=0, le=MAX_SPEND_GBP, allow_inf_nan=False, description="Basket spend in GBP"
+    )
     QUANTITY: int = Field(gt=0, le=MAX_QUANTITY, description="Number of items")
     PROD_CODE_20: Label
     PROD_CODE_30: Label

@@ -156,8 +156,13 @@ def compile_pipeline(
         "algorithm": "RandomForestClassifier",
         "hyperparameters": {
             key: params[key]
-            for key in ("n_estimators", "max_depth", "min_samples_split", "min_samples_leaf",
-                        "random_state")
+            for key in (
+                "n_estimators",
+                "max_depth",
+                "min_samples_split",
+                "min_samples_leaf",
+                "random_state",
+            )
         },
         "size": {
             "n_trees": len(forest.estimators_),
@@ -204,8 +209,9 @@ def _checked(obj: object, path: Path) -> Pipeline:
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pipeline", type=Path, required=True,
-                        help="model.joblib or SageMaker model.tar.gz")
+    parser.add_argument(
+        "--pipeline", type=Path, required=True, help="model.joblib or SageMaker model.tar.gz"
+    )
     parser.add_argument("--out", type=Path, required=True, help="artifact directory to write")
     args = parser.parse_args(argv)
     pipeline = load_pipeline(args.pipeline)

@@ -83,8 +83,12 @@ def generate_baskets(n_rows: int, seed: int) -> Baskets:
     )
 
     affluence = np.asarray([REGION_AFFLUENCE[r] for r in region]) + rng.normal(0, 0.4, n_rows)
-    mean_items = np.asarray([FORMAT_ITEMS[f] * BASKET_TYPE_ITEMS[b]
-                             for f, b in zip(store_format, basket_type, strict=True)])
+    mean_items = np.asarray(
+        [
+            FORMAT_ITEMS[f] * BASKET_TYPE_ITEMS[b]
+            for f, b in zip(store_format, basket_type, strict=True)
+        ]
+    )
     quantity = 1 + rng.poisson(mean_items)
     item_price = np.asarray([GROUP_ITEM_PRICE[g] for g in prod20]) * np.exp(
         0.35 * affluence + rng.normal(0, 0.3, n_rows)

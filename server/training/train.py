@@ -67,7 +67,10 @@ def build_pipeline() -> Pipeline:
 def train(n_rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED) -> TrainingResult:
     baskets = generate_baskets(n_rows, seed)
     x_train, x_test, y_train, y_test = train_test_split(
-        baskets.features, baskets.labels, test_size=HOLDOUT_FRACTION, random_state=seed,
+        baskets.features,
+        baskets.labels,
+        test_size=HOLDOUT_FRACTION,
+        random_state=seed,
         stratify=baskets.labels,
     )
     pipeline = build_pipeline().fit(x_train, y_train)
@@ -82,9 +85,10 @@ def train(n_rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED) -> TrainingResul
         "rows": n_rows,
         "train_rows": len(y_train),
         "holdout_rows": len(y_test),
-        "class_counts": {str(k): int(v) for k, v in zip(*np.unique(baskets.labels,
-                                                                  return_counts=True),
-                                                       strict=True)},
+        "class_counts": {
+            str(k): int(v)
+            for k, v in zip(*np.unique(baskets.labels, return_counts=True), strict=True)
+        },
     }
     return TrainingResult(pipeline=pipeline, metrics=metrics, data=data)
 

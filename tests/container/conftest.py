@@ -6,6 +6,7 @@ tests skip, unless REQUIRE_DOCKER=1 (as CI sets), which turns the skip into a fa
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -26,6 +27,7 @@ from tests.container.dockerkit import (
     free_port,
     inspect,
     pip_build_args,
+    untag_registry,
 )
 from tests.container.localsvc import REGISTRY_USER, MotoEcr, Registry
 
@@ -105,10 +107,8 @@ def run_container(image: str, *flags: str) -> RunningContainer:
 
 
 def remove_container(name: str) -> None:
-    try:
+    with contextlib.suppress(DockerError):  # already gone
         docker("rm", "--force", name, timeout=30)
-    except DockerError:
-        pass  # already gone
 
 
 @pytest.fixture(scope="session")
@@ -144,6 +144,7 @@ def registry(engine: None) -> Iterator[Registry]:
         "login", "--username", REGISTRY_USER, "--password-stdin", reg.host, input_text=reg.password
     )
     yield reg
+    untag_registry(reg.host)
     reg.stop()
 
 

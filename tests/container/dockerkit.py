@@ -96,6 +96,14 @@ def container_logs(name: str) -> str:
     return proc.stdout + proc.stderr
 
 
+def untag_registry(host: str) -> None:
+    """Remove every local tag pointing into the registry at `host` (the images stay if used)."""
+    refs = docker("images", "--format", "{{.Repository}}:{{.Tag}}", timeout=30).split()
+    mine = [ref for ref in refs if ref.startswith(f"{host}/")]
+    if mine:
+        docker("rmi", *mine, timeout=120)
+
+
 def image_size(ref: str) -> int:
     size: int = inspect(ref)["Size"]
     return size

@@ -81,7 +81,7 @@ class Registry:
         if self.process is not None and self.process.poll() is not None:
             raise RuntimeError(f"registry exited: {(self.root / 'registry.log').read_text()}")
         try:
-            urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1)  # noqa: S310
+            urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1)
         except urllib.error.HTTPError as exc:
             return exc.code == 401  # up, and demanding credentials as it should
         except OSError:

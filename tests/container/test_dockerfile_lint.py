@@ -21,18 +21,23 @@ def hadolint() -> str:
 
 
 def test_hadolint_reports_nothing() -> None:
-    result = subprocess.run([hadolint(), str(DOCKERFILE)], capture_output=True, text=True,
-                            check=False, timeout=60)
+    result = subprocess.run(
+        [hadolint(), str(DOCKERFILE)], capture_output=True, text=True, check=False, timeout=60
+    )
     assert result.returncode == 0 and result.stdout == "", result.stdout + result.stderr
 
 
 def test_hadolint_would_catch_a_regression(tmp_path: Path) -> None:
     """Guards the test above against a hadolint that silently checks nothing."""
     broken = tmp_path / "Dockerfile"
-    broken.write_text(DOCKERFILE.read_text().replace(
-        'CMD ["python", "-m", "retail_api"]', "CMD python -m retail_api"))
-    result = subprocess.run([hadolint(), str(broken)], capture_output=True, text=True,
-                            check=False, timeout=60)
+    broken.write_text(
+        DOCKERFILE.read_text().replace(
+            'CMD ["python", "-m", "retail_api"]', "CMD python -m retail_api"
+        )
+    )
+    result = subprocess.run(
+        [hadolint(), str(broken)], capture_output=True, text=True, check=False, timeout=60
+    )
     assert "DL3025" in result.stdout
 
 
@@ -49,22 +54,41 @@ def test_dockerfile_works_with_both_builders() -> None:
 def test_dockerignore_sends_only_runtime_inputs(tmp_path: Path) -> None:
     """docker-py applies the CLI's rules; a context with every kind of clutter shows them."""
     for rel in [
-        "Dockerfile", "requirements.txt", "retail_api/__init__.py", "retail_api/api/x.py",
-        "model/model.json", "training/train.py", "tests/test_x.py", "retail_api/tests/t.py",
-        "retail_api/__pycache__/x.cpython-311.pyc", ".venv/bin/python", ".git/HEAD",
-        "notebook.ipynb", "model/explore.ipynb", ".pytest_cache/v", ".mypy_cache/x",
+        "Dockerfile",
+        "requirements.txt",
+        "retail_api/__init__.py",
+        "retail_api/api/x.py",
+        "model/model.json",
+        "training/train.py",
+        "tests/test_x.py",
+        "retail_api/tests/t.py",
+        "retail_api/__pycache__/x.cpython-311.pyc",
+        ".venv/bin/python",
+        ".git/HEAD",
+        "notebook.ipynb",
+        "model/explore.ipynb",
+        ".pytest_cache/v",
+        ".mypy_cache/x",
     ]:
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text("x")
     (tmp_path / ".dockerignore").write_text((SERVER_DIR / ".dockerignore").read_text())
     patterns = [
-        line.strip() for line in (tmp_path / ".dockerignore").read_text().splitlines()
+        line.strip()
+        for line in (tmp_path / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    sent = {p for p in exclude_paths(str(tmp_path), patterns, dockerfile="Dockerfile")
-            if (tmp_path / p).is_file()}
+    sent = {
+        p
+        for p in exclude_paths(str(tmp_path), patterns, dockerfile="Dockerfile")
+        if (tmp_path / p).is_file()
+    }
     # Dockerfile and .dockerignore always travel; the daemon needs them to build.
     assert sent == {
-        "Dockerfile", ".dockerignore", "requirements.txt", "retail_api/__init__.py", "retail_api/api/x.py",
+        "Dockerfile",
+        ".dockerignore",
+        "requirements.txt",
+        "retail_api/__init__.py",
+        "retail_api/api/x.py",
         "model/model.json",
     }

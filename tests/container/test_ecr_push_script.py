@@ -16,7 +16,7 @@ import pytest
 
 from infra.image_tag import build_plan
 from tests.container.conftest import BuiltImage
-from tests.container.dockerkit import REPO_ROOT, docker, inspect
+from tests.container.dockerkit import REPO_ROOT, docker, inspect, untag_registry
 from tests.container.localsvc import MotoEcr, Registry
 
 SCRIPT = REPO_ROOT / "scripts" / "ecr_push.sh"
@@ -26,10 +26,15 @@ FAKE_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 def ecr_login_password(moto: MotoEcr) -> str:
     """The password `aws ecr get-login-password` will print, asked through the ECR API."""
-    client = boto3.client("ecr", region_name=REGION, endpoint_url=moto.endpoint, **{
-        "aws_access_key_id": FAKE_KEYS["AWS_ACCESS_KEY_ID"],
-        "aws_secret_access_key": FAKE_KEYS["AWS_SECRET_ACCESS_KEY"],
-    })
+    client = boto3.client(
+        "ecr",
+        region_name=REGION,
+        endpoint_url=moto.endpoint,
+        **{
+            "aws_access_key_id": FAKE_KEYS["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": FAKE_KEYS["AWS_SECRET_ACCESS_KEY"],
+        },
+    )
     token = client.get_authorization_token()["authorizationData"][0]["authorizationToken"]
     user, _, password = base64.b64decode(token).decode().partition(":")
     assert user == "AWS"
@@ -41,6 +46,7 @@ def ecr_registry(moto_ecr: MotoEcr, engine: None) -> Iterator[Registry]:
     """A registry whose only valid password is the ECR login password moto hands out."""
     registry = Registry(password=ecr_login_password(moto_ecr)).start()
     yield registry
+    untag_registry(registry.host)
     registry.stop()
 
 
@@ -55,12 +61,14 @@ def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def run_script(
-    checkout: Path, *args: str, env: dict[str, str]
-) -> subprocess.CompletedProcess[str]:
+def run_script(checkout: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["bash", str(checkout / SCRIPT.relative_to(REPO_ROOT)), *args],
-        capture_output=True, text=True, env=env, timeout=1200, check=False,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1200,
+        check=False,
     )
 
 
@@ -94,7 +102,9 @@ def test_pushes_with_the_ecr_password_and_prints_the_digest(
     assert re.fullmatch(rf"{re.escape(repo)}@sha256:[0-9a-f]{{64}}", printed), printed
     assert f"{repo}:{expected_tag}" in result.stderr
     # The digest printed is the one the registry serves for the content tag.
-    manifest = docker("manifest", "inspect", "--insecure", "--verbose", f"{repo}:{expected_tag}", timeout=60)
+    manifest = docker(
+        "manifest", "inspect", "--insecure", "--verbose", f"{repo}:{expected_tag}", timeout=60
+    )
     assert printed.split("@")[1] in manifest
     labels = inspect(f"{repo}:{expected_tag}")["Config"]["Labels"]
     assert labels["org.opencontainers.image.revision"] == expected_tag

@@ -33,7 +33,7 @@ def tag_for(registry: Registry, image: str, tag: str) -> str:
 
 
 def test_login_needs_the_token(registry: Registry, tmp_path: Path) -> None:
-    with pytest.raises(DockerError, match="401|unauthorized|incorrect"):
+    with pytest.raises(DockerError, match=r"401|unauthorized|incorrect"):
         docker(
             "--config",
             str(tmp_path),

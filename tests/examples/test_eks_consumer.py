@@ -15,14 +15,14 @@ import pytest
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "eks-consumer"
 DIGEST = "sha256:" + "ab" * 32
-URL = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/retail-api"
-ARN = "arn:aws:ecr:eu-west-1:123456789012:repository/retail-api"
+URL = "842676018087.dkr.ecr.ap-southeast-1.amazonaws.com/mlops/retail-api"
+ARN = "arn:aws:ecr:ap-southeast-1:842676018087:repository/mlops/retail-api"
 REGISTRY_OUTPUTS = {
-    "repositoryName": "retail-api",
+    "repositoryName": "mlops/retail-api",
     "repositoryUrl": URL,
     "repositoryArn": ARN,
-    "registryId": "123456789012",
-    "region": "eu-west-1",
+    "registryId": "842676018087",
+    "region": "ap-southeast-1",
     "imageTag": "1.4.0",
     "imageUri": f"{URL}:1.4.0",
     "imageDigest": DIGEST,
@@ -77,7 +77,7 @@ def assert_deployment_contract(deployment: dict[str, Any], image_ref: str) -> No
 
 
 def test_builder_renders_the_contract() -> None:
-    deployment = manifest.build_deployment(REGISTRY_OUTPUTS["imageRef"], "eu-west-1")
+    deployment = manifest.build_deployment(REGISTRY_OUTPUTS["imageRef"], "ap-southeast-1")
     assert_deployment_contract(deployment, REGISTRY_OUTPUTS["imageRef"])
     assert deployment["metadata"]["namespace"] == "retail"
     assert deployment["spec"]["replicas"] == 2
@@ -95,7 +95,7 @@ def test_builder_renders_the_contract() -> None:
 )
 def test_builder_rejects_anything_but_an_ecr_digest_ref(image_ref: Any) -> None:
     with pytest.raises(ValueError, match=r"^imageRef: "):
-        manifest.build_deployment(image_ref, "eu-west-1")
+        manifest.build_deployment(image_ref, "ap-southeast-1")
 
 
 def test_builder_rejects_outputs_from_different_regions() -> None:
@@ -114,7 +114,7 @@ def test_builder_rejects_outputs_from_different_regions() -> None:
 )
 def test_builder_names_the_bad_setting(field: str, kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match=rf"^{field}: "):
-        manifest.build_deployment(REGISTRY_OUTPUTS["imageRef"], "eu-west-1", **kwargs)
+        manifest.build_deployment(REGISTRY_OUTPUTS["imageRef"], "ap-southeast-1", **kwargs)
 
 
 def test_node_pull_policy_is_scoped_to_the_repository() -> None:

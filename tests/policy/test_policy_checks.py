@@ -57,6 +57,20 @@ def test_mutable_or_unset_tags_fail_naming_the_field(mode: str | None) -> None:
     assert "IMMUTABLE" in message
 
 
+def test_exclusion_filter_that_matches_every_tag_fails() -> None:
+    filters = [
+        {"filter": "latest", "filterType": "WILDCARD"},
+        {"filter": "**", "filterType": "WILDCARD"},
+    ]
+    repo = _repo(
+        imageTagMutability="IMMUTABLE_WITH_EXCLUSION", imageTagMutabilityExclusionFilters=filters
+    )
+    [message] = checks.check_tag_immutability(repo)
+    assert message.startswith("imageTagMutabilityExclusionFilters[1].filter '**'")
+    repo["imageTagMutabilityExclusionFilters"] = filters[:1]
+    assert checks.check_tag_immutability(repo) == []
+
+
 def test_scan_on_push_required() -> None:
     assert checks.check_scan_on_push(GOOD_REPOSITORY) == []
     off = _repo(imageScanningConfiguration={"scanOnPush": False})

@@ -43,8 +43,13 @@ def server() -> Iterator[tuple[str, subprocess.Popen[str]]]:
     env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "info"}
     env.pop("MODEL_DIR", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "retail_api"], cwd=SERVER_DIR, env=env, text=True,
-        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "retail_api"],
+        cwd=SERVER_DIR,
+        env=env,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -66,8 +71,9 @@ def test_real_server_serves_and_stops_cleanly(
     predicted = httpx.post(f"{base}/predict", json=basket, timeout=5)
     assert predicted.status_code == 200
     assert predicted.json()["model_version"] == health.json()["model_version"]
-    bad = httpx.post(f"{base}/predict", content=b"{", timeout=5,
-                     headers={"content-type": "application/json"})
+    bad = httpx.post(
+        f"{base}/predict", content=b"{", timeout=5, headers={"content-type": "application/json"}
+    )
     assert bad.status_code == 422
 
     process.send_signal(signal.SIGTERM)

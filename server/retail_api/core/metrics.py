@@ -18,23 +18,34 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.requests = Counter(
-            "retail_api_requests", "HTTP requests by route template, method and status",
-            ["route", "method", "status"], registry=self.registry,
+            "retail_api_requests",
+            "HTTP requests by route template, method and status",
+            ["route", "method", "status"],
+            registry=self.registry,
         )
         self.latency = Histogram(
-            "retail_api_request_duration_seconds", "HTTP request latency by route and status",
-            ["route", "method", "status"], buckets=LATENCY_BUCKETS, registry=self.registry,
+            "retail_api_request_duration_seconds",
+            "HTTP request latency by route and status",
+            ["route", "method", "status"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
         )
         self.predictions = Counter(
-            "retail_api_predictions", "Predictions served by predicted class",
-            ["prediction"], registry=self.registry,
+            "retail_api_predictions",
+            "Predictions served by predicted class",
+            ["prediction"],
+            registry=self.registry,
         )
         self.model_info = Gauge(
-            "retail_api_model_info", "Loaded model (1 = loaded) labelled by version",
-            ["model_version", "algorithm"], registry=self.registry,
+            "retail_api_model_info",
+            "Loaded model (1 = loaded) labelled by version",
+            ["model_version", "algorithm"],
+            registry=self.registry,
         )
         self.model_loaded = Gauge(
-            "retail_api_model_loaded", "1 when a model is loaded, else 0", registry=self.registry,
+            "retail_api_model_loaded",
+            "1 when a model is loaded, else 0",
+            registry=self.registry,
         )
 
     def set_model(self, version: str | None, algorithm: str | None) -> None:

@@ -43,6 +43,7 @@ class Encoder:
 
     def encode(self, records: Sequence[Record]) -> npt.NDArray[np.float64]:
         """One row per record, columns in model order; float64 like the pipeline output."""
-        rows = [[column.encode(record[column.name]) for column in self.columns]
-                for record in records]
+        rows = [
+            [column.encode(record[column.name]) for column in self.columns] for record in records
+        ]
         return np.asarray(rows, dtype=np.float64).reshape(len(records), len(self.columns))

@@ -69,15 +69,23 @@ def _tree_depth(roots: IntArray, left: IntArray, right: IntArray) -> int:
 
 
 def _check_arrays(
-    roots: IntArray, left: IntArray, right: IntArray, feature: IntArray,
-    threshold: FloatArray, value: FloatArray, n_features: int,
+    roots: IntArray,
+    left: IntArray,
+    right: IntArray,
+    feature: IntArray,
+    threshold: FloatArray,
+    value: FloatArray,
+    n_features: int,
 ) -> None:
     """Raise ForestError naming the first array that cannot describe a valid forest."""
     n_nodes = feature.size
     if value.ndim != 2 or value.shape[0] != n_nodes:
         raise ForestError(f"value: expected shape ({n_nodes}, n_classes), got {value.shape}")
-    for name, array in (("children_left", left), ("children_right", right),
-                        ("threshold", threshold)):
+    for name, array in (
+        ("children_left", left),
+        ("children_right", right),
+        ("threshold", threshold),
+    ):
         if array.shape != (n_nodes,):
             raise ForestError(f"{name}: expected shape ({n_nodes},), got {array.shape}")
     if roots.ndim != 1 or roots.size == 0 or roots.min() < 0 or roots.max() >= n_nodes:

@@ -105,16 +105,18 @@ def _read_arrays(path: Path) -> dict[str, npt.NDArray[Any]]:
         if name not in arrays:
             raise ModelLoadError(f"{path}: missing array {name!r}")
         if arrays[name].dtype != dtype:
-            raise ModelLoadError(f"{path}: array {name!r} has dtype {arrays[name].dtype}, "
-                                 f"expected {dtype}")
+            raise ModelLoadError(
+                f"{path}: array {name!r} has dtype {arrays[name].dtype}, expected {dtype}"
+            )
     return arrays
 
 
 def _check_contract(meta: ModelMetadata, path: Path) -> None:
     names = [feature.name for feature in meta.features]
     if sorted(names) != sorted(INPUT_FEATURES):
-        raise ModelLoadError(f"{path}: features {names} do not match the API fields "
-                             f"{list(INPUT_FEATURES)}")
+        raise ModelLoadError(
+            f"{path}: features {names} do not match the API fields {list(INPUT_FEATURES)}"
+        )
     if sorted(meta.classes) != sorted(CLASSES):
         raise ModelLoadError(f"{path}: classes {meta.classes} must be {list(CLASSES)}")
 
@@ -142,12 +144,19 @@ def load_model(model_dir: Path) -> CompiledModel:
         raise ModelLoadError(f"{arrays_path}: arrays do not match arrays_sha256 in {meta_path}")
     try:
         forest = build_forest(
-            arrays["roots"], arrays["children_left"], arrays["children_right"],
-            arrays["feature"], arrays["threshold"], arrays["value"], len(meta.features),
+            arrays["roots"],
+            arrays["children_left"],
+            arrays["children_right"],
+            arrays["feature"],
+            arrays["threshold"],
+            arrays["value"],
+            len(meta.features),
         )
     except ForestError as exc:
         raise ModelLoadError(f"{arrays_path}: {exc}") from exc
     if forest.n_classes != len(meta.classes):
-        raise ModelLoadError(f"{arrays_path}: value has {forest.n_classes} classes, metadata "
-                             f"lists {len(meta.classes)}")
+        raise ModelLoadError(
+            f"{arrays_path}: value has {forest.n_classes} classes, metadata "
+            f"lists {len(meta.classes)}"
+        )
     return CompiledModel(metadata=meta, encoder=_encoder(meta), forest=forest, path=model_dir)

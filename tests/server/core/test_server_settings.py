@@ -21,7 +21,11 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
     settings = Settings()
     assert (settings.host, settings.port, settings.workers, settings.log_level) == (
-        "0.0.0.0", 8000, 1, "info")
+        "0.0.0.0",
+        8000,
+        1,
+        "info",
+    )
     assert settings.model_dir == DEFAULT_MODEL_DIR == SERVER_DIR / "model"
     assert (DEFAULT_MODEL_DIR / "model.json").is_file()
 
@@ -33,14 +37,22 @@ def test_reads_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     monkeypatch.setenv("LOG_LEVEL", "WARNING")
     monkeypatch.setenv("MODEL_DIR", str(tmp_path))
     settings = Settings()
-    assert (settings.host, settings.port, settings.workers, settings.log_level,
-            settings.model_dir) == ("127.0.0.1", 9001, 3, "warning", tmp_path)
+    assert (
+        settings.host,
+        settings.port,
+        settings.workers,
+        settings.log_level,
+        settings.model_dir,
+    ) == ("127.0.0.1", 9001, 3, "warning", tmp_path)
 
 
-@pytest.mark.parametrize(("name", "value"), [("PORT", "70000"), ("PORT", "http"),
-                                             ("WORKERS", "0"), ("LOG_LEVEL", "loud")])
-def test_invalid_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, name: str,
-                                          value: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("PORT", "70000"), ("PORT", "http"), ("WORKERS", "0"), ("LOG_LEVEL", "loud")],
+)
+def test_invalid_values_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
     monkeypatch.setenv(name, value)
     with pytest.raises(ValidationError) as excinfo:
         Settings()
@@ -49,8 +61,13 @@ def test_invalid_values_name_the_variable(monkeypatch: pytest.MonkeyPatch, name:
 
 def test_cli_reports_bad_setting_without_traceback() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "retail_api"], cwd=SERVER_DIR, capture_output=True, text=True,
-        env={"PORT": "0", "PATH": ""}, timeout=30, check=False,
+        [sys.executable, "-m", "retail_api"],
+        cwd=SERVER_DIR,
+        capture_output=True,
+        text=True,
+        env={"PORT": "0", "PATH": ""},
+        timeout=30,
+        check=False,
     )
     assert result.returncode == 2
     assert "invalid setting PORT: Input should be greater than or equal to 1" in result.stderr
@@ -58,8 +75,15 @@ def test_cli_reports_bad_setting_without_traceback() -> None:
 
 
 def test_json_formatter_includes_extra_fields() -> None:
-    record = logging.makeLogRecord({"name": "retail_api", "levelname": "ERROR", "msg": "bad %s",
-                                    "args": ("model",), "model_dir": "/x"})
+    record = logging.makeLogRecord(
+        {
+            "name": "retail_api",
+            "levelname": "ERROR",
+            "msg": "bad %s",
+            "args": ("model",),
+            "model_dir": "/x",
+        }
+    )
     entry = json.loads(JsonFormatter().format(record))
     assert entry["message"] == "bad model"
     assert entry["level"] == "error"

@@ -18,6 +18,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
 from training.compiler import compile_pipeline, load_pipeline, write_artifact
+from training.compiler import main as compiler_main
 from training.generator import generate_baskets
 from training.schema import INPUT_FEATURES
 from training.train import TrainingResult
@@ -113,6 +114,8 @@ def test_sagemaker_tarball_round_trip(
         archive.addfile(info, buffer)
     _, arrays = compile_pipeline(load_pipeline(tarball), {})
     assert arrays_digest(arrays) == compiled.metadata.arrays_sha256
+    compiler_main(["--pipeline", str(tarball), "--out", str(tmp_path / "out")])
+    assert load_model(tmp_path / "out").version == compiled.version
 
 
 def test_tarball_without_model_is_rejected(tmp_path: Path) -> None:

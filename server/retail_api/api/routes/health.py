@@ -17,31 +17,33 @@ _UNHEALTHY: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _model_status(request: Request, model: OptionalModelDep, response: Response
-                  ) -> HealthResponse:
+def _model_status(request: Request, model: OptionalModelDep, response: Response) -> HealthResponse:
     if model is None:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         error: str | None = request.app.state.model_error
-        return HealthResponse(status="unhealthy", model_loaded=False, model_version=None,
-                              detail=error)
+        return HealthResponse(
+            status="unhealthy", model_loaded=False, model_version=None, detail=error
+        )
     return HealthResponse(status="healthy", model_loaded=True, model_version=model.version)
 
 
-@router.get("", response_model=HealthResponse, responses=_UNHEALTHY,
-                   response_model_exclude_unset=True)
-def health(request: Request, model: OptionalModelDep, response: Response) -> HealthResponse:
+@router.get(
+    "", response_model=HealthResponse, responses=_UNHEALTHY, response_model_exclude_unset=True
+)
+async def health(request: Request, model: OptionalModelDep, response: Response) -> HealthResponse:
     """200 when the model is loaded, 503 otherwise."""
     return _model_status(request, model, response)
 
 
 @router.get("/live", response_model=LiveResponse)
-def live() -> LiveResponse:
+async def live() -> LiveResponse:
     """200 while the process serves, whatever the model's state."""
     return LiveResponse(status="alive")
 
 
-@ready_router.get("", response_model=HealthResponse, responses=_UNHEALTHY,
-                  response_model_exclude_unset=True)
-def ready(request: Request, model: OptionalModelDep, response: Response) -> HealthResponse:
+@ready_router.get(
+    "", response_model=HealthResponse, responses=_UNHEALTHY, response_model_exclude_unset=True
+)
+async def ready(request: Request, model: OptionalModelDep, response: Response) -> HealthResponse:
     """Readiness for load balancers: same rule as /health."""
     return _model_status(request, model, response)

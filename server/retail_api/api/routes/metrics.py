@@ -10,8 +10,7 @@ from retail_api.api.deps import MetricsDep
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
 
-@router.get("", response_class=Response,
-            responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
-def metrics(metrics: MetricsDep) -> Response:
+@router.get("", response_class=Response, responses={200: {"content": {CONTENT_TYPE_LATEST: {}}}})
+async def metrics(metrics: MetricsDep) -> Response:
     """Request counts and latency by route and status, predictions by class, model info."""
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -10,9 +10,12 @@ from retail_api.schemas import FeatureInfo, ModelInfoResponse
 router = APIRouter(prefix="/model", tags=["model"])
 
 
-@router.get("/info", response_model=ModelInfoResponse,
-            responses={503: {"description": "No model is loaded"}})
-def model_info(model: ModelDep) -> ModelInfoResponse:
+@router.get(
+    "/info",
+    response_model=ModelInfoResponse,
+    responses={503: {"description": "No model is loaded"}},
+)
+async def model_info(model: ModelDep) -> ModelInfoResponse:
     """Version, algorithm, size, features, classes, training data and holdout metrics."""
     meta = model.metadata
     return ModelInfoResponse(
@@ -21,8 +24,11 @@ def model_info(model: ModelDep) -> ModelInfoResponse:
         hyperparameters=meta.hyperparameters,
         size=meta.size.model_dump(),
         features=[
-            FeatureInfo(name=f.name, kind=f.kind,
-                        categories=f.categories if f.kind == "categorical" else None)
+            FeatureInfo(
+                name=f.name,
+                kind=f.kind,
+                categories=f.categories if f.kind == "categorical" else None,
+            )
             for f in meta.features
         ],
         classes=meta.classes,

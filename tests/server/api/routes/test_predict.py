@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 CLASSES = {"Low", "Medium", "High"}
 
@@ -157,3 +159,25 @@ def test_batch_body_must_be_a_list(client: TestClient, basket: dict[str, Any]) -
 def test_predict_without_model_is_503(no_model_client: TestClient, basket: dict[str, Any]) -> None:
     assert no_model_client.post("/predict", json=basket).status_code == 503
     assert no_model_client.post("/predict/batch", json=[basket]).status_code == 503
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=80),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(), children),
+    max_leaves=5,
+)
+
+
+def test_arbitrary_field_values_never_500(client: TestClient, basket: dict[str, Any]) -> None:
+    @settings(max_examples=150, deadline=None)
+    @given(st.dictionaries(st.sampled_from([*basket, "OTHER"]), JSON_VALUES, max_size=4))
+    def check(overrides: dict[str, Any]) -> None:
+        raw = json.dumps({**basket, **overrides})  # may contain NaN/Infinity literals
+        response = client.post(
+            "/predict", content=raw, headers={"content-type": "application/json"}
+        )
+        assert response.status_code in (200, 422)
+        if response.status_code == 422:
+            assert all(":" in message for message in response.json()["messages"])
+
+    check()

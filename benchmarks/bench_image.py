@@ -1,0 +1,243 @@
+"""Image figures for the README: size, build times, code-only push bytes, start-to-healthy.
+
+    DOCKER_HOST=unix://… .venv/bin/python benchmarks/bench_image.py [--skip-seed]
+
+Needs a Docker engine (see .ci/docker.sh) and Debian's docker-registry. Prints a markdown
+table. The seed-style image (benchmarks/seed/) is built on the same base in the same run;
+it downloads about 1 GB of wheels, which `--skip-seed` avoids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.container.dockerkit import (
+    REPO_ROOT,
+    SERVER_DIR,
+    build_image,
+    docker,
+    engine_problem,
+    ensure_base_image,
+    free_port,
+    image_size,
+    inspect,
+    pip_build_args,
+)
+from tests.container.localsvc import REGISTRY_USER, Registry
+
+SEED_DIR = REPO_ROOT / "benchmarks" / "seed"
+MB = 1_000_000
+STARTS = 3
+# The issue's goals.
+GOAL_ADDED_MB = 130
+GOAL_RATIO = 6
+GOAL_CODE_PUSH_MB = 2
+GOAL_START_S = 3
+
+
+@dataclass
+class Figures:
+    base: str
+    base_bytes: int
+    image_bytes: int = 0
+    cold_build_s: float = 0.0
+    rebuild_s: float = 0.0
+    full_push_bytes: int = 0
+    code_push_bytes: int = 0
+    serving_s: float = 0.0
+    docker_healthy_s: float = 0.0
+    seed_bytes: int | None = None
+
+
+def copy_context(source: Path, destination: Path) -> Path:
+    shutil.copytree(source, destination, ignore=shutil.ignore_patterns("__pycache__"))
+    return destination
+
+
+def seed_context(destination: Path) -> Path:
+    """Seed Dockerfile and requirements plus today's package and model (size is what counts)."""
+    destination.mkdir()
+    for name in ("Dockerfile", "requirements.txt"):
+        shutil.copy2(SEED_DIR / name, destination / name)
+    for name in ("retail_api", "model"):
+        shutil.copytree(
+            SERVER_DIR / name, destination / name, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    return destination
+
+
+def ready(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (loopback)
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def start_once(image: str) -> tuple[float, float]:
+    """Seconds from `docker run` to /health answering 200, and to Docker's `healthy`."""
+    name = f"retail-bench-{secrets.token_hex(4)}"
+    port = free_port()
+    started = time.monotonic()
+    # The tmpfs is the container's own /tmp, as production runs it (read-only root).
+    docker(
+        "run",
+        "-d",
+        "--name",
+        name,
+        "--read-only",
+        "--tmpfs",
+        "/tmp",  # noqa: S108
+        "-p",
+        f"127.0.0.1:{port}:8000",
+        image,
+    )
+    try:
+        while not ready(f"http://127.0.0.1:{port}/health"):
+            if time.monotonic() - started > 60:
+                raise TimeoutError("container never served /health")
+            time.sleep(0.02)
+        serving = time.monotonic() - started
+        while inspect(name)["State"]["Health"]["Status"] != "healthy":
+            if time.monotonic() - started > 120:
+                raise TimeoutError("container never became healthy")
+            time.sleep(0.1)
+        return serving, time.monotonic() - started
+    finally:
+        docker("rm", "--force", name)
+
+
+def push_bytes(registry: Registry, image: str, tag: str) -> int:
+    """Bytes the registry stored for this push: new blobs only, as `docker push` skips others."""
+    ref = f"{registry.host}/retail-api:{tag}"
+    docker("tag", image, ref)
+    before = registry.stored_bytes()
+    docker("push", ref, timeout=600)
+    docker("rmi", ref)
+    return registry.stored_bytes() - before
+
+
+def measure(skip_seed: bool, work: Path) -> Figures:
+    base = ensure_base_image()
+    figures = Figures(base=base, base_bytes=image_size(base))
+    args = {"BASE_IMAGE": base, **pip_build_args()}
+    context = copy_context(SERVER_DIR, work / "server")
+    cold = build_image(context, "retail-api:bench", args, extra=["--no-cache"])
+    figures.cold_build_s = cold.seconds
+    figures.image_bytes = image_size("retail-api:bench")
+    runs = [start_once("retail-api:bench") for _ in range(STARTS)]
+    figures.serving_s = statistics.median(run[0] for run in runs)
+    figures.docker_healthy_s = statistics.median(run[1] for run in runs)
+
+    registry = Registry().start()
+    try:
+        docker(
+            "login",
+            "--username",
+            REGISTRY_USER,
+            "--password-stdin",
+            registry.host,
+            input_text=registry.password,
+        )
+        figures.full_push_bytes = push_bytes(registry, "retail-api:bench", "sha-bench-one")
+        init = context / "retail_api" / "__init__.py"
+        init.write_text(init.read_text() + "\n# code-only change (benchmark)\n")
+        figures.rebuild_s = build_image(context, "retail-api:bench-2", args).seconds
+        figures.code_push_bytes = push_bytes(registry, "retail-api:bench-2", "sha-bench-two")
+    finally:
+        registry.stop()
+        docker("rmi", "retail-api:bench-2")
+
+    if not skip_seed:
+        build_image(seed_context(work / "seed"), "retail-api:seed", args)
+        figures.seed_bytes = image_size("retail-api:seed")
+    return figures
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def table(f: Figures) -> str:
+    added = f.image_bytes - f.base_bytes
+    rows = [
+        ("Base image", f"`{f.base}`: {f.base_bytes / MB:.1f} MB", "", ""),
+        ("Production image, total", f"{f.image_bytes / MB:.1f} MB", "", ""),
+        (
+            "Production image, added over base",
+            f"{added / MB:.1f} MB",
+            f"≤ {GOAL_ADDED_MB} MB",
+            verdict(added <= GOAL_ADDED_MB * MB),
+        ),
+    ]
+    if f.seed_bytes is not None:
+        seed_added = f.seed_bytes - f.base_bytes
+        ratio = seed_added / added
+        rows += [
+            ("Seed-style image, total", f"{f.seed_bytes / MB:.1f} MB", "", ""),
+            ("Seed-style image, added over base", f"{seed_added / MB:.1f} MB", "", ""),
+            (
+                "Seed-style added ÷ production added",
+                f"{ratio:.1f}x",
+                f"≥ {GOAL_RATIO}x",
+                verdict(ratio >= GOAL_RATIO),
+            ),
+        ]
+    rows += [
+        ("Cold build (`--no-cache`, wheels from PyPI)", f"{f.cold_build_s:.1f} s", "", ""),
+        ("Rebuild after a code-only change", f"{f.rebuild_s:.1f} s", "", ""),
+        ("First push, compressed bytes (incl. base)", f"{f.full_push_bytes / MB:.1f} MB", "", ""),
+        (
+            "Push after a code-only change",
+            f"{f.code_push_bytes / 1000:.1f} kB",
+            f"≤ {GOAL_CODE_PUSH_MB} MB",
+            verdict(f.code_push_bytes <= GOAL_CODE_PUSH_MB * MB),
+        ),
+        (
+            f"Start → `/health` 200 (median of {STARTS})",
+            f"{f.serving_s:.2f} s",
+            f"≤ {GOAL_START_S} s",
+            verdict(f.serving_s <= GOAL_START_S),
+        ),
+        (
+            "Start → Docker `healthy` (bounded by the 5 s interval)",
+            f"{f.docker_healthy_s:.2f} s",
+            "",
+            "",
+        ),
+    ]
+    lines = ["| Figure | Measured | Goal | |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--skip-seed", action="store_true", help="skip the ~1 GB seed build")
+    options = parser.parse_args(argv)
+    problem = engine_problem()
+    if problem is not None:
+        print(f"bench_image: {problem}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="retail-bench-") as work:
+        # `docker login` must not leave the registry's token in the user's own config.
+        os.environ["DOCKER_CONFIG"] = str(Path(work) / "docker-config")
+        figures = measure(options.skip_seed, Path(work))
+    print(table(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
