@@ -37,7 +37,7 @@ lint: env ## ruff, formatting and strict mypy
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy .
-	$(PY) -m mypy examples/eks-consumer
+	$(PY) -m mypy examples/eks-consumer/*.py
 
 bench: env ## measure model, HTTP and image figures; prints markdown tables
 	$(PY) benchmarks/bench_model.py

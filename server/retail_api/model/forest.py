@@ -25,10 +25,14 @@ class ForestError(ValueError):
 
 @dataclass(frozen=True, eq=False)
 class Forest:
-    """Flat node arrays for all trees; indices are ``intp`` so ``take`` never converts."""
+    """All trees as flat arrays indexed by *slot* = 2 * node.
 
-    roots: IndexArray
-    # children[2 * node] is the left child, children[2 * node + 1] the right one.
+    ``feature`` and ``threshold`` hold node i at slot 2i, and ``children[2i + go_right]``
+    is the child's slot, so one step is a single add and four ``take`` calls.
+    Indices are ``intp`` so ``take`` never converts them.
+    """
+
+    root_slots: IndexArray
     children: IndexArray
     feature: IndexArray
     threshold: FloatArray
@@ -40,20 +44,40 @@ class Forest:
     def n_classes(self) -> int:
         return int(self.value.shape[1])
 
+    @property
+    def n_trees(self) -> int:
+        return int(self.root_slots.size)
+
+    def _leaf_values(self, slots: IndexArray) -> FloatArray:
+        return self.value.take(slots >> 1, axis=0)
+
     def predict_proba(self, rows: npt.NDArray[np.float64]) -> FloatArray:
-        """Class probabilities for a (n_rows, n_features) matrix, sklearn-identical."""
-        n_rows = rows.shape[0]
+        """Class probabilities for a (n_rows, n_features) matrix, sklearn-identical.
+
+        float32 inputs against float64 thresholds compare exactly as sklearn's trees do.
+        Leaf fractions are summed tree by tree in order and divided once, the same
+        operation order as RandomForestClassifier.predict_proba.
+        """
+        if rows.shape[0] == 1:
+            return self._predict_one(rows[0].astype(np.float32))
         x = rows.astype(np.float32).ravel()
-        row_offset = (np.arange(n_rows) * self.n_features)[:, None]
-        node = np.tile(self.roots, (n_rows, 1))
+        row_offset = (np.arange(rows.shape[0]) * self.n_features)[:, None]
+        slots = np.tile(self.root_slots, (rows.shape[0], 1))
         for _ in range(self.depth):
-            # float32 value vs float64 threshold compares exactly, as in sklearn's trees.
-            go_right = x.take(self.feature.take(node) + row_offset) > self.threshold.take(node)
-            node = self.children.take(node * 2 + go_right)
-        # Summing over the tree axis adds trees in order, then one division:
-        # the same operation order as RandomForestClassifier.predict_proba.
-        total: FloatArray = self.value.take(node, axis=0).sum(axis=1)
-        return total / self.roots.size
+            go_right = x.take(self.feature.take(slots) + row_offset) > self.threshold.take(slots)
+            slots = self.children.take(slots + go_right)
+        total: FloatArray = self._leaf_values(slots).sum(axis=1)
+        return total / self.n_trees
+
+    def _predict_one(self, x: npt.NDArray[np.float32]) -> FloatArray:
+        # The latency-critical /predict path: no row offsets, no tiling.
+        slots = self.root_slots
+        for _ in range(self.depth):
+            slots = self.children.take(
+                slots + (x.take(self.feature.take(slots)) > self.threshold.take(slots))
+            )
+        total: FloatArray = self._leaf_values(slots).sum(axis=0, keepdims=True)
+        return total / self.n_trees
 
 
 def _tree_depth(roots: IntArray, left: IntArray, right: IntArray) -> int:
@@ -117,14 +141,19 @@ def build_forest(
     _check_arrays(roots, left, right, feature, threshold, value, n_features)
     is_leaf = left == LEAF
     node_index = np.arange(feature.size, dtype=np.intp)
+    # Leaves loop back to themselves, so every row walks exactly `depth` steps.
     children: IndexArray = np.empty(2 * feature.size, dtype=np.intp)
-    children[0::2] = np.where(is_leaf, node_index, left)
-    children[1::2] = np.where(is_leaf, node_index, right)
+    children[0::2] = 2 * np.where(is_leaf, node_index, left)
+    children[1::2] = 2 * np.where(is_leaf, node_index, right)
+    slot_feature: IndexArray = np.zeros(2 * feature.size, dtype=np.intp)
+    slot_feature[0::2] = np.where(is_leaf, 0, feature)
+    slot_threshold: FloatArray = np.zeros(2 * feature.size, dtype=np.float64)
+    slot_threshold[0::2] = threshold
     return Forest(
-        roots=roots.astype(np.intp),
+        root_slots=2 * roots.astype(np.intp),
         children=children,
-        feature=np.where(is_leaf, 0, feature).astype(np.intp),
-        threshold=threshold,
+        feature=slot_feature,
+        threshold=slot_threshold,
         value=value,
         depth=_tree_depth(roots, left, right),
         n_features=n_features,

@@ -15,7 +15,7 @@ from retail_api.model.loader import ModelLoadError, load_model
 
 def test_bundled_artifact_loads() -> None:
     model = load_model(DEFAULT_MODEL_DIR)
-    assert model.forest.roots.size == model.metadata.size.n_trees == 100
+    assert model.forest.n_trees == model.metadata.size.n_trees == 100
     assert model.forest.depth == model.metadata.size.max_depth <= 10
     assert sorted(model.classes) == ["High", "Low", "Medium"]
 
