@@ -2,8 +2,10 @@
 
 Run from the repo root: ``.venv/bin/python benchmarks/bench_http.py``. Starts
 ``python -m retail_api`` on a free 127.0.0.1 port (access log off via LOG_LEVEL=warning),
-runs wrk against each endpoint for a bounded duration and prints a markdown table.
-Needs the Debian ``wrk`` package. Only loopback is ever contacted.
+then alternates short wrk runs against the two endpoints (default 5 rounds of 1 s each),
+so CPU noise from other processes hits both alike, and prints a markdown table:
+total requests/s and the median of the per-round p50/p99. Needs the Debian ``wrk``
+package. Only loopback is ever contacted.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -100,17 +103,24 @@ def _wrk(wrk: str, url: str, seconds: int, connections: int, script: Path | None
     cmd = [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
     if script is not None:
         cmd[1:1] = ["-s", str(script)]
-    warm_up = [arg if not arg.startswith("-d") else "-d1s" for arg in cmd]
-    # A short warm-up run first, so both endpoints are measured on a hot process.
     # argv is fixed here: the wrk found on PATH and a 127.0.0.1 URL.
-    subprocess.run(warm_up, check=True, capture_output=True)  # noqa: S603
     run = subprocess.run(cmd, check=True, capture_output=True, text=True)  # noqa: S603
     return _parse(run.stdout)
 
 
+def _combine(rounds: list[WrkResult]) -> WrkResult:
+    return WrkResult(
+        requests_per_s=statistics.fmean(r.requests_per_s for r in rounds),
+        p50_ms=statistics.median(r.p50_ms for r in rounds),
+        p99_ms=statistics.median(r.p99_ms for r in rounds),
+        errors=sum(r.errors for r in rounds),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=5, help="duration per endpoint")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds")
+    parser.add_argument("--seconds", type=int, default=1, help="wrk duration per round")
     parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
     wrk = shutil.which("wrk")
@@ -128,16 +138,25 @@ def main() -> None:
                 f'wrk.body = "{body}"\n'
                 'wrk.headers["Content-Type"] = "application/json"\n'
             )
-            base = f"http://127.0.0.1:{port}"
-            health = _wrk(wrk, f"{base}/health", args.seconds, args.connections, None)
-            predict = _wrk(wrk, f"{base}/predict", args.seconds, args.connections, script)
+            targets = {
+                "GET /health": (f"http://127.0.0.1:{port}/health", None),
+                "POST /predict": (f"http://127.0.0.1:{port}/predict", script),
+            }
+            rounds: dict[str, list[WrkResult]] = {name: [] for name in targets}
+            for round_no in range(args.rounds + 1):
+                for name, (url, lua) in targets.items():
+                    result = _wrk(wrk, url, args.seconds, args.connections, lua)
+                    if round_no:  # round 0 warms both endpoints up and is discarded
+                        rounds[name].append(result)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=20)
 
+    health, predict = _combine(rounds["GET /health"]), _combine(rounds["POST /predict"])
     print(
         f"HTTP benchmark: {platform.machine()}, {os.cpu_count()} CPUs, 1 uvicorn worker "
-        f"(uvloop + httptools), wrk -t1 -c{args.connections} -d{args.seconds}s\n"
+        f"(uvloop + httptools), wrk -t1 -c{args.connections}, {args.rounds} alternating "
+        f"rounds of {args.seconds} s per endpoint\n"
     )
     print("| endpoint | requests/s | p50 | p99 | errors |")
     print("|---|---:|---:|---:|---:|")

@@ -12,8 +12,8 @@ The same steps as scripts/ecr_push.sh:
   5. print the pushed reference by digest (REPOSITORY_URL@sha256:...).
 
 Environment: AWS_ENDPOINT_URL (optional ECR API endpoint), AWS_REGION / AWS_DEFAULT_REGION
-(when the URL names no region), PYTHON (interpreter with the project's deps), BASE_IMAGE and
-BUILD_NETWORK (optional build settings). Credentials come from the usual AWS chain.
+(when the URL names no region), PYTHON (interpreter with the project's deps), BASE_IMAGE,
+PIP_INDEX_URL and BUILD_NETWORK (optional build settings). Credentials come from the usual AWS chain.
 
 .EXAMPLE
 ./scripts/ecr_push.ps1 123456789012.dkr.ecr.eu-west-2.amazonaws.com/retail-api
@@ -103,6 +103,7 @@ if ($Tag -notmatch '^sha-[0-9a-f]{12}$') { Fail "unexpected tag '$Tag' from infr
 $buildArgs = @()
 foreach ($arg in $planArgs) { if ($arg) { $buildArgs += @('--build-arg', $arg) } }
 if ($env:BASE_IMAGE) { $buildArgs += @('--build-arg', "BASE_IMAGE=$($env:BASE_IMAGE)") }
+if ($env:PIP_INDEX_URL) { $buildArgs += @('--build-arg', "PIP_INDEX_URL=$($env:PIP_INDEX_URL)") }
 if ($env:BUILD_NETWORK) { $buildArgs += @('--network', $env:BUILD_NETWORK) }
 
 $Ref = "${RepositoryUrl}:$Tag"

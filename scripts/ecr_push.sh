@@ -18,6 +18,7 @@
 #   AWS_REGION / AWS_DEFAULT_REGION  used when the URL is not an ECR URL naming a region
 #   PYTHON            interpreter with the project's deps (default: .venv/bin/python, python3)
 #   BASE_IMAGE        optional base image build arg (offline tests use a local stand-in)
+#   PIP_INDEX_URL     optional package index for the builder stage (not kept in the image)
 #   BUILD_NETWORK     optional `docker build --network` value (default: Docker's default)
 # Credentials come from the usual AWS chain; none are read or stored here.
 set -euo pipefail
@@ -76,6 +77,8 @@ while IFS= read -r arg; do
     [[ -n "$arg" ]] && build_args+=(--build-arg "$arg")
 done < <(cd "$ROOT" && "$PYTHON" -m infra.image_tag --context "$CONTEXT" --platform "$PLATFORM" --build-args)
 [[ -n "${BASE_IMAGE:-}" ]] && build_args+=(--build-arg "BASE_IMAGE=$BASE_IMAGE")
+# Only the builder stage sees the index; it never reaches the pushed image.
+[[ -n "${PIP_INDEX_URL:-}" ]] && build_args+=(--build-arg "PIP_INDEX_URL=$PIP_INDEX_URL")
 network_args=()
 [[ -n "${BUILD_NETWORK:-}" ]] && network_args+=(--network "$BUILD_NETWORK")
 

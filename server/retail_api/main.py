@@ -15,6 +15,7 @@ from retail_api.api.routes import health, metrics, model_info, predict
 from retail_api.core.config import Settings
 from retail_api.core.metrics import Metrics, MetricsMiddleware
 from retail_api.model.loader import ModelLoadError, load_model
+from retail_api.predictor import Predictor
 
 logger = logging.getLogger("retail_api")
 
@@ -24,7 +25,7 @@ def _load_into(app: FastAPI, settings: Settings) -> None:
     try:
         model = load_model(settings.model_dir)
     except ModelLoadError as exc:
-        app.state.model, app.state.model_error = None, str(exc)
+        app.state.model, app.state.predictor, app.state.model_error = None, None, str(exc)
         app.state.metrics.set_model(None, None)
         logger.error(
             "model load failed: %s",
@@ -37,6 +38,7 @@ def _load_into(app: FastAPI, settings: Settings) -> None:
         )
         return
     app.state.model, app.state.model_error = model, None
+    app.state.predictor = Predictor(model, app.state.metrics)
     app.state.metrics.set_model(model.version, model.metadata.algorithm)
     logger.info(
         "model loaded",
@@ -52,7 +54,7 @@ def _load_into(app: FastAPI, settings: Settings) -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     _load_into(app, app.state.settings)
     yield
-    app.state.model = None
+    app.state.model = app.state.predictor = None
     logger.info("shutdown complete", extra={"event": "shutdown"})
 
 
@@ -66,7 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
-    app.state.model = None
+    app.state.model = app.state.predictor = None
     app.state.model_error = "model not loaded yet"
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_exception_handler(RequestValidationError, validation_error_handler)

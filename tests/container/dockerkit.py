@@ -13,7 +13,7 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -175,12 +175,12 @@ def _trim_rootfs(root: Path) -> None:
 
 
 def pip_build_args() -> dict[str, str]:
-    """Build args that let the builder stage reach PyPI the way this host does.
+    """The index the builder stage installs from: the host's PIP_INDEX_URL, else PyPI.
 
-    Only index and CA are forwarded, and only if the host sets them; the proxy variables are
-    Docker's predefined build args and reach the build without being declared.
+    Always passed explicitly, so tests can prove such build args stay out of the runtime
+    image. Proxy variables need no forwarding: they are Docker's predefined build args.
     """
-    return {key: os.environ[key] for key in ("PIP_INDEX_URL",) if os.environ.get(key)}
+    return {"PIP_INDEX_URL": os.environ.get("PIP_INDEX_URL") or "https://pypi.org/simple"}
 
 
 @dataclass(frozen=True)
@@ -209,22 +209,7 @@ def build_image(
     return Build(image_id=inspect(tag)["Id"], seconds=seconds, log=log)
 
 
-def history_layers(ref: str) -> list[tuple[str, int]]:
-    """(created_by, size) for every layer of the image, newest first."""
-    out = docker("history", "--no-trunc", "--format", "{{json .}}", ref, timeout=30)
-    rows = [json.loads(line) for line in out.splitlines() if line.strip()]
-    return [(row["CreatedBy"], _parse_size(row["Size"])) for row in rows]
-
-
-def _parse_size(text: str) -> int:
-    units = {"B": 1, "kB": 1000, "KB": 1000, "MB": 1000**2, "GB": 1000**3}
-    for unit in sorted(units, key=len, reverse=True):
-        if text.endswith(unit):
-            return int(float(text[: -len(unit)]) * units[unit])
-    return int(text)
-
-
-def wait_for(predicate: Any, timeout: float, interval: float = 0.1) -> float:
+def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.1) -> float:
     """Poll `predicate()` until truthy; return seconds waited, raise TimeoutError otherwise."""
     started = time.monotonic()
     while True:

@@ -16,7 +16,13 @@ import pytest
 
 from infra.image_tag import build_plan
 from tests.container.conftest import BuiltImage
-from tests.container.dockerkit import REPO_ROOT, docker, inspect, untag_registry
+from tests.container.dockerkit import (
+    REPO_ROOT,
+    docker,
+    inspect,
+    pip_build_args,
+    untag_registry,
+)
 from tests.container.localsvc import MotoEcr, Registry
 
 SCRIPT = REPO_ROOT / "scripts" / "ecr_push.sh"
@@ -82,6 +88,8 @@ def script_env(moto_ecr: MotoEcr) -> dict[str, str]:
         "AWS_ENDPOINT_URL": moto_ecr.endpoint,
         "AWS_DEFAULT_REGION": REGION,
         "PYTHON": sys.executable,
+        # As the session build got it, so the script's build reuses the dependency layer.
+        **pip_build_args(),
         "BUILD_NETWORK": "host",
         "DOCKER_BUILDKIT": "0",
     }

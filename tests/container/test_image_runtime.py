@@ -81,8 +81,11 @@ def test_config_declares_port_command_and_labels(built_image: BuiltImage) -> Non
 
 
 def test_build_args_for_pip_do_not_reach_the_runtime_image(built_image: BuiltImage) -> None:
-    env = "\n".join(inspect(built_image.tag)["Config"]["Env"])
-    assert "PIP_INDEX_URL" not in env and "PIP_CERT" not in env
+    index = built_image.build_args["PIP_INDEX_URL"]
+    env = inspect(built_image.tag)["Config"]["Env"]
+    history = docker("history", "--no-trunc", built_image.tag)
+    assert [var for var in env if var.startswith("PIP_")] == []
+    assert index not in history
 
 
 def test_becomes_healthy_within_the_healthcheck_budget(

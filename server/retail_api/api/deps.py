@@ -1,7 +1,8 @@
 """Shared FastAPI dependencies as ``Annotated`` aliases.
 
 They are ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in a
-threadpool, which costs more than these attribute lookups.
+threadpool, which costs more than these attribute lookups. Each endpoint takes one
+dependency at most, because FastAPI's per-dependency overhead shows on /predict.
 """
 
 from __future__ import annotations
@@ -10,14 +11,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 
-from retail_api.core.config import Settings
 from retail_api.core.metrics import Metrics
 from retail_api.model.loader import CompiledModel
-
-
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+from retail_api.predictor import Predictor
 
 
 async def get_metrics(request: Request) -> Metrics:
@@ -30,15 +26,23 @@ async def get_optional_model(request: Request) -> CompiledModel | None:
     return model
 
 
-async def require_model(
-    model: Annotated[CompiledModel | None, Depends(get_optional_model)],
-) -> CompiledModel:
+async def get_model(request: Request) -> CompiledModel:
+    """The loaded model, or 503 when none is."""
+    model: CompiledModel | None = request.app.state.model
     if model is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "model not loaded")
     return model
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+async def get_predictor(request: Request) -> Predictor:
+    """The app's predictor (model + metrics), or 503 when no model is loaded."""
+    predictor: Predictor | None = request.app.state.predictor
+    if predictor is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "model not loaded")
+    return predictor
+
+
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 OptionalModelDep = Annotated[CompiledModel | None, Depends(get_optional_model)]
-ModelDep = Annotated[CompiledModel, Depends(require_model)]
+ModelDep = Annotated[CompiledModel, Depends(get_model)]
+PredictorDep = Annotated[Predictor, Depends(get_predictor)]

@@ -56,7 +56,7 @@ class Metrics:
 
     def count_predictions(self, labels: Iterable[str]) -> None:
         for label in labels:
-            self.predictions.labels(prediction=label).inc()
+            self.predictions.labels(label).inc()
 
 
 class MetricsMiddleware:

@@ -58,9 +58,12 @@ class Forest:
         Leaf fractions are summed tree by tree in order and divided once, the same
         operation order as RandomForestClassifier.predict_proba.
         """
+        # Round to float32 like sklearn, then widen (exactly) so the comparisons below
+        # run float64 vs float64 without a mixed-dtype cast on every step.
+        x = rows.astype(np.float32).astype(np.float64)
         if rows.shape[0] == 1:
-            return self._predict_one(rows[0].astype(np.float32))
-        x = rows.astype(np.float32).ravel()
+            return self._predict_one(x[0])
+        x = x.ravel()
         row_offset = (np.arange(rows.shape[0]) * self.n_features)[:, None]
         slots = np.tile(self.root_slots, (rows.shape[0], 1))
         for _ in range(self.depth):
@@ -69,7 +72,7 @@ class Forest:
         total: FloatArray = self._leaf_values(slots).sum(axis=1)
         return total / self.n_trees
 
-    def _predict_one(self, x: npt.NDArray[np.float32]) -> FloatArray:
+    def _predict_one(self, x: FloatArray) -> FloatArray:
         # The latency-critical /predict path: no row offsets, no tiling.
         slots = self.root_slots
         for _ in range(self.depth):
