@@ -20,6 +20,7 @@ sys.path[:0] = [str(ROOT / "server")]
 
 import numpy as np  # noqa: E402
 import sklearn  # noqa: E402
+
 from retail_api.core.config import DEFAULT_MODEL_DIR  # noqa: E402
 from retail_api.model.loader import load_model  # noqa: E402
 from training.generator import generate_baskets  # noqa: E402
@@ -80,7 +81,8 @@ def main() -> None:
         f"{sklearn.__version__}, model {compiled.version}\n"
     )
     print(
-        "| case | compiled p50 | compiled p99 | scikit-learn p50 | scikit-learn p99 | speed-up (p50) |"
+        "| case | compiled p50 | compiled p99 | scikit-learn p50 | scikit-learn p99 "
+        "| speed-up (p50) |"
     )
     print("|---|---:|---:|---:|---:|---:|")
     for name, fast, slow, repeats in cases:

@@ -22,6 +22,11 @@ from typing import Any
 import joblib
 import numpy as np
 import numpy.typing as npt
+from sklearn.compose import ColumnTransformer
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
+
 from retail_api.model.artifact import (
     ARRAY_DTYPES,
     ARRAYS_FILE,
@@ -30,11 +35,6 @@ from retail_api.model.artifact import (
     METADATA_FILE,
     arrays_digest,
 )
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
-
 from training.schema import INPUT_FEATURES
 
 Arrays = dict[str, npt.NDArray[np.generic]]

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+
 from retail_api.core.config import DEFAULT_MODEL_DIR, Settings
 from retail_api.main import create_app
 from training.train import TrainingResult, train

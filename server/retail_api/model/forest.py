@@ -28,7 +28,7 @@ class Forest:
     """All trees as flat arrays indexed by *slot* = 2 * node.
 
     ``feature`` and ``threshold`` hold node i at slot 2i, and ``children[2i + go_right]``
-    is the child's slot, so one step is a single add and four ``take`` calls.
+    is the child's slot, so one step is four ``take`` calls, a compare and an add.
     Indices are ``intp`` so ``take`` never converts them.
     """
 
@@ -52,7 +52,10 @@ class Forest:
         return self.value.take(slots >> 1, axis=0)
 
     def predict_proba(self, rows: npt.NDArray[np.float64]) -> FloatArray:
-        """Class probabilities for a (n_rows, n_features) matrix, sklearn-identical.
+        """Class probabilities for a finite (n_rows, n_features) matrix, sklearn-identical.
+
+        Rows must be finite (the API rejects NaN/Infinity): ``x > t`` is used as
+        "not ``x <= t``", which only holds for numbers.
 
         float32 inputs against float64 thresholds compare exactly as sklearn's trees do.
         Leaf fractions are summed tree by tree in order and divided once, the same

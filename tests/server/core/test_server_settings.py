@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
+
 from retail_api.core.config import DEFAULT_MODEL_DIR, Settings
 from retail_api.core.logging import JsonFormatter
 

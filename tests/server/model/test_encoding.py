@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from retail_api.model.encoding import CategoricalColumn, Encoder, NumericColumn
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from retail_api.model.forest import Forest, ForestError, build_forest
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+
 from retail_api.core.config import DEFAULT_MODEL_DIR
 from retail_api.model.artifact import arrays_digest
 from retail_api.model.loader import ModelLoadError, load_model

@@ -11,12 +11,13 @@ import joblib
 import numpy as np
 import numpy.typing as npt
 import pytest
-from retail_api.model.artifact import arrays_digest
-from retail_api.model.loader import CompiledModel, load_model
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder
+
+from retail_api.model.artifact import arrays_digest
+from retail_api.model.loader import CompiledModel, load_model
 from training.compiler import compile_pipeline, load_pipeline, write_artifact
 from training.compiler import main as compiler_main
 from training.generator import generate_baskets
@@ -139,3 +140,11 @@ def test_unsupported_pipelines_are_rejected() -> None:
         compile_pipeline(one_hot, {})
     with pytest.raises(ValueError, match=r"pipeline: expected Pipeline"):
         compile_pipeline(one_hot.steps[-1][1], {})
+
+
+def test_single_row_path_matches_sklearn(trained: TrainingResult, compiled: CompiledModel) -> None:
+    """/predict takes a separate one-row code path; check it row by row."""
+    rows = np.concatenate([_random_rows(150), _boundary_rows(trained, per_feature=10)])
+    expected = trained.pipeline.predict_proba(rows)
+    for record, want in zip(_records(rows), expected, strict=True):
+        np.testing.assert_allclose(compiled.predict_proba([record])[0], want, rtol=0, atol=1e-9)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from training.generator import FORMAT_ITEMS, REGION_AFFLUENCE, generate_baskets
 
 

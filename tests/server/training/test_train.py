@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+
 from retail_api.core.config import DEFAULT_MODEL_DIR
 from training.compiler import compile_pipeline
 from training.train import FOREST_PARAMS, TrainingResult

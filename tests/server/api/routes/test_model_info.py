@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from retail_api.core.config import DEFAULT_MODEL_DIR
 
+from retail_api.core.config import DEFAULT_MODEL_DIR
 from tests.server.conftest import ClientFactory
 
 
