@@ -28,16 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-BASKET = {
-    "BASKET_SIZE": "M",
-    "BASKET_TYPE": "MIXED",
-    "STORE_REGION": "LONDON",
-    "STORE_FORMAT": "LS",
-    "SPEND": 125.5,
-    "QUANTITY": 3,
-    "PROD_CODE_20": "FOOD",
-    "PROD_CODE_30": "FRESH",
-}
+sys.path[:0] = [str(ROOT / "server")]
+
+from retail_api.schemas import EXAMPLE_BASKET  # noqa: E402
+
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
@@ -132,7 +126,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             script = Path(tmp) / "predict.lua"
-            body = json.dumps(BASKET).replace("\\", "\\\\").replace('"', '\\"')
+            body = json.dumps(EXAMPLE_BASKET).replace("\\", "\\\\").replace('"', '\\"')
             script.write_text(
                 'wrk.method = "POST"\n'
                 f'wrk.body = "{body}"\n'

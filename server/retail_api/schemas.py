@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,6 +11,17 @@ from retail_api.model.contract import CLASSES
 MAX_BATCH = 1000
 MAX_SPEND_GBP = 100_000.0
 MAX_QUANTITY = 10_000
+# The contract's own example: shown in /docs, and reused by tests and benchmarks.
+EXAMPLE_BASKET: dict[str, Any] = {
+    "BASKET_SIZE": "M",
+    "BASKET_TYPE": "MIXED",
+    "STORE_REGION": "LONDON",
+    "STORE_FORMAT": "LS",
+    "SPEND": 125.5,
+    "QUANTITY": 3,
+    "PROD_CODE_20": "FOOD",
+    "PROD_CODE_30": "FRESH",
+}
 
 Label = Annotated[str, Field(min_length=1, max_length=64)]
 PriceSensitivity = Literal["Low", "Medium", "High"]
@@ -24,20 +35,7 @@ class PredictRequest(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
         strict=True,
-        json_schema_extra={
-            "examples": [
-                {
-                    "BASKET_SIZE": "M",
-                    "BASKET_TYPE": "MIXED",
-                    "STORE_REGION": "LONDON",
-                    "STORE_FORMAT": "LS",
-                    "SPEND": 125.5,
-                    "QUANTITY": 3,
-                    "PROD_CODE_20": "FOOD",
-                    "PROD_CODE_30": "FRESH",
-                }
-            ]
-        },
+        json_schema_extra={"examples": [EXAMPLE_BASKET]},
     )
 
     BASKET_SIZE: Literal["S", "M", "L"]

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from retail_api.schemas import EXAMPLE_BASKET
 from tests.container.conftest import (
     LABEL_ARGS,
     BuiltImage,
@@ -20,16 +21,6 @@ from tests.container.dockerkit import DockerError, container_logs, docker, inspe
 
 pytestmark = pytest.mark.container
 
-PREDICT_BODY = {
-    "BASKET_SIZE": "M",
-    "BASKET_TYPE": "MIXED",
-    "STORE_REGION": "LONDON",
-    "STORE_FORMAT": "LS",
-    "SPEND": 125.5,
-    "QUANTITY": 3,
-    "PROD_CODE_20": "FOOD",
-    "PROD_CODE_30": "FRESH",
-}
 NANOSECONDS = 1_000_000_000
 
 
@@ -106,7 +97,7 @@ def test_predict_from_the_host_returns_a_valid_prediction(
     hardened_container: RunningContainer,
 ) -> None:
     wait_for(lambda: serving(hardened_container.url), timeout=30)
-    status, body = http_json(f"{hardened_container.url}/predict", PREDICT_BODY)
+    status, body = http_json(f"{hardened_container.url}/predict", EXAMPLE_BASKET)
     assert status == 200, body
     assert body["prediction"] in body["probability"]
     assert sum(body["probability"].values()) == pytest.approx(1.0, abs=1e-6)
@@ -116,7 +107,7 @@ def test_predict_from_the_host_returns_a_valid_prediction(
 
 def test_bad_input_is_a_422_not_a_500(hardened_container: RunningContainer) -> None:
     wait_for(lambda: serving(hardened_container.url), timeout=30)
-    status, _ = http_json(f"{hardened_container.url}/predict", {**PREDICT_BODY, "SPEND": "x"})
+    status, _ = http_json(f"{hardened_container.url}/predict", {**EXAMPLE_BASKET, "SPEND": "x"})
     assert status == 422
 
 

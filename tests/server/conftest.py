@@ -12,25 +12,15 @@ from fastapi.testclient import TestClient
 
 from retail_api.core.config import DEFAULT_MODEL_DIR, Settings
 from retail_api.main import create_app
+from retail_api.schemas import EXAMPLE_BASKET
 from training.train import TrainingResult, train
-
-VALID_BASKET: dict[str, Any] = {
-    "BASKET_SIZE": "M",
-    "BASKET_TYPE": "MIXED",
-    "STORE_REGION": "LONDON",
-    "STORE_FORMAT": "LS",
-    "SPEND": 125.5,
-    "QUANTITY": 3,
-    "PROD_CODE_20": "FOOD",
-    "PROD_CODE_30": "FRESH",
-}
 
 ClientFactory = Callable[[Path], TestClient]
 
 
 @pytest.fixture
 def basket() -> dict[str, Any]:
-    return dict(VALID_BASKET)
+    return dict(EXAMPLE_BASKET)
 
 
 @pytest.fixture(scope="session")
