@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 
 from retail_api.api.deps import PredictorDep
+from retail_api.api.responses import ModelResponse
 from retail_api.schemas import BatchRequest, BatchResponse, PredictRequest, PredictResponse
 
 router = APIRouter(prefix="/predict", tags=["predict"])
@@ -16,17 +17,17 @@ _UNAVAILABLE: dict[int | str, dict[str, Any]] = {503: {"description": "No model 
 
 # One row costs ~60 µs of numpy, less than a threadpool hop, so it runs on the event loop.
 @router.post("", response_model=PredictResponse, responses=_UNAVAILABLE)
-async def predict(request: PredictRequest, predictor: PredictorDep) -> PredictResponse:
+async def predict(request: PredictRequest, predictor: PredictorDep) -> ModelResponse:
     """Predict the price sensitivity of one basket."""
     (response,) = predictor.predict([request])
-    return response
+    return ModelResponse(response)
 
 
 # A full batch takes tens of ms; a plain def runs it in the threadpool, off the event loop.
 @router.post("/batch", response_model=BatchResponse, responses=_UNAVAILABLE)
 def predict_batch(
     requests: Annotated[BatchRequest, Body()], predictor: PredictorDep
-) -> BatchResponse:
+) -> ModelResponse:
     """Predict 1-1000 baskets in one call; results keep the input order."""
     responses = predictor.predict(requests)
-    return BatchResponse(predictions=responses, count=len(responses))
+    return ModelResponse(BatchResponse(predictions=responses, count=len(responses)))
