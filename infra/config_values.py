@@ -83,6 +83,17 @@ def _matching(pattern: re.Pattern[str], rule: str) -> Callable[[str, Any], str]:
     return parse
 
 
+def _optional_matching(pattern: re.Pattern[str], rule: str) -> Callable[[str, Any], str | None]:
+    """Like _matching, but "" means unset: Pulumi makes a typed key without a default required,
+    so optional keys declare `default: ""`."""
+    parse_set = _matching(pattern, rule)
+
+    def parse(key: str, value: Any) -> str | None:
+        return None if value == "" else parse_set(key, value)
+
+    return parse
+
+
 def _each_matching(pattern: re.Pattern[str], rule: str) -> Callable[[str, Any], tuple[str, ...]]:
     def parse(key: str, value: Any) -> tuple[str, ...]:
         items = _string_list(key, value)
@@ -145,7 +156,7 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
         _MUTABLE_TAG_FILTER, "must be 1-128 characters of letters, digits, '.', '_', '-' and '*'"
     ),
     "scanOnPush": _bool,
-    "kmsKeyArn": _matching(
+    "kmsKeyArn": _optional_matching(
         _KMS_KEY_ARN, "must be a KMS key ARN: arn:aws:kms:<region>:<account>:key/<id>"
     ),
     "forceDelete": _bool,
@@ -158,7 +169,7 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     ),
     "lifecycleRules": _lifecycle_rules,
     "imagePlatform": _one_of(PLATFORMS),
-    "imageTag": _matching(
+    "imageTag": _optional_matching(
         _DOCKER_TAG,
         "must be a Docker tag: 1-128 letters, digits, '_', '.', '-', not starting with '.' or '-'",
     ),

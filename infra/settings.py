@@ -125,16 +125,17 @@ CONFIG_KEYS: dict[str, str] = {
 
 
 def default_config() -> dict[str, Any]:
-    """The default of every config key, in the JSON form Pulumi.yaml declares it."""
+    """The default of every config key, in the JSON form Pulumi.yaml declares it ("" = unset)."""
     defaults = {f.name: f.default for f in fields(RetailRegistryArgs)}
     result: dict[str, Any] = {}
     for key, attr in CONFIG_KEYS.items():
         value = defaults[attr]
-        result[key] = (
-            [dict(v) if isinstance(v, dict) else v for v in value]
-            if isinstance(value, tuple)
-            else value
-        )
+        if value is None:
+            result[key] = ""
+        elif isinstance(value, tuple):
+            result[key] = [dict(item) if isinstance(item, dict) else item for item in value]
+        else:
+            result[key] = value
     return result
 
 

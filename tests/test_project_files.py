@@ -41,11 +41,10 @@ def test_schema_defaults_are_the_programs_defaults() -> None:
     schema = project()["config"]
     defaults = default_config()
     for key, declaration in schema.items():
-        if defaults[key] is None:
-            assert "default" not in declaration, f"{key} is unset by default"
-        else:
-            assert declaration["default"] == defaults[key], key
-            assert declaration["type"] == PULUMI_TYPES[type(defaults[key])], key
+        # A typed key without a default is a required key to Pulumi: every key needs one.
+        assert "default" in declaration, f"{key} would be required by the engine"
+        assert declaration["default"] == defaults[key], key
+        assert declaration["type"] == PULUMI_TYPES[type(defaults[key])], key
 
 
 def test_object_keys_are_documented_in_the_project_file() -> None:

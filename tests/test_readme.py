@@ -39,11 +39,10 @@ def test_config_table_matches_the_schema_and_the_code() -> None:
             assert type_ == "object[]", key
             continue
         assert type_ == README_TYPES[schema[key]["type"]], key
-        if "default" not in schema[key]:
-            assert default == "unset", key
-        else:
-            assert defaults[key] == schema[key]["default"]
-            assert default.strip("`") == json.dumps(defaults[key]).strip('"'), key
+        assert defaults[key] == schema[key]["default"], key
+        value = defaults[key]
+        expected = value if isinstance(value, str) and value else json.dumps(value)
+        assert default.strip("`") == expected, key
 
 
 def test_outputs_table_lists_the_exported_names_in_order() -> None:

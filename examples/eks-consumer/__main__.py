@@ -11,7 +11,9 @@ config = pulumi.Config()
 # Fully qualified name of the registry stack, e.g. "acme/retail-registry/prod".
 registry = pulumi.StackReference("retail-registry", stack_name=config.require("registryStack"))
 namespace = config.get("namespace") or "retail"
-replicas = config.get_int("replicas") or 2
+configured_replicas = config.get_int("replicas")
+# `or 2` would turn an explicit 0 into 2; 0 must reach the builder and be refused there.
+replicas = 2 if configured_replicas is None else configured_replicas
 
 image_ref = registry.require_output("imageRef")
 region = registry.require_output("region")

@@ -159,3 +159,10 @@ def test_dev_stack_is_disposable() -> None:
 def test_stack_without_rules_falls_back_to_defaults(tmp_path: Any) -> None:
     (tmp_path / "Pulumi.bare.yaml").write_text("config:\n  aws:region: eu-west-1\n")
     assert load_stack_rules("bare", root=tmp_path) == [dict(r) for r in DEFAULT_LIFECYCLE_RULES]
+
+
+def test_empty_optional_strings_mean_unset() -> None:
+    """Pulumi.yaml declares `default: ""` for these; the engine passes it through."""
+    args = load_args({"kmsKeyArn": "", "imageTag": ""}, stack="s")
+    assert args.kms_key_arn is None
+    assert args.image_tag is None
