@@ -17,7 +17,8 @@ help: ## list the targets
 
 $(VENV)/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
-		|| python3 -m pip install --quiet uv
+		|| python3 -m pip install --quiet uv \
+		|| python3 -m pip install --quiet --break-system-packages uv
 	$(UV) sync --frozen
 	@touch $@
 

@@ -91,6 +91,19 @@ def build_plan(
     )
 
 
+def digest_of(repo_digest: str) -> str:
+    """`sha256:…` from the `<repository>@sha256:…` reference pulumi-docker reports."""
+    _, _, digest = repo_digest.partition("@")
+    algorithm, _, hex_part = digest.partition(":")
+    if algorithm != "sha256" or len(hex_part) != 64 or not _is_hex(hex_part):
+        raise ValueError(f"repoDigest: expected <repository>@sha256:<64 hex>, got {repo_digest!r}")
+    return digest
+
+
+def _is_hex(text: str) -> bool:
+    return all(char in "0123456789abcdef" for char in text)
+
+
 def project_version() -> str:
     with (PROJECT_ROOT / "pyproject.toml").open("rb") as file:
         return str(tomllib.load(file)["project"]["version"])

@@ -10,7 +10,7 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from infra.access_policy import repository_policy
-from infra.image_tag import build_plan
+from infra.image_tag import build_plan, digest_of
 from infra.lifecycle import build_policy, policy_json
 from infra.settings import PROJECT_ROOT, RetailRegistryArgs, resource_tags
 
@@ -46,7 +46,7 @@ class RetailRegistry(pulumi.ComponentResource):
         url = self.repository.repository_url
         self.image_uri = pulumi.Output.concat(url, ":", self.image_tag)
         # pulumi-docker reports `<repository>@sha256:…`; the digest is what EKS pins.
-        self.image_digest = self.image.repo_digest.apply(lambda ref: ref.split("@", 1)[1])
+        self.image_digest = self.image.repo_digest.apply(digest_of)
         self.image_ref = pulumi.Output.concat(url, "@", self.image_digest)
         self.register_outputs(
             {

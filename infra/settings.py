@@ -8,6 +8,7 @@ already-parsed YAML values as they stand in `Pulumi.<stack>.yaml` — and either
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -194,13 +195,27 @@ def _check_mutable_tags(args: RetailRegistryArgs) -> None:
         )
 
 
+def tag_is_immutable(tag: str, mode: str, exclusion_filters: tuple[str, ...]) -> bool:
+    """Whether ECR refuses a second push of `tag`: the filters invert the mode for the tags
+    they match. They only use `*` wildcards, which fnmatch reads the same way."""
+    excluded = any(fnmatch.fnmatchcase(tag, pattern) for pattern in exclusion_filters)
+    if mode == "IMMUTABLE_WITH_EXCLUSION":
+        return not excluded
+    if mode == "MUTABLE_WITH_EXCLUSION":
+        return excluded
+    return mode == "IMMUTABLE"
+
+
 def _check_image_tag(args: RetailRegistryArgs) -> None:
-    # `latest` in an immutable repository is accepted once and rejected on every later push.
-    if args.image_tag == "latest" and args.tag_mutability.startswith("IMMUTABLE"):
+    # A moving tag in an immutable repository is accepted once and refused on every later push.
+    if args.image_tag == "latest" and tag_is_immutable(
+        "latest", args.tag_mutability, args.mutable_tags
+    ):
         raise ConfigError(
             "imageTag",
             "latest",
-            "an IMMUTABLE repository accepts a moving tag only once; use a content or release tag",
+            f"`latest` is immutable under tagMutability {args.tag_mutability} and could be "
+            "pushed only once; use a content or release tag, or exclude it with mutableTags",
         )
 
 
@@ -209,7 +224,7 @@ def _with_lifecycle_findings(args: RetailRegistryArgs) -> RetailRegistryArgs:
     if not findings.ok:
         raise ConfigError(
             "lifecycleRules",
-            "<rules>",
+            list(args.lifecycle_rules),
             "ECR would reject these rules: " + "; ".join(findings.errors),
         )
     return replace(args, lifecycle_warnings=findings.warnings)

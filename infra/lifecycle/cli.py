@@ -1,13 +1,19 @@
 """`python -m infra.lifecycle validate|simulate`: check and preview policies offline.
 
-Exit codes: 0 success, 1 the policy has errors (one line each on stderr), 2 unreadable input
-or bad arguments (one line on stderr, never a traceback).
+`validate` prints `ok` (exit 0) or one line per error (exit 1) on stdout, warnings on stderr
+(`warning: ...`); `--format json` prints `{"ok", "errors", "warnings"}` instead. `simulate`
+prints GetLifecyclePolicyPreview-shaped JSON, or a table with `--format table`; a policy with
+errors exits 1 with one `error: ...` line each on stderr.
+
+Exit codes: 0 success, 1 the policy has errors, 2 unreadable input or bad arguments (one line
+on stderr, never a traceback).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 from collections.abc import Sequence
@@ -39,6 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except InputError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 2
+    except RecursionError:
+        # Whatever reached this far was nested too deeply for Python to walk.
+        sys.stderr.write("error: input is nested too deeply to process\n")
+        return 2
     except LifecyclePolicyError as exc:
         _write_lines(sys.stderr, "error", exc.findings.errors)
         return 1
@@ -49,17 +59,37 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m infra.lifecycle",
         description="Validate and preview ECR lifecycle policies offline.",
+        epilog="Exit codes: 0 success, 1 the policy has errors, 2 unreadable input or bad "
+        "arguments.",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
-    check = commands.add_parser("validate", help="report errors and warnings of a policy")
+    check = commands.add_parser(
+        "validate",
+        help="report errors and warnings of a policy",
+        description="Check a policy against ECR's rules. Default output: `ok` on stdout and "
+        "exit 0, or one line per error on stdout and exit 1; warnings go to stderr as "
+        "`warning: ...` lines either way.",
+    )
     source = check.add_mutually_exclusive_group(required=True)
     source.add_argument("policy", nargs="?", type=Path, help='policy JSON file ({"rules": [...]})')
     source.add_argument("--stack", help="read lifecycleRules from Pulumi.<STACK>.yaml")
-    _add_format(check)
+    _add_root(check)
+    check.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help='stdout format: text (`ok`, or one line per error) or json ({"ok": ..., '
+        '"errors": [...], "warnings": [...]}) (default: text)',
+    )
     check.set_defaults(run=_run_validate)
 
-    preview = commands.add_parser("simulate", help="preview which images a policy acts on")
+    preview = commands.add_parser(
+        "simulate",
+        help="preview which images a policy acts on",
+        description="Preview offline, with ECR's semantics, which images a policy would expire "
+        "or transition. Output mirrors GetLifecyclePolicyPreview.",
+    )
     source = preview.add_mutually_exclusive_group(required=True)
     source.add_argument("--policy", type=Path, help="policy JSON file")
     source.add_argument("--stack", help="read lifecycleRules from Pulumi.<STACK>.yaml")
@@ -74,51 +104,60 @@ def _parser() -> argparse.ArgumentParser:
         "--price-per-gb",
         type=float,
         default=DEFAULT_PRICE_PER_GB,
-        help="USD per GB-month for the estimate (default: %(default)s)",
+        help="USD per GB-month for estimatedMonthlyStorageUsd, a finite number >= 0; a GB is "
+        "2**30 bytes (binary GB, as AWS bills storage) (default: %(default)s)",
     )
-    _add_format(preview)
+    _add_root(preview)
+    preview.add_argument(
+        "--format",
+        choices=("json", "table"),
+        default="json",
+        help="stdout format (default: json)",
+    )
     preview.set_defaults(run=_run_simulate)
     return parser
 
 
-def _add_format(parser: argparse.ArgumentParser) -> None:
+def _add_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--root",
         type=Path,
-        default=DEFAULT_ROOT,
-        help="project root holding Pulumi.<STACK>.yaml (default: %(default)s)",
-    )
-    parser.add_argument(
-        "--format", choices=("json", "table"), default="json", help="stdout format (default: json)"
+        default=None,
+        help="directory holding Pulumi.<STACK>.yaml (default: the current directory if it "
+        f"holds that file, else the project root {DEFAULT_ROOT})",
     )
 
 
 def _run_validate(args: argparse.Namespace) -> int:
     document = _load_policy(args.policy, args.stack, args.root)
     findings = validate(document)
-    _write_lines(sys.stderr, "warning", findings.warnings)
-    _write_lines(sys.stderr, "error", findings.errors)
-    if args.format == "table":
-        sys.stdout.write("ok\n" if findings.ok else "".join(f"{e}\n" for e in findings.errors))
-    else:
+    if args.format == "json":
+        _write_lines(sys.stderr, "warning", findings.warnings)
+        _write_lines(sys.stderr, "error", findings.errors)
         result = {"ok": findings.ok, "errors": findings.errors, "warnings": findings.warnings}
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    else:
+        _write_lines(sys.stderr, "warning", findings.warnings)
+        sys.stdout.write("ok\n" if findings.ok else "".join(f"{e}\n" for e in findings.errors))
     return 0 if findings.ok else 1
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
+    price = args.price_per_gb
+    if not math.isfinite(price) or price < 0:
+        raise InputError(
+            f"--price-per-gb: must be a finite number >= 0 (USD per GB-month), got {price}"
+        )
     document = _load_policy(args.policy, args.stack, args.root)
     images = _load_images(args.images)
     now = _parse_now(args.now)
-    if args.price_per_gb < 0 or args.price_per_gb != args.price_per_gb:
-        raise InputError(f"--price-per-gb: must be a non-negative number, got {args.price_per_gb}")
     findings = validate(document)
     _write_lines(sys.stderr, "warning", findings.warnings)
     preview = simulate(document, images, now)
     if args.format == "table":
-        sys.stdout.write(format_table(preview, args.price_per_gb))
+        sys.stdout.write(format_table(preview, price))
     else:
-        sys.stdout.write(json.dumps(preview.to_dict(args.price_per_gb), indent=2) + "\n")
+        sys.stdout.write(json.dumps(preview.to_dict(price), indent=2) + "\n")
     return 0
 
 
@@ -126,11 +165,21 @@ def _write_lines(stream: TextIO, kind: str, lines: Sequence[str]) -> None:
     stream.write("".join(f"{kind}: {line}\n" for line in lines))
 
 
-def _load_policy(path: Path | None, stack: str | None, root: Path) -> Any:
+def _load_policy(path: Path | None, stack: str | None, root: Path | None) -> Any:
     if stack is not None:
-        return {"rules": load_stack_rules(stack, root)}
+        return {"rules": load_stack_rules(stack, stack_root(stack, root))}
     assert path is not None
     return _read_json(path, "policy")
+
+
+def stack_root(stack: str, root: Path | None = None) -> Path:
+    """`root` if given; else the current directory if it holds Pulumi.<stack>.yaml, else the
+    project root."""
+    if root is not None:
+        return root
+    if _STACK_NAME.fullmatch(stack) and Path.cwd().joinpath(f"Pulumi.{stack}.yaml").is_file():
+        return Path.cwd()
+    return DEFAULT_ROOT
 
 
 def _load_images(path: Path) -> Any:
@@ -161,6 +210,8 @@ def _read_json(path: Path, what: str) -> Any:
             f"{path}: {what} file is not valid JSON: {exc.msg} at line {exc.lineno} "
             f"column {exc.colno}"
         ) from exc
+    except RecursionError as exc:
+        raise InputError(f"{path}: {what} file is nested too deeply to read") from exc
 
 
 def load_stack_rules(stack: str, root: Path = DEFAULT_ROOT) -> Any:
@@ -172,6 +223,8 @@ def load_stack_rules(stack: str, root: Path = DEFAULT_ROOT) -> Any:
         document = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise InputError(f"{path}: cannot read stack file: {exc.strerror or exc}") from exc
+    except RecursionError as exc:
+        raise InputError(f"{path}: stack file is nested too deeply to read") from exc
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise InputError(f"{path}: stack file is not valid YAML: {first_line}") from exc
@@ -200,3 +253,5 @@ def _decode(rules: Any, path: Path) -> Any:
         return json.loads(rules)
     except json.JSONDecodeError as exc:
         raise InputError(f"{path}: {RULES_KEY}: a string value must be JSON: {exc.msg}") from exc
+    except RecursionError as exc:
+        raise InputError(f"{path}: {RULES_KEY}: nested too deeply to read") from exc

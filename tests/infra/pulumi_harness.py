@@ -153,10 +153,15 @@ def is_secret(output: pulumi.Output[Any]) -> bool:
 
 @contextmanager
 def program_run(
-    stack: str, config: dict[str, str], region: str = "ap-southeast-1"
+    stack: str,
+    config: dict[str, str],
+    region: str = "ap-southeast-1",
+    run: ProgramRun | None = None,
 ) -> Iterator[ProgramRun]:
-    """Execute `__main__.py` for `stack` with `config` (full `ns:key` names, engine strings)."""
-    run = ProgramRun()
+    """Execute `__main__.py` for `stack` with `config` (full `ns:key` names, engine strings).
+
+    Pass `run` to inspect what was recorded even when the program fails."""
+    run = run if run is not None else ProgramRun()
     mocks = AwsLikeMocks(run, region)
     pulumi.runtime.set_all_config(config)
     pulumi.runtime.set_mocks(

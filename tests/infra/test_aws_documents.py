@@ -12,7 +12,7 @@ from moto import mock_aws
 
 from infra.access_policy import repository_policy
 from infra.lifecycle import build_policy, policy_json
-from infra.settings import RetailRegistryArgs, load_args, read_stack_config
+from infra.settings import RetailRegistryArgs, load_args, read_stack_config, resource_tags
 
 
 @pytest.fixture
@@ -32,12 +32,18 @@ def create_like_the_program(ecr: Any, args: RetailRegistryArgs) -> None:
     encryption: dict[str, str] = {"encryptionType": "KMS" if args.kms_key_arn else "AES256"}
     if args.kms_key_arn:
         encryption["kmsKey"] = args.kms_key_arn
+    optional: dict[str, Any] = {}
+    if args.mutable_tags:
+        optional["imageTagMutabilityExclusionFilters"] = [
+            {"filter": pattern, "filterType": "WILDCARD"} for pattern in args.mutable_tags
+        ]
     ecr.create_repository(
         repositoryName=args.repository_name,
         imageTagMutability=args.tag_mutability,
         imageScanningConfiguration={"scanOnPush": args.scan_on_push},
         encryptionConfiguration=encryption,
-        tags=[{"Key": k, "Value": v} for k, v in {"stack": args.stack}.items()],
+        tags=[{"Key": k, "Value": v} for k, v in resource_tags(args.stack).items()],
+        **optional,
     )
 
 
@@ -67,6 +73,27 @@ def test_stack_documents_are_accepted_by_ecr(ecr: Any, stack: str) -> None:
     described = ecr.describe_repositories(repositoryNames=[args.repository_name])["repositories"][0]
     assert described["imageTagMutability"] == "IMMUTABLE"
     assert described["imageScanningConfiguration"] == {"scanOnPush": True}
+
+
+def test_kms_and_exclusion_settings_are_accepted_by_ecr(ecr: Any) -> None:
+    kms = "arn:aws:kms:ap-southeast-1:842676018087:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    args = load_args(
+        {
+            "repositoryName": "mlops/retail-api",
+            "tagMutability": "IMMUTABLE_WITH_EXCLUSION",
+            "mutableTags": ["cache-*", "latest"],
+            "kmsKeyArn": kms,
+        },
+        stack="prod",
+    )
+    create_like_the_program(ecr, args)
+    described = ecr.describe_repositories(repositoryNames=["mlops/retail-api"])["repositories"][0]
+    assert described["imageTagMutability"] == "IMMUTABLE_WITH_EXCLUSION"
+    assert described["encryptionConfiguration"] == {"encryptionType": "KMS", "kmsKey": kms}
+    assert [f["filter"] for f in described["imageTagMutabilityExclusionFilters"]] == [
+        "cache-*",
+        "latest",
+    ]
 
 
 def test_organization_policy_is_accepted_by_ecr(ecr: Any) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.image_tag import build_files, build_plan, content_tag
+from infra.image_tag import build_files, build_plan, content_tag, digest_of
 from infra.settings import PROJECT_ROOT, SERVER_DIR
 
 PLATFORM = "linux/amd64"
@@ -149,3 +149,19 @@ def test_cli_rejects_a_missing_context(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "--context" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_digest_is_taken_from_the_repo_digest() -> None:
+    digest = "sha256:" + "ab" * 32
+    assert (
+        digest_of(f"842676018087.dkr.ecr.ap-southeast-1.amazonaws.com/mlops/retail-api@{digest}")
+        == digest
+    )
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "repo", "repo@sha256:abc", "repo@md5:" + "a" * 64, "repo@sha256:" + "G" * 64]
+)
+def test_malformed_repo_digest_is_a_clear_error(bad: str) -> None:
+    with pytest.raises(ValueError, match="repoDigest"):
+        digest_of(bad)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pulumi
+import pulumi_docker as docker
 import pytest
 import yaml
 
@@ -209,10 +210,52 @@ def test_optional_settings_reach_the_resources() -> None:
 
 def test_bad_config_stops_before_any_resource_with_one_message() -> None:
     config = {"aws:region": "ap-southeast-1", "retail-registry:pullPrincipals": json.dumps(["*"])}
-    with pytest.raises(pulumi.RunError) as caught, program_run("bad", config):
+    run = ProgramRun()
+    with pytest.raises(pulumi.RunError) as caught, program_run("bad", config, run=run):
         pass
     assert "retail-registry:pullPrincipals" in str(caught.value)
     assert "wildcard" in str(caught.value)
+    assert run.resources == [], "nothing may be half-applied"
+    assert run.calls == []
+
+
+def test_registry_password_is_a_secret_output(monkeypatch: pytest.MonkeyPatch) -> None:
+    captured: dict[str, Any] = {}
+    original = docker.Image.__init__
+
+    def capture(self: docker.Image, *args: Any, **kwargs: Any) -> None:
+        captured.update(kwargs)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(docker.Image, "__init__", capture)
+    with program_run("prod", engine_config("prod")):
+        password = captured["registry"].password
+        assert isinstance(password, pulumi.Output)
+        assert is_secret(password)
+        assert resolve(password) == f"ecr-token-for-{ACCOUNT}"
+
+
+def test_lifecycle_warnings_are_logged_with_pulumi(monkeypatch: pytest.MonkeyPatch) -> None:
+    warnings: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: warnings.append(message))
+    rules = [
+        {
+            "rulePriority": 1,
+            "selection": {
+                "tagStatus": "tagged",
+                "tagPrefixList": ["prod", "dev"],
+                "countType": "imageCountMoreThan",
+                "countNumber": 10,
+            },
+            "action": {"type": "expire"},
+        }
+    ]
+    config = {"aws:region": "ap-southeast-1", "retail-registry:lifecycleRules": json.dumps(rules)}
+    with program_run("warned", config) as run:
+        assert run.one(LIFECYCLE)
+    assert warnings
+    assert all(w.startswith("retail-registry:lifecycleRules: ") for w in warnings)
+    assert any("tagPrefixList" in w for w in warnings)
 
 
 def test_misspelt_key_is_an_error_not_a_silent_default() -> None:

@@ -85,7 +85,7 @@ def test_engine_strings_and_yaml_values_parse_alike() -> None:
         ({"imagePlatform": "linux/x86_64"}, "imagePlatform", "must be one of"),
         ({"imagePlatform": "windows/amd64"}, "imagePlatform", "must be one of"),
         ({"imageTag": "-bad"}, "imageTag", "Docker tag"),
-        ({"imageTag": "latest"}, "imageTag", "IMMUTABLE"),
+        ({"imageTag": "latest"}, "imageTag", "immutable under tagMutability IMMUTABLE"),
         ({"lifecycleRules": {"rules": []}}, "lifecycleRules", "list"),
         ({"lifecycleRules": []}, "lifecycleRules", "ECR would reject"),
         ({"repositoryNme": "typo"}, "repositoryNme", "unknown key"),
@@ -105,11 +105,41 @@ def test_invalid_lifecycle_rule_reports_the_validator_error() -> None:
     message = str(rejected({"lifecycleRules": [rule]}))
     assert "retail-registry:lifecycleRules" in message
     assert "countUnit" in message
+    assert '"sinceImagePushed"' in message, "the message shows the rejected value"
 
 
-def test_latest_is_allowed_where_tags_are_mutable() -> None:
-    args = load_args({"imageTag": "latest", "tagMutability": "MUTABLE"}, stack="s")
-    assert args.image_tag == "latest"
+@pytest.mark.parametrize(
+    ("mode", "filters"),
+    [
+        ("MUTABLE", []),
+        ("IMMUTABLE_WITH_EXCLUSION", ["latest"]),
+        ("IMMUTABLE_WITH_EXCLUSION", ["lat*"]),
+        ("MUTABLE_WITH_EXCLUSION", ["v*"]),
+    ],
+)
+def test_latest_is_allowed_where_it_stays_mutable(mode: str, filters: list[str]) -> None:
+    values: dict[str, Any] = {"imageTag": "latest", "tagMutability": mode}
+    if filters:
+        values["mutableTags"] = filters
+    assert load_args(values, stack="s").image_tag == "latest"
+
+
+@pytest.mark.parametrize(
+    ("mode", "filters"),
+    [
+        ("IMMUTABLE", []),
+        ("IMMUTABLE_WITH_EXCLUSION", ["dev-*"]),
+        ("MUTABLE_WITH_EXCLUSION", ["latest"]),
+        ("MUTABLE_WITH_EXCLUSION", ["*"]),
+    ],
+)
+def test_latest_is_refused_where_it_would_be_immutable(mode: str, filters: list[str]) -> None:
+    values: dict[str, Any] = {"imageTag": "latest", "tagMutability": mode}
+    if filters:
+        values["mutableTags"] = filters
+    message = str(rejected(values))
+    assert "retail-registry:imageTag" in message
+    assert mode in message
 
 
 def test_exclusion_mode_with_filters_is_accepted() -> None:
