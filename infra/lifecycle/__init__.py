@@ -5,10 +5,13 @@ Pure Python, no Pulumi: build the canonical policy document, validate it against
 `aws ecr describe-images` with ECR's semantics. `python -m infra.lifecycle --help` for the CLI.
 
 Outside check: every policy `validate` accepts that uses only moto's subset of the schema is
-also accepted by moto's `put_lifecycle_policy` (tests/infra/lifecycle/test_moto.py). moto 5.x
-rejects these parts of the schema that AWS documents as valid: the `storageClass` selection key
-(even "standard"), the `transition` action and its `targetStorageClass`, and the count types
-`sinceImagePulled` and `sinceImageTransitioned`.
+also accepted by moto's `put_lifecycle_policy` (tests/infra/lifecycle/test_lifecycle_moto.py).
+moto 5.x rejects these parts of the schema that AWS documents as valid: the `storageClass`
+selection key (even "standard"), the `transition` action and its `targetStorageClass`, and the
+count types `sinceImagePulled` and `sinceImageTransitioned`.
+
+The simulator's estimatedMonthlyStorageUsd is retained bytes / 2**30 (AWS bills GB-months in
+binary GB) times the price per GB-month, unrounded.
 """
 
 from infra.lifecycle.findings import Findings, LifecyclePolicyError

@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.run(args)
     except InputError as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(f"error: {one_line(str(exc))}\n")
         return 2
     except RecursionError:
         # Whatever reached this far was nested too deeply for Python to walk.
@@ -138,7 +138,9 @@ def _run_validate(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(result, indent=2) + "\n")
     else:
         _write_lines(sys.stderr, "warning", findings.warnings)
-        sys.stdout.write("ok\n" if findings.ok else "".join(f"{e}\n" for e in findings.errors))
+        sys.stdout.write(
+            "ok\n" if findings.ok else "".join(f"{one_line(e)}\n" for e in findings.errors)
+        )
     return 0 if findings.ok else 1
 
 
@@ -162,7 +164,12 @@ def _run_simulate(args: argparse.Namespace) -> int:
 
 
 def _write_lines(stream: TextIO, kind: str, lines: Sequence[str]) -> None:
-    stream.write("".join(f"{kind}: {line}\n" for line in lines))
+    stream.write("".join(f"{kind}: {one_line(line)}\n" for line in lines))
+
+
+def one_line(text: str) -> str:
+    """`text` with line breaks escaped, so each finding stays exactly one output line."""
+    return "".join(repr(char)[1:-1] if char.splitlines() != [char] else char for char in text)
 
 
 def _load_policy(path: Path | None, stack: str | None, root: Path | None) -> Any:

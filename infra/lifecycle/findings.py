@@ -48,6 +48,8 @@ def show(value: object) -> str:
     """A value as it would appear in the policy JSON, for messages."""
     try:
         return json.dumps(value, ensure_ascii=False)
+    except RecursionError:
+        return f"<{type_name(value)} nested too deeply to show>"
     except (TypeError, ValueError):
         return repr(value)
 

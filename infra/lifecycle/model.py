@@ -19,8 +19,10 @@ MAX_RULES = 50
 MIN_POLICY_CHARS = 100
 MAX_POLICY_CHARS = 30_720
 MAX_PATTERN_WILDCARDS = 4
-# ECR refuses lifecycle deletion of images archived for less than 90 days (minimum storage
-# duration of the archive class), so a shorter sinceImageTransitioned rule cannot be configured.
+# The archive class's minimum storage duration. ECR's user guide ("Archiving an image") says
+# lifecycle policies cannot delete images archived for less; the lifecycle-policy properties
+# page gives no lower bound for countNumber, so a shorter sinceImageTransitioned rule is a
+# warning, not an error.
 MIN_ARCHIVE_DAYS = 90
 
 TAG_STATUSES = ("tagged", "untagged", "any")

@@ -8,7 +8,7 @@ literal start extends a higher rule's) are the ones people write.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from infra.lifecycle.findings import show
 from infra.lifecycle.model import Rule
@@ -26,20 +26,32 @@ def check_priorities(priorities: Sequence[tuple[str, int]]) -> list[str]:
     return errors
 
 
-def check_rules(rules: Sequence[tuple[str, Rule]], highest: int) -> list[str]:
-    """Errors ECR raises for combinations of well-formed rules; `highest` is the top priority."""
+def check_rules(rules: Sequence[tuple[str, Rule]], highest: Mapping[str, int]) -> list[str]:
+    """Errors ECR raises for combinations of well-formed rules.
+
+    `highest` maps each storage class to the top rulePriority among the rules selecting it. Like
+    the untagged and same-prefix checks, the `any` checks apply per storage class: one `any`
+    rule in standard and one in archive is a valid policy.
+    """
     errors: list[str] = []
-    any_rules = [(label, rule) for label, rule in rules if rule.tag_status == "any"]
-    for label, _ in any_rules[1:]:
-        errors.append(
-            f'{label}: selection.tagStatus: only one rule may use "any"; {any_rules[0][0]} '
-            "already does"
-        )
-    for label, rule in any_rules:
-        if rule.priority != highest:
+    first_any: dict[str, str] = {}
+    for label, rule in sorted(rules, key=lambda item: item[1].priority):
+        if rule.tag_status != "any":
+            continue
+        storage = rule.storage_class
+        if storage in first_any:
+            errors.append(
+                f'{label}: selection.tagStatus: only one rule per storage class may use "any"; '
+                f'{first_any[storage]} already does in storage class "{storage}"'
+            )
+        else:
+            first_any[storage] = label
+        top = highest.get(storage, rule.priority)
+        if rule.priority != top:
             errors.append(
                 f'{label}: rulePriority: a tagStatus "any" rule must have the highest '
-                f"rulePriority of the policy ({highest}), so that it is evaluated last"
+                f'rulePriority of the rules in storage class "{storage}" ({top}), so that it is '
+                "evaluated last"
             )
     errors += _one_per_storage_class(rules, "untagged", "selects untagged images")
     errors += _one_per_storage_class(rules, "tagPrefixList", "has the same tagPrefixList set")

@@ -16,7 +16,13 @@ from infra.lifecycle.model import (
     render,
     rule_from_document,
 )
-from infra.lifecycle.validate import check_keys, check_rule, rule_label, valid_priority
+from infra.lifecycle.validate import (
+    check_keys,
+    check_rule,
+    rule_label,
+    storage_class_of,
+    valid_priority,
+)
 
 
 def validate(document: Mapping[str, Any]) -> Findings:
@@ -52,6 +58,7 @@ def _analyse(document: object) -> tuple[Findings, list[Rule]]:
     errors, warnings = list(top.errors), list(top.warnings)
     clean: list[tuple[str, Rule]] = []
     priorities: list[tuple[str, int]] = []
+    highest: dict[str, int] = {}
     for index, raw in enumerate(raw_rules):
         report = Report(rule_label(index, raw))
         check_rule(report, raw)
@@ -60,11 +67,13 @@ def _analyse(document: object) -> tuple[Findings, list[Rule]]:
         priority = valid_priority(raw)
         if priority is not None:
             priorities.append((report.label, priority))
+            storage = storage_class_of(raw)
+            if storage is not None:
+                highest[storage] = max(priority, highest.get(storage, priority))
         if not report.errors and isinstance(raw, Mapping):
             clean.append((report.label, rule_from_document(raw)))
     errors += overlap.check_priorities(priorities)
-    if priorities:
-        errors += overlap.check_rules(clean, max(priority for _, priority in priorities))
+    errors += overlap.check_rules(clean, highest)
     warnings += overlap.shadow_warnings(clean)
     if not errors:
         errors += _check_length([rule for _, rule in clean])

@@ -9,6 +9,9 @@
    time is more than N days before `now` (last pull or push for sinceImagePulled, archive time
    or push for sinceImageTransitioned).
 4. A selected image is acted on only if no higher-priority rule matched it.
+
+The summary's estimatedMonthlyStorageUsd is retained bytes / 2**30 * the price per GB-month,
+unrounded: AWS bills storage in binary gigabytes (GiB), which its price lists call "GB".
 """
 
 from __future__ import annotations
@@ -24,7 +27,9 @@ from infra.lifecycle.policy import parse_policy
 
 # ECR's standard storage price in ap-southeast-1, USD per GB-month.
 DEFAULT_PRICE_PER_GB = 0.10
-BYTES_PER_GB = 1024**3  # AWS storage billing counts binary gigabytes.
+BYTES_PER_GB = 2**30  # AWS storage billing counts binary gigabytes.
+MICROSECOND = timedelta(microseconds=1)
+MICROSECONDS_PER_DAY = 24 * 60 * 60 * 10**6
 ACTIONS = {"expire": "EXPIRE", "transition": "TRANSITION"}
 
 
@@ -81,9 +86,7 @@ class Preview:
                 "retainedImageCount": len(self.retained),
                 "retainedBytes": retained_bytes,
                 "expiringBytes": expiring_bytes,
-                "estimatedMonthlyStorageUsd": round(
-                    retained_bytes / BYTES_PER_GB * price_per_gb, 4
-                ),
+                "estimatedMonthlyStorageUsd": retained_bytes / BYTES_PER_GB * price_per_gb,
             },
         }
 
@@ -133,8 +136,12 @@ def select(rule: Rule, candidates: Sequence[Image], now: datetime) -> list[Image
     """The candidates the rule's count condition picks, before the higher-rule exclusion."""
     if rule.count_type == "imageCountMoreThan":
         return newest_first(candidates)[rule.count_number :]
-    limit = timedelta(days=rule.count_number)
-    return [image for image in candidates if now - reference_time(rule, image) > limit]
+    # Compared as whole microseconds (exact integers): countNumber may exceed what a timedelta
+    # can hold (999,999,999 days), and such a rule simply selects nothing.
+    limit = rule.count_number * MICROSECONDS_PER_DAY
+    return [
+        image for image in candidates if (now - reference_time(rule, image)) // MICROSECOND > limit
+    ]
 
 
 def reference_time(rule: Rule, image: Image) -> datetime:

@@ -66,6 +66,15 @@ def valid_priority(raw: object) -> int | None:
     return None
 
 
+def storage_class_of(raw: object) -> str | None:
+    """The storage class a raw rule selects ("standard" when absent), None if unreadable."""
+    selection = raw.get("selection") if isinstance(raw, Mapping) else None
+    if not isinstance(selection, Mapping):
+        return None
+    storage = selection.get("storageClass", "standard")
+    return storage if isinstance(storage, str) and storage in STORAGE_CLASSES else None
+
+
 def _check_priority(report: Report, raw: Mapping[str, Any]) -> None:
     if "rulePriority" not in raw:
         report.error("rulePriority", "required, a positive integer")
@@ -192,10 +201,12 @@ def _check_storage_class(
             and not isinstance(number, bool)
             and 0 < number < MIN_ARCHIVE_DAYS
         ):
-            report.error(
+            report.warn(
                 "selection.countNumber",
-                f"must be at least {MIN_ARCHIVE_DAYS} for sinceImageTransitioned: ECR keeps "
-                f"archived images at least {MIN_ARCHIVE_DAYS} days, got {number}",
+                f"{number} is under {MIN_ARCHIVE_DAYS}, the archive class's minimum storage "
+                "duration: ECR's user guide says lifecycle policies cannot delete images "
+                f"archived for less than {MIN_ARCHIVE_DAYS} days, so ECR may refuse this rule "
+                f"or keep those images until day {MIN_ARCHIVE_DAYS}",
             )
     elif storage == "archive" and count_type is not None:
         report.error(

@@ -74,10 +74,20 @@ ALL_STANDARD_COUNT_TYPES = [*MOTO_COUNT_TYPES, "sinceImagePulled"]
 
 @st.composite
 def rule_documents(
-    draw: st.DrawFn, priority: int, *, last: bool, moto_only: bool = False
+    draw: st.DrawFn,
+    priority: int,
+    *,
+    last: bool,
+    moto_only: bool = False,
+    archived: bool | None = None,
 ) -> dict[str, Any]:
-    """One rule, usually valid; archive and transition features unless `moto_only`."""
-    # ECR allows "any" only on the last rule; elsewhere it would just make the draw invalid.
+    """One rule, usually valid; archive and transition features unless `moto_only`.
+
+    `last`: the rule has the highest priority of its storage class; `archived`: it selects the
+    archive class (drawn when None).
+    """
+    # ECR allows "any" only on the last rule of a storage class; elsewhere it would just make
+    # the draw invalid.
     statuses = ["tagged", "tagged", "untagged", "any"] if last else ["tagged", "tagged", "untagged"]
     status = draw(st.sampled_from(statuses))
     prefixes: list[str] | None = None
@@ -88,7 +98,8 @@ def rule_documents(
         entries = draw(st.lists(st.sampled_from(pool), min_size=1, max_size=2, unique=True))
         prefixes, patterns = (entries, None) if use_prefix else (None, entries)
     count_types = MOTO_COUNT_TYPES if moto_only else ALL_STANDARD_COUNT_TYPES
-    archived = not moto_only and draw(st.integers(0, 5)) == 0
+    if archived is None:
+        archived = not moto_only and draw(st.integers(0, 5)) == 0
     if archived:
         return rule(
             priority,
@@ -119,8 +130,13 @@ def rule_documents(
 @st.composite
 def policies(draw: st.DrawFn, *, moto_only: bool = False) -> dict[str, Any]:
     priorities = draw(st.lists(st.integers(1, 40), min_size=1, max_size=6, unique=True))
-    top = max(priorities)
-    rules = [draw(rule_documents(p, last=p == top, moto_only=moto_only)) for p in priorities]
+    archived = {p: not moto_only and draw(st.integers(0, 5)) == 0 for p in priorities}
+    # The top priority of each storage class may be an "any" rule.
+    tops = {max(p for p in priorities if archived[p] == kind) for kind in set(archived.values())}
+    rules = [
+        draw(rule_documents(p, last=p in tops, moto_only=moto_only, archived=archived[p]))
+        for p in priorities
+    ]
     return {"rules": rules}
 
 

@@ -56,8 +56,19 @@ def test_worked_example_output_shape() -> None:
         "retainedImageCount": 4,
         "retainedBytes": 4 * 1024**3,
         "expiringBytes": 3 * 1024**3 + 512 * 1024**2,
-        "estimatedMonthlyStorageUsd": 0.4,
+        "estimatedMonthlyStorageUsd": 4 * 2**30 / 2**30 * 0.10,
     }
+
+
+def test_storage_estimate_is_not_rounded() -> None:
+    # 1 byte at $0.10 per GB-month, a GB being 2**30 bytes: far below any rounding step.
+    preview = simulate(WORKED_POLICY, [image("sha256:one", ("v1",), DAY, size=1)], NOW)
+    estimate = preview.to_dict(price_per_gb=0.10)["summary"]["estimatedMonthlyStorageUsd"]
+    assert estimate == 1 / 2**30 * 0.10
+    assert estimate > 0
+    odd = image("sha256:odd", ("v1",), DAY, size=123_456_789)
+    summary = simulate(WORKED_POLICY, [odd], NOW).to_dict(price_per_gb=0.37)["summary"]
+    assert summary["estimatedMonthlyStorageUsd"] == 123_456_789 / 2**30 * 0.37
 
 
 def test_lower_rule_cannot_break_the_count_a_higher_rule_keeps() -> None:
@@ -160,6 +171,54 @@ def test_storage_classes_are_separate() -> None:
         ("sha256:standard-untagged", "EXPIRE", 1),
         ("sha256:archived-old", "EXPIRE", 2),
     ]
+
+
+def test_one_any_rule_per_storage_class() -> None:
+    # AWS accepts an `any` rule per storage class: archive after 30 days without a pull, then
+    # delete 180 days after archiving.
+    policy = {
+        "rules": [
+            rule(
+                1,
+                "any",
+                count_type="sinceImagePulled",
+                number=30,
+                storage="standard",
+                action="transition",
+                target="archive",
+            ),
+            rule(2, "any", count_type="sinceImageTransitioned", number=180, storage="archive"),
+        ]
+    }
+    images = [
+        image("sha256:cold", ("v1",), 100 * DAY, size=5, pulled_ago=40 * DAY),
+        image("sha256:warm", (), 100 * DAY, size=7, pulled_ago=2 * DAY),
+        image(
+            "sha256:gone", ("v0",), 400 * DAY, size=11, storage="archive", archived_ago=200 * DAY
+        ),
+        image("sha256:kept", (), 400 * DAY, size=13, storage="archive", archived_ago=100 * DAY),
+    ]
+    preview = simulate(policy, images, NOW)
+    assert acted(preview) == [("sha256:cold", "TRANSITION", 1), ("sha256:gone", "EXPIRE", 2)]
+    summary = preview.to_dict()["summary"]
+    assert (summary["transitioningImageTotalCount"], summary["expiringImageTotalCount"]) == (1, 1)
+    assert summary["retainedBytes"] == 5 + 7 + 13
+
+
+@pytest.mark.parametrize(
+    "count_type", ["sinceImagePushed", "sinceImagePulled", "sinceImageTransitioned"]
+)
+def test_huge_since_count_selects_nothing(count_type: str) -> None:
+    # 10**9 days is beyond what a timedelta holds; the rule must simply select nothing.
+    storage = "archive" if count_type == "sinceImageTransitioned" else None
+    policy = {"rules": [rule(1, "any", count_type=count_type, number=10**9, storage=storage)]}
+    oldest = NOW - datetime(1, 1, 1, tzinfo=UTC)  # pushed (and archived) in year 1
+    where = storage or "standard"
+    images = [
+        image("sha256:ancient", (), oldest, storage=where, archived_ago=oldest, pulled_ago=oldest),
+        image("sha256:recent", ("v1",), DAY, storage=where, archived_ago=DAY),
+    ]
+    assert simulate(policy, images, NOW).results == ()
 
 
 def test_count_ties_are_broken_by_digest() -> None:

@@ -17,6 +17,9 @@ UNTAGGED = rule(1, "untagged", count_type="sinceImagePushed", number=1)
 RELEASES = rule(2, patterns=["v*"], number=10)
 BUILDS = rule(3, patterns=["sha-*"], number=30)
 VALID = {"rules": [UNTAGGED, RELEASES, BUILDS]}
+ARCHIVE: dict[str, Any] = {"storage": "archive"}
+UNTAG_ARCHIVE: dict[str, Any] = {"status": "untagged", "storage": "archive"}
+ARCHIVE_180: dict[str, Any] = {"count_type": "sinceImageTransitioned", "number": 180, **ARCHIVE}
 
 
 def with_change(path: str, value: Any, index: int = 1) -> dict[str, Any]:
@@ -274,16 +277,6 @@ def test_four_wildcards_are_allowed() -> None:
             'selection.storageClass: must be "archive" for countType sinceImageTransitioned',
         ),
         (
-            rule(
-                4,
-                patterns=["x*"],
-                count_type="sinceImageTransitioned",
-                number=30,
-                storage="archive",
-            ),
-            "selection.countNumber: must be at least 90 for sinceImageTransitioned",
-        ),
-        (
             rule(4, patterns=["x*"], count_type="sinceImagePushed", storage="archive"),
             '"archive" is only allowed with countType sinceImageTransitioned, not sinceImagePushed',
         ),
@@ -332,22 +325,84 @@ def test_any_rule_must_be_last() -> None:
     document = {"rules": [rule(1, "any", number=3), rule(2, patterns=["v*"])]}
     error = single_error(document)
     assert error.startswith('rule 1 (rulePriority 1): rulePriority: a tagStatus "any" rule')
-    assert "highest rulePriority of the policy (2)" in error
+    assert 'highest rulePriority of the rules in storage class "standard" (2)' in error
 
 
 def test_only_one_any_rule() -> None:
     document = {
         "rules": [rule(1, patterns=["v*"]), rule(5, "any", number=3), rule(9, "any", number=30)]
     }
-    errors = validate(document).errors
-    assert any(
-        e.startswith('rule 3 (rulePriority 9): selection.tagStatus: only one rule may use "any"')
-        for e in errors
+    assert validate(document).errors == (
+        'rule 2 (rulePriority 5): rulePriority: a tagStatus "any" rule must have the highest '
+        'rulePriority of the rules in storage class "standard" (9), so that it is evaluated last',
+        "rule 3 (rulePriority 9): selection.tagStatus: only one rule per storage class may use "
+        '"any"; rule 2 (rulePriority 5) already does in storage class "standard"',
     )
-    assert (
-        'rule 2 (rulePriority 5): rulePriority: a tagStatus "any" rule must have the highest'
-        in errors[-1]
+
+
+def archive_any(priority: int) -> dict[str, Any]:
+    return rule(priority, "any", count_type="sinceImageTransitioned", number=180, storage="archive")
+
+
+def standard_any_transition(priority: int, storage: str | None = "standard") -> dict[str, Any]:
+    return rule(
+        priority,
+        "any",
+        count_type="sinceImagePulled",
+        number=30,
+        storage=storage,
+        action="transition",
+        target="archive",
     )
+
+
+@pytest.mark.parametrize("storage", ["standard", None])
+def test_one_any_rule_per_storage_class_is_valid(storage: str | None) -> None:
+    # What AWS accepts: archive after 30 days without a pull, delete 180 days after archiving.
+    document = {"rules": [standard_any_transition(1, storage), archive_any(2)]}
+    assert validate(document) == Findings()
+
+
+def test_any_rule_last_in_its_storage_class_may_precede_other_classes() -> None:
+    document = {"rules": [rule(1, "any", number=3), rule(2, patterns=["v*"], **ARCHIVE_180)]}
+    assert validate(document).ok
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        (
+            [archive_any(1), archive_any(2)],
+            "rule 2 (rulePriority 2): selection.tagStatus: only one rule per storage class may "
+            'use "any"; rule 1 (rulePriority 1) already does in storage class "archive"',
+        ),
+        (
+            [archive_any(1), rule(2, patterns=["v*"], **ARCHIVE_180)],
+            'rule 1 (rulePriority 1): rulePriority: a tagStatus "any" rule must have the highest '
+            'rulePriority of the rules in storage class "archive" (2)',
+        ),
+        (
+            [standard_any_transition(1), archive_any(2), rule(3, patterns=["v*"])],
+            'rule 1 (rulePriority 1): rulePriority: a tagStatus "any" rule must have the highest '
+            'rulePriority of the rules in storage class "standard" (3)',
+        ),
+    ],
+)
+def test_any_rule_checks_apply_per_storage_class(
+    rules: list[dict[str, Any]], expected: str
+) -> None:
+    errors = validate({"rules": rules}).errors
+    assert any(error.startswith(expected) for error in errors), errors
+    # Every error is about the `any` rules of the one storage class at fault.
+    assert all('"any"' in error for error in errors)
+
+
+def test_any_rule_below_a_broken_rule_of_its_class_is_still_an_error() -> None:
+    # The broken rule's priority and storage class are readable, so it still counts.
+    broken = rule(2, patterns=["v*"], number=0)
+    errors = validate({"rules": [rule(1, "any", number=3), broken]}).errors
+    assert len(errors) == 2
+    assert '"any" rule must have the highest rulePriority' in errors[1]
 
 
 def test_same_prefix_set_in_one_storage_class() -> None:
@@ -388,6 +443,17 @@ def test_garbage_is_reported_not_raised(garbage: Any) -> None:
     assert all(isinstance(error, str) for error in findings.errors)
 
 
+def test_deeply_nested_values_are_reported_not_raised() -> None:
+    nested: list[Any] = []
+    for _ in range(5000):
+        nested = [nested]
+    findings = validate({"rules": [{**RELEASES, "rulePriority": nested}]})
+    assert findings.errors == (
+        "rule 1 (rulePriority <list nested too deeply to show>): rulePriority: must be a "
+        "positive integer, got <list nested too deeply to show>",
+    )
+
+
 # --- warnings ----------------------------------------------------------------------------------
 
 
@@ -400,6 +466,31 @@ def test_multi_entry_list_warns_about_and_semantics() -> None:
         "matches only images that have a tag for EVERY entry (AND), not any one of them; write "
         "one rule per entry to match images carrying any of them",
     )
+
+
+@pytest.mark.parametrize("number", [1, 30, 89])
+def test_short_since_transitioned_warns_but_is_valid(number: int) -> None:
+    document = {
+        "rules": [
+            rule(1, patterns=["x*"], count_type="sinceImageTransitioned", number=number, **ARCHIVE)
+        ]
+    }
+    findings = validate(document)
+    assert findings.ok
+    assert findings.warnings == (
+        f"rule 1 (rulePriority 1): selection.countNumber: {number} is under 90, the archive "
+        "class's minimum storage duration: ECR's user guide says lifecycle policies cannot "
+        "delete images archived for less than 90 days, so ECR may refuse this rule or keep "
+        "those images until day 90",
+    )
+
+
+def test_since_transitioned_of_90_days_or_more_has_no_warning() -> None:
+    for number in (90, 91, 365):
+        document = {
+            "rules": [rule(1, count_type="sinceImageTransitioned", number=number, **UNTAG_ARCHIVE)]
+        }
+        assert validate(document) == Findings()
 
 
 def test_star_in_prefix_warns() -> None:
