@@ -12,6 +12,9 @@ from pydantic import ValidationError
 from retail_api.core.config import Settings
 from retail_api.core.logging import logging_config
 
+# Half of `docker stop`'s default 10 s grace period; see the comment in main().
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
 
 def _exit_quietly(signum: int, frame: FrameType | None) -> None:
     """Runs when uvicorn re-raises the stop signal after its graceful shutdown.
@@ -42,7 +45,11 @@ def main() -> int:
         log_config=logging_config(settings.log_level),
         loop="uvloop",
         http="httptools",
-        timeout_graceful_shutdown=10,
+        # `docker stop` sends SIGKILL 10 s after SIGTERM by default. Waiting as long as
+        # that for in-flight requests would spend the whole grace period, so one slow
+        # request would get the container killed (exit 137) before the lifespan shutdown
+        # ran. 5 s leaves the other half for shutdown and process exit.
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
     )
     return 0
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 from retail_api.model.contract import CLASSES
 
@@ -23,7 +24,20 @@ EXAMPLE_BASKET: dict[str, Any] = {
     "PROD_CODE_30": "FRESH",
 }
 
-Label = Annotated[str, Field(min_length=1, max_length=64)]
+
+def _not_blank(value: str) -> str:
+    """Reject whitespace-only text as empty; valid values pass through unchanged."""
+    if value.isspace():
+        raise PydanticCustomError("string_blank", "String should not be empty or only whitespace")
+    return value
+
+
+# The pattern only documents the rule in OpenAPI; _not_blank enforces it with a clear error.
+Label = Annotated[
+    str,
+    Field(min_length=1, max_length=64, json_schema_extra={"pattern": r"\S"}),
+    AfterValidator(_not_blank),
+]
 PriceSensitivity = Literal["Low", "Medium", "High"]
 assert sorted(CLASSES) == sorted(get_args(PriceSensitivity)), "schema and model contract drifted"
 
@@ -89,11 +103,24 @@ class FeatureInfo(BaseModel):
 
 
 class ModelInfoResponse(BaseModel):
+    """Everything is read from the loaded artifact; some values appear under two names."""
+
+    version: str = Field(description="The model version (same as model_version)")
     model_version: str
     algorithm: str
     hyperparameters: dict[str, int | float | str | None]
-    size: dict[str, int]
+    size: dict[str, int] = Field(
+        description="n_trees, n_nodes, n_leaves, max_depth, arrays_bytes (in memory) and "
+        "artifact_bytes (model.json + forest.npz on disk)"
+    )
+    feature_names: list[str] = Field(description="The input fields, in the model's column order")
     features: list[FeatureInfo]
     classes: list[str]
-    metrics: dict[str, float]
+    trained_at: str | None = Field(
+        description="When the model was trained (ISO 8601), if the artifact records it"
+    )
+    training_data: dict[str, object] = Field(
+        description="The data the model was trained on (same as training.data)"
+    )
+    metrics: dict[str, float] = Field(description="Holdout metrics: accuracy and macro-F1")
     training: dict[str, object]

@@ -38,6 +38,8 @@ from retail_api.model.artifact import (
 from training.schema import INPUT_FEATURES
 
 Arrays = dict[str, npt.NDArray[np.generic]]
+# Rows of tree_.value within this of summing to 1 are fractions already (scikit-learn >= 1.4).
+FRACTION_TOLERANCE = 1e-12
 
 
 def _column_names(columns: Any, input_features: Sequence[str]) -> list[str]:
@@ -52,6 +54,15 @@ def _column_names(columns: Any, input_features: Sequence[str]) -> list[str]:
 
 
 def _encoder_spec(name: str, encoder: OrdinalEncoder, columns: list[str]) -> list[dict[str, Any]]:
+    for setting in ("min_frequency", "max_categories"):
+        # Infrequent-category grouping maps several categories to one code; the artifact's
+        # vocabulary (one code per category) cannot express that.
+        if getattr(encoder, setting, None) is not None:
+            raise ValueError(
+                f"pipeline.{name}: OrdinalEncoder {setting}={getattr(encoder, setting)!r} groups "
+                "infrequent categories, which the compiled artifact does not support; "
+                f"refit with {setting}=None"
+            )
     if encoder.handle_unknown != "use_encoded_value" or not isinstance(
         encoder.unknown_value, int | float
     ):
@@ -98,6 +109,25 @@ def feature_specs(
     return specs
 
 
+def leaf_fractions(value: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Each node's class weights as fractions, as every scikit-learn version predicts them.
+
+    scikit-learn < 1.4 (e.g. the 1.3.2 of the upstream SageMaker job) stores weighted
+    class *counts* in ``tree_.value`` and its ``predict_proba`` divides each row by the
+    row's sum; >= 1.4 stores the fractions and uses them as they are. Rows that already
+    sum to 1 are kept bit for bit (dividing again could move the last bit, and 1.4+ does
+    not divide); any other row is divided by its sum exactly as 1.3's ``predict_proba`` did.
+    """
+    totals = value.sum(axis=1, keepdims=True)
+    if np.any(totals <= 0) or not np.all(np.isfinite(totals)):
+        raise ValueError(
+            "pipeline.classifier: a tree node has no positive class weight; "
+            "cannot turn tree_.value into class fractions"
+        )
+    already = np.abs(totals - 1.0) <= FRACTION_TOLERANCE
+    return np.where(already, value, value / totals)
+
+
 def forest_arrays(forest: RandomForestClassifier) -> Arrays:
     """Concatenate every tree into flat node arrays with global child indices."""
     if forest.n_outputs_ != 1:
@@ -112,8 +142,7 @@ def forest_arrays(forest: RandomForestClassifier) -> Arrays:
         features.append(np.where(is_leaf, LEAF, tree.feature))
         thresholds.append(np.where(is_leaf, 0.0, tree.threshold))
         # Only leaves are ever read; zeroing inner nodes lets the .npz compress well.
-        # Recent scikit-learn stores leaf values as class fractions already.
-        values.append(np.where(is_leaf[:, None], tree.value[:, 0, :], 0.0))
+        values.append(np.where(is_leaf[:, None], leaf_fractions(tree.value[:, 0, :]), 0.0))
         roots.append(offset)
         offset += tree.node_count
     arrays: Arrays = {

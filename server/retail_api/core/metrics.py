@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -59,6 +60,33 @@ class Metrics:
             self.predictions.labels(label).inc()
 
 
+def _path_of(route: object) -> str | None:
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) and path else None
+
+
+def route_label(scope: Scope, status: int) -> str:
+    """The route template that served the request; never a raw request path.
+
+    FastAPI leaves its ``APIRoute`` in ``scope["route"]``. Plain Starlette routes
+    (``/openapi.json``, ``/docs``, ``/redoc``) don't show up there, so they are found
+    by asking the app's routes which one matches, as the router did. What matched no
+    route is ``"redirect"`` (trailing-slash redirects) or ``"unmatched"`` (404s and
+    the like). Every label is a route template or one of those two words, so the
+    label set is bounded by the app's routes.
+    """
+    path = _path_of(scope.get("route"))
+    if path is not None:
+        return path
+    router = scope.get("router")
+    for route in getattr(router, "routes", ()):
+        path = _path_of(route)
+        # Routers included by FastAPI have no path; their APIRoutes set scope["route"].
+        if path is not None and route.matches(scope)[0] is not Match.NONE:
+            return path
+    return "redirect" if 300 <= status < 400 else "unmatched"
+
+
 class MetricsMiddleware:
     """Time every HTTP request; label by route template so paths can't explode cardinality."""
 
@@ -82,8 +110,6 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "unmatched"
-            labels = (template, scope["method"], str(status))
+            labels = (route_label(scope, status), scope["method"], str(status))
             self.metrics.requests.labels(*labels).inc()
             self.metrics.latency.labels(*labels).observe(time.perf_counter() - start)

@@ -17,6 +17,8 @@ from retail_api.model.artifact import LEAF
 IntArray = npt.NDArray[np.int32]
 IndexArray = npt.NDArray[np.intp]
 FloatArray = npt.NDArray[np.float64]
+# How far a leaf's class fractions may sum from 1 (the parity goal is 1e-9 too).
+FRACTION_TOLERANCE = 1e-9
 
 
 class ForestError(ValueError):
@@ -132,6 +134,24 @@ def _check_arrays(
         raise ForestError(f"feature: index out of range 0..{n_features - 1}")
     if not np.all(np.isfinite(value)) or not np.all(np.isfinite(threshold[~is_leaf])):
         raise ForestError("value/threshold: must be finite numbers")
+    _check_leaf_fractions(value[is_leaf])
+
+
+def _check_leaf_fractions(leaf_values: FloatArray) -> None:
+    """Leaf rows must be class fractions: averaging raw counts would skew every prediction.
+
+    scikit-learn < 1.4 stored counts in ``tree_.value``; the compiler normalises them, so a
+    row that doesn't sum to 1 means a broken compiler or a hand-edited artifact.
+    """
+    if np.any(leaf_values < 0):
+        raise ForestError("value: leaf rows must be non-negative class fractions")
+    sums = leaf_values.sum(axis=1)
+    bad = np.flatnonzero(np.abs(sums - 1.0) > FRACTION_TOLERANCE)
+    if bad.size:
+        raise ForestError(
+            f"value: {bad.size} leaf rows are not class fractions summing to 1 "
+            f"(within {FRACTION_TOLERANCE:g}); e.g. a leaf sums to {float(sums[bad[0]])!r}"
+        )
 
 
 def build_forest(

@@ -66,6 +66,8 @@ class CompiledModel:
     encoder: Encoder
     forest: Forest
     path: Path
+    # Bytes on disk of the artifact files (model.json + forest.npz) as loaded.
+    artifact_bytes: int
 
     @property
     def version(self) -> str:
@@ -93,7 +95,23 @@ def _read_metadata(path: Path) -> ModelMetadata:
         raise ModelLoadError(f"{path}: invalid metadata ({problems})") from exc
 
 
+# Local-file header, or end-of-central-directory for an empty archive.
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
 def _read_arrays(path: Path) -> dict[str, npt.NDArray[Any]]:
+    try:
+        with path.open("rb") as file:
+            magic = file.read(4)
+    except FileNotFoundError as exc:
+        raise ModelLoadError(f"{path}: file not found") from exc
+    except OSError as exc:
+        raise ModelLoadError(f"{path}: not readable ({exc})") from exc
+    # Checked first: np.load treats any non-zip, non-.npy bytes as a pickle and would
+    # report "pickled (object) data" for plain garbage, and it returns a bare array
+    # (not an archive) for a .npy file.
+    if magic not in _ZIP_MAGIC:
+        raise ModelLoadError(f"{path}: not a .npz (zip) archive (starts with {magic!r})")
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
@@ -159,4 +177,14 @@ def load_model(model_dir: Path) -> CompiledModel:
             f"{arrays_path}: value has {forest.n_classes} classes, metadata "
             f"lists {len(meta.classes)}"
         )
-    return CompiledModel(metadata=meta, encoder=_encoder(meta), forest=forest, path=model_dir)
+    try:
+        artifact_bytes = meta_path.stat().st_size + arrays_path.stat().st_size
+    except OSError as exc:
+        raise ModelLoadError(f"{model_dir}: artifact files vanished while loading ({exc})") from exc
+    return CompiledModel(
+        metadata=meta,
+        encoder=_encoder(meta),
+        forest=forest,
+        path=model_dir,
+        artifact_bytes=artifact_bytes,
+    )

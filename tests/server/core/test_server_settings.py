@@ -90,3 +90,22 @@ def test_json_formatter_includes_extra_fields() -> None:
     assert entry["level"] == "error"
     assert entry["model_dir"] == "/x"
     assert entry["time"].endswith("+00:00")
+
+
+def test_graceful_shutdown_fits_inside_docker_stop(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn's drain must end before `docker stop`'s SIGKILL (10 s after SIGTERM)."""
+    import signal
+
+    import uvicorn
+
+    import retail_api.__main__ as entry
+
+    calls: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # keep pytest's handlers
+    for name in ("HOST", "PORT", "WORKERS", "LOG_LEVEL", "MODEL_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    assert entry.main() == 0
+    (kwargs,) = calls
+    # docker stop's default grace is 10 s; leave half of it for lifespan shutdown and exit.
+    assert kwargs["timeout_graceful_shutdown"] == entry.GRACEFUL_SHUTDOWN_SECONDS == 5

@@ -57,6 +57,8 @@ def _arrays() -> dict[str, np.ndarray]:
         ("feature", np.array([3, -1, -1], dtype=np.int32), "feature: index out of range"),
         ("threshold", np.array([np.nan, 0, 0]), "must be finite"),
         ("value", np.zeros((2, 2)), "value: expected shape"),
+        ("value", np.array([[0, 0], [3, 1], [0, 1]], dtype=np.float64), "not class fractions"),
+        ("value", np.array([[0, 0], [1.5, -0.5], [0, 1]]), "must be non-negative"),
         ("roots", np.array([5], dtype=np.int32), "roots:"),
     ],
 )

@@ -114,3 +114,52 @@ def test_structural_damage_is_reported(model_copy: Path) -> None:
     _rewrite_arrays(model_copy, "children_left", left, fix_digest=True)
     with pytest.raises(ModelLoadError, match=r"forest\.npz: children_left: child index"):
         load_model(model_copy)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"not a zip file", b"", b"\x80\x04K\x01."],
+    ids=["text", "empty", "pickle"],
+)
+def test_non_zip_arrays_are_named_as_such(model_copy: Path, content: bytes) -> None:
+    (model_copy / "forest.npz").write_bytes(content)
+    with pytest.raises(ModelLoadError, match=r"forest\.npz: not a \.npz \(zip\) archive") as info:
+        load_model(model_copy)
+    assert "pickled" not in str(info.value)
+
+
+def test_plain_npy_file_is_not_an_archive(model_copy: Path) -> None:
+    """np.load returns a bare array for .npy bytes; the loader must not try to use it."""
+    np.save(model_copy / "forest.npy", np.arange(3))
+    (model_copy / "forest.npy").rename(model_copy / "forest.npz")
+    with pytest.raises(ModelLoadError, match=r"not a \.npz \(zip\) archive"):
+        load_model(model_copy)
+
+
+def test_leaf_counts_instead_of_fractions_are_rejected(model_copy: Path) -> None:
+    """An artifact holding raw class counts (old scikit-learn, uncompiled) must not load."""
+    with np.load(model_copy / "forest.npz") as npz:
+        value, left = npz["value"].copy(), npz["children_left"]
+    value[left == -1] *= 7.0
+    _rewrite_arrays(model_copy, "value", value, fix_digest=True)
+    with pytest.raises(
+        ModelLoadError, match=r"forest\.npz: value: \d+ leaf rows are not class fractions"
+    ):
+        load_model(model_copy)
+
+
+def test_slightly_off_leaf_row_is_rejected(model_copy: Path) -> None:
+    with np.load(model_copy / "forest.npz") as npz:
+        value, left = npz["value"].copy(), npz["children_left"]
+    first_leaf = int(np.flatnonzero(left == -1)[0])
+    value[first_leaf] *= 1 + 1e-8
+    _rewrite_arrays(model_copy, "value", value, fix_digest=True)
+    with pytest.raises(ModelLoadError, match=r"value: 1 leaf rows are not class fractions"):
+        load_model(model_copy)
+
+
+def test_artifact_bytes_are_measured() -> None:
+    model = load_model(DEFAULT_MODEL_DIR)
+    assert model.artifact_bytes == sum(
+        (DEFAULT_MODEL_DIR / name).stat().st_size for name in ("model.json", "forest.npz")
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import io
 import tarfile
 from pathlib import Path
@@ -14,11 +15,11 @@ import pytest
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
-from retail_api.model.artifact import arrays_digest
+from retail_api.model.artifact import LEAF, arrays_digest
 from retail_api.model.loader import CompiledModel, load_model
-from training.compiler import compile_pipeline, load_pipeline, write_artifact
+from training.compiler import compile_pipeline, leaf_fractions, load_pipeline, write_artifact
 from training.compiler import main as compiler_main
 from training.generator import generate_baskets
 from training.schema import INPUT_FEATURES
@@ -148,3 +149,70 @@ def test_single_row_path_matches_sklearn(trained: TrainingResult, compiled: Comp
     expected = trained.pipeline.predict_proba(rows)
     for record, want in zip(_records(rows), expected, strict=True):
         np.testing.assert_allclose(compiled.predict_proba([record])[0], want, rtol=0, atol=1e-9)
+
+
+def _as_counts(pipeline: Pipeline) -> Pipeline:
+    """A copy whose trees store weighted class counts, as scikit-learn < 1.4 did."""
+    old = copy.deepcopy(pipeline)
+    for estimator in old.steps[-1][1].estimators_:
+        state = estimator.tree_.__getstate__()
+        counts = state["nodes"]["weighted_n_node_samples"]
+        state["values"] = state["values"] * counts[:, None, None]
+        estimator.tree_.__setstate__(state)
+    return old
+
+
+def test_old_sklearn_counts_are_normalised(trained: TrainingResult, tmp_path: Path) -> None:
+    """scikit-learn 1.3.2 (the SageMaker job's) stores counts; the compiler divides per row."""
+    old = _as_counts(trained.pipeline)
+    rows = _random_rows(3_000)
+    # Read as fractions, the counts are far off: the simulation really is the old format.
+    assert old.predict_proba(rows[:5]).sum(axis=1).min() > 2
+    write_artifact(*compile_pipeline(old, {}), tmp_path)
+    model = load_model(tmp_path)
+    np.testing.assert_allclose(
+        model.predict_proba(_records(rows)),
+        trained.pipeline.predict_proba(rows),
+        rtol=0,
+        atol=1e-9,
+    )
+    with np.load(tmp_path / "forest.npz", allow_pickle=False) as npz:
+        leaves = npz["value"][npz["children_left"] == LEAF]
+    np.testing.assert_allclose(leaves.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+
+
+def test_leaf_fractions_rules(trained: TrainingResult) -> None:
+    # Rows already summing to 1 (scikit-learn >= 1.4) keep every bit.
+    tree = trained.pipeline.steps[-1][1].estimators_[0].tree_
+    fractions = tree.value[:, 0, :]
+    assert np.array_equal(leaf_fractions(fractions), fractions)
+    # Counts become count / row sum; any positive per-row factor gives the same fractions.
+    counts = np.array([[2.0, 6.0, 0.0], [1.0, 1.0, 1.0], [0.0, 0.0, 5.0]])
+    np.testing.assert_array_equal(
+        leaf_fractions(counts), [[0.25, 0.75, 0.0], [1 / 3, 1 / 3, 1 / 3], [0.0, 0.0, 1.0]]
+    )
+    with pytest.raises(ValueError, match="no positive class weight"):
+        leaf_fractions(np.array([[0.0, 0.0, 0.0]]))
+
+
+@pytest.mark.parametrize(
+    ("setting", "value"), [("min_frequency", 5), ("max_categories", 3), ("min_frequency", 0.2)]
+)
+def test_infrequent_category_grouping_is_rejected(setting: str, value: float) -> None:
+    rows = generate_baskets(300, seed=2)
+    encoder = OrdinalEncoder(
+        handle_unknown="use_encoded_value", unknown_value=-1, **{setting: value}
+    )
+    pipeline = Pipeline(
+        [
+            (
+                "encode",
+                ColumnTransformer(
+                    [("grouped", encoder, [0, 1, 2]), ("numeric", "passthrough", [6, 7])]
+                ),
+            ),
+            ("forest", RandomForestClassifier(n_estimators=2, random_state=0)),
+        ]
+    ).fit(rows.features, rows.labels)
+    with pytest.raises(ValueError, match=rf"pipeline\.grouped: OrdinalEncoder {setting}="):
+        compile_pipeline(pipeline, {}, input_features=INPUT_FEATURES)

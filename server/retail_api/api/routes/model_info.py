@@ -18,11 +18,15 @@ router = APIRouter(prefix="/model", tags=["model"])
 async def model_info(model: ModelDep) -> ModelInfoResponse:
     """Version, algorithm, size, features, classes, training data and holdout metrics."""
     meta = model.metadata
+    trained_at = meta.training.get("trained_at")
+    data = meta.training.get("data")
     return ModelInfoResponse(
+        version=meta.model_version,
         model_version=meta.model_version,
         algorithm=meta.algorithm,
         hyperparameters=meta.hyperparameters,
-        size=meta.size.model_dump(),
+        size=meta.size.model_dump() | {"artifact_bytes": model.artifact_bytes},
+        feature_names=[f.name for f in meta.features],
         features=[
             FeatureInfo(
                 name=f.name,
@@ -32,6 +36,8 @@ async def model_info(model: ModelDep) -> ModelInfoResponse:
             for f in meta.features
         ],
         classes=meta.classes,
+        trained_at=trained_at if isinstance(trained_at, str) else None,
+        training_data=data if isinstance(data, dict) else {},
         metrics=meta.metrics,
         training=meta.training,
     )

@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from retail_api.schemas import PredictRequest
+
 CLASSES = {"Low", "Medium", "High"}
 
 
@@ -79,6 +81,10 @@ BAD_FIELDS = [
     ("SPEND", 100_000.01, "SPEND", "less_than_equal"),
     ("QUANTITY", 10_001, "QUANTITY", "less_than_equal"),
     ("STORE_REGION", "", "STORE_REGION", "string_too_short"),
+    ("STORE_REGION", "   ", "STORE_REGION", "string_blank"),
+    ("BASKET_TYPE", "\t\n", "BASKET_TYPE", "string_blank"),
+    ("PROD_CODE_20", " " * 64, "PROD_CODE_20", "string_blank"),
+    ("PROD_CODE_30", "\u00a0\u2003", "PROD_CODE_30", "string_blank"),
     ("PROD_CODE_20", "x" * 65, "PROD_CODE_20", "string_too_long"),
     ("BASKET_SIZE", "XL", "BASKET_SIZE", "literal_error"),
     ("STORE_FORMAT", "ls", "STORE_FORMAT", "literal_error"),
@@ -93,6 +99,23 @@ def test_bad_field_names_field_and_rule(
     assert len(messages) == 1
     assert messages[0].startswith(f"{field}: ")
     assert f"(rule: {rule})" in messages[0]
+
+
+def test_blank_string_message(client: TestClient, basket: dict[str, Any]) -> None:
+    response = client.post("/predict", json={**basket, "STORE_REGION": "   "})
+    assert _messages(response) == [
+        "STORE_REGION: String should not be empty or only whitespace (rule: string_blank)"
+    ]
+
+
+@pytest.mark.parametrize("value", [" LONDON", "LONDON ", "NEW  TOWN", " x "])
+def test_strings_with_spaces_are_kept_as_sent(
+    client: TestClient, basket: dict[str, Any], value: str
+) -> None:
+    """Only all-blank text is rejected; other values are not stripped or altered."""
+    request = PredictRequest.model_validate({**basket, "STORE_REGION": value})
+    assert request.model_dump()["STORE_REGION"] == value
+    assert client.post("/predict", json={**basket, "STORE_REGION": value}).status_code == 200
 
 
 def test_missing_and_extra_fields(client: TestClient, basket: dict[str, Any]) -> None:
