@@ -39,7 +39,7 @@ from tests.container.localsvc import REGISTRY_USER, Registry
 
 SEED_DIR = REPO_ROOT / "benchmarks" / "seed"
 MB = 1_000_000
-STARTS = 3
+STARTS = 5
 # The issue's goals.
 GOAL_ADDED_MB = 130
 GOAL_RATIO = 6
@@ -87,7 +87,12 @@ def ready(url: str) -> bool:
 
 
 def start_once(image: str) -> tuple[float, float]:
-    """Seconds from `docker run` to /health answering 200, and to Docker's `healthy`."""
+    """Seconds from `docker run` to /health answering 200, and to Docker reporting `healthy`.
+
+    Both are polled from the same start; the health status is read every 50 ms, so the
+    figure is at most that much late. Docker runs the first probe one HEALTHCHECK interval
+    after start, so `healthy` can never come sooner than that interval.
+    """
     name = f"retail-bench-{secrets.token_hex(4)}"
     port = free_port()
     started = time.monotonic()
@@ -110,10 +115,10 @@ def start_once(image: str) -> tuple[float, float]:
                 raise TimeoutError("container never served /health")
             time.sleep(0.02)
         serving = time.monotonic() - started
-        while inspect(name)["State"]["Health"]["Status"] != "healthy":
-            if time.monotonic() - started > 120:
-                raise TimeoutError("container never became healthy")
-            time.sleep(0.1)
+        while (status := inspect(name)["State"]["Health"]["Status"]) != "healthy":
+            if status == "unhealthy" or time.monotonic() - started > 120:
+                raise TimeoutError(f"container never became healthy (last status {status})")
+            time.sleep(0.05)
         return serving, time.monotonic() - started
     finally:
         docker("rm", "--force", name)
@@ -206,14 +211,14 @@ def table(f: Figures) -> str:
             verdict(f.code_push_bytes <= GOAL_CODE_PUSH_MB * MB),
         ),
         (
-            f"Start → `/health` 200 (median of {STARTS})",
-            f"{f.serving_s:.2f} s",
+            f"Start-to-healthy: `docker run` → Docker reports `healthy` (median of {STARTS})",
+            f"{f.docker_healthy_s:.2f} s",
             f"≤ {GOAL_START_S} s",
-            verdict(f.serving_s <= GOAL_START_S),
+            verdict(f.docker_healthy_s <= GOAL_START_S),
         ),
         (
-            "Start → Docker `healthy` (bounded by the 5 s interval)",
-            f"{f.docker_healthy_s:.2f} s",
+            f"Start → `/health` answers 200 (median of {STARTS})",
+            f"{f.serving_s:.2f} s",
             "",
             "",
         ),

@@ -1,3 +1,4 @@
+#Requires -Version 7.2
 <#
 .SYNOPSIS
 Manual fallback for publishing the API image when Pulumi cannot run (e.g. a locked state).
@@ -9,11 +10,19 @@ The same steps as scripts/ecr_push.sh:
   3. build server/ for linux/amd64, tagged with the program's content tag (`sha-` + 12 hex)
      and build args, both from `python -m infra.image_tag`;
   4. push, unless that tag is already in the repository;
-  5. print the pushed reference by digest (REPOSITORY_URL@sha256:...).
+  5. print the pushed reference by digest (REPOSITORY_URL@sha256:...); for a tag that was
+     already there, the digest comes from its manifest, without pulling the image.
+
+Needs PowerShell 7.2 or later (Windows PowerShell 5.1 turns a native command's redirected
+stderr into a terminating error under $ErrorActionPreference = 'Stop').
 
 Environment: AWS_ENDPOINT_URL (optional ECR API endpoint), AWS_REGION / AWS_DEFAULT_REGION
-(when the URL names no region), PYTHON (interpreter with the project's deps), BASE_IMAGE,
-PIP_INDEX_URL and BUILD_NETWORK (optional build settings). Credentials come from the usual AWS chain.
+(when the URL names no region), PYTHON (interpreter with the project's deps), PIP_INDEX_URL
+and BUILD_NETWORK (optional build settings). Credentials come from the usual AWS chain.
+
+BASE_IMAGE is FOR OFFLINE TESTS ONLY: it overrides the Dockerfile's base image, but it is NOT
+part of the content tag, so an image built with it is pushed under the same sha-... tag as one
+on the real base. Never set it when publishing for real.
 
 .EXAMPLE
 ./scripts/ecr_push.ps1 123456789012.dkr.ecr.eu-west-2.amazonaws.com/retail-api
@@ -39,6 +48,17 @@ function Assert-LastExit([string]$What) {
     if ($LASTEXITCODE -ne 0) { Fail "$What failed (exit code $LASTEXITCODE)" }
 }
 
+# Runs a native command with its stderr discarded and returns its stdout lines; the caller
+# checks $LASTEXITCODE. 'Stop' is lifted for the call: some PowerShell versions turn redirected
+# native stderr into a terminating error, which would abort on an expected failure such as
+# "manifest unknown".
+function Invoke-NativeQuiet([string]$Command, [string[]]$Arguments) {
+    $saved = $ErrorActionPreference
+    $ErrorActionPreference = 'Continue'
+    try { & $Command @Arguments 2>$null }
+    finally { $ErrorActionPreference = $saved }
+}
+
 if (-not (Get-Command aws -ErrorAction SilentlyContinue)) {
     Fail 'the aws CLI is not installed (https://aws.amazon.com/cli/)'
 }
@@ -60,7 +80,10 @@ if (-not $Python) {
 # 1. Repository URL.
 if (-not $RepositoryUrl -and (Get-Command pulumi -ErrorAction SilentlyContinue)) {
     Push-Location $Root
-    try { $RepositoryUrl = (& pulumi stack output repositoryUrl 2>$null) } catch { $RepositoryUrl = '' }
+    try {
+        $output = @(Invoke-NativeQuiet 'pulumi' @('stack', 'output', 'repositoryUrl'))
+        $RepositoryUrl = if ($LASTEXITCODE -eq 0 -and $output.Count -gt 0) { [string]$output[0] } else { '' }
+    } catch { $RepositoryUrl = '' }
     finally { Pop-Location }
 }
 if (-not $RepositoryUrl) {
@@ -93,16 +116,29 @@ if ($LASTEXITCODE -ne 0) { Fail "docker login to $Registry failed (check AWS cre
 # 3. Tag and build args from the program's own module.
 Push-Location $Root
 try {
+    # Captured into variables first, so a failure is caught before anything is built.
     $Tag = (& $Python -m infra.image_tag --context $Context --platform $Platform)
-    Assert-LastExit "$Python -m infra.image_tag"
+    if ($LASTEXITCODE -ne 0) {
+        Fail "could not compute the content tag with $Python -m infra.image_tag (set PYTHON)"
+    }
     $planArgs = @(& $Python -m infra.image_tag --context $Context --platform $Platform --build-args)
-    Assert-LastExit "$Python -m infra.image_tag --build-args"
+    if ($LASTEXITCODE -ne 0) {
+        Fail "could not compute the build args with $Python -m infra.image_tag --build-args (set PYTHON)"
+    }
 } finally { Pop-Location }
 if ($Tag -notmatch '^sha-[0-9a-f]{12}$') { Fail "unexpected tag '$Tag' from infra.image_tag" }
 
 $buildArgs = @()
-foreach ($arg in $planArgs) { if ($arg) { $buildArgs += @('--build-arg', $arg) } }
-if ($env:BASE_IMAGE) { $buildArgs += @('--build-arg', "BASE_IMAGE=$($env:BASE_IMAGE)") }
+foreach ($arg in $planArgs) {
+    if (-not $arg) { continue }
+    if ($arg -notmatch '^[A-Za-z_][A-Za-z0-9_]*=') { Fail "unexpected build arg '$arg' from infra.image_tag" }
+    $buildArgs += @('--build-arg', $arg)
+}
+if ($buildArgs.Count -eq 0) { Fail 'infra.image_tag printed no build args' }
+if ($env:BASE_IMAGE) {
+    [Console]::Error.WriteLine("ecr_push: BASE_IMAGE=$($env:BASE_IMAGE) overrides the base; the tag does not cover it (tests only)")
+    $buildArgs += @('--build-arg', "BASE_IMAGE=$($env:BASE_IMAGE)")
+}
 if ($env:PIP_INDEX_URL) { $buildArgs += @('--build-arg', "PIP_INDEX_URL=$($env:PIP_INDEX_URL)") }
 if ($env:BUILD_NETWORK) { $buildArgs += @('--network', $env:BUILD_NETWORK) }
 
@@ -112,13 +148,27 @@ $Ref = "${RepositoryUrl}:$Tag"
 Assert-LastExit 'docker build'
 
 # 4. Push, unless the content tag is already there.
-$manifestArgs = @()
+$manifestArgs = @('manifest', 'inspect', '--verbose')
 if ($Registry -match '^(127\.0\.0\.1|localhost)(:[0-9]+)?$') { $manifestArgs += '--insecure' }
-& docker manifest inspect @manifestArgs $Ref 2>$null | Out-Null
+$manifest = Invoke-NativeQuiet 'docker' ($manifestArgs + @($Ref))
+$DigestRef = $null
 if ($LASTEXITCODE -eq 0) {
     [Console]::Error.WriteLine("ecr_push: $Ref already exists; same content tag, nothing to push")
-    & docker pull $Ref | Out-Null
-    Assert-LastExit 'docker pull'
+    # A single-platform image's verbose manifest names its digest: no pull needed. For a
+    # multi-platform index it lists the per-platform manifests, and only a pull tells the
+    # index digest.
+    $digest = ''
+    try {
+        $parsed = ($manifest -join "`n") | ConvertFrom-Json -NoEnumerate
+        if ($parsed -isnot [array]) { $digest = [string]$parsed.Descriptor.digest }
+    } catch { $digest = '' }
+    if ($digest -match '^sha256:[0-9a-f]{64}$') {
+        $DigestRef = "$RepositoryUrl@$digest"
+    } else {
+        [Console]::Error.WriteLine("ecr_push: no single-image digest in the manifest of $Ref (a multi-platform index?); pulling it to learn its digest")
+        & docker pull $Ref | Out-Null
+        Assert-LastExit 'docker pull'
+    }
 } else {
     [Console]::Error.WriteLine("ecr_push: pushing $Ref")
     & docker push $Ref | ForEach-Object { [Console]::Error.WriteLine($_) }
@@ -126,8 +176,10 @@ if ($LASTEXITCODE -eq 0) {
 }
 
 # 5. The digest the registry knows the image by.
-$digests = & docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' $Ref
-Assert-LastExit 'docker image inspect'
-$DigestRef = $digests | Where-Object { $_ -like "$RepositoryUrl@sha256:*" } | Select-Object -First 1
+if (-not $DigestRef) {
+    $digests = & docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' $Ref
+    Assert-LastExit 'docker image inspect'
+    $DigestRef = $digests | Where-Object { $_ -like "$RepositoryUrl@sha256:*" } | Select-Object -First 1
+}
 if (-not $DigestRef) { Fail "pushed, but no digest for $Ref was recorded" }
 Write-Output $DigestRef

@@ -33,7 +33,19 @@ from tests.container.localsvc import REGISTRY_USER, MotoEcr, Registry
 
 IMAGE_REPO = "retail-api"
 # Label values the tests look for; distinct from the Dockerfile's defaults on purpose.
-LABEL_ARGS = {"VERSION": "9.9.9-test", "REVISION": "sha-0123456789ab"}
+LABEL_ARGS = {
+    "TITLE": "retail-api-under-test",
+    "SOURCE": "https://example.test/retail-registry.git",
+    "VERSION": "9.9.9-test",
+    "REVISION": "sha-0123456789ab",
+}
+# Which OCI label each build arg feeds.
+OCI_LABEL_FOR_ARG = {
+    "TITLE": "org.opencontainers.image.title",
+    "SOURCE": "org.opencontainers.image.source",
+    "VERSION": "org.opencontainers.image.version",
+    "REVISION": "org.opencontainers.image.revision",
+}
 
 
 def _context_copy(destination: Path) -> Path:

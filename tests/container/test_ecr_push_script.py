@@ -120,6 +120,8 @@ def test_pushes_with_the_ecr_password_and_prints_the_digest(
     again = run_script(checkout, repo, env=script_env)
     assert again.returncode == 0, again.stderr[-3000:]
     assert "nothing to push" in again.stderr
+    # The digest came from the manifest alone: the image was not pulled.
+    assert "pulling" not in again.stderr
     assert again.stdout.strip() == printed
 
 
@@ -161,3 +163,78 @@ def test_missing_tools_are_named(
     result = run_script(checkout, "r.example/x", env={**script_env, "PATH": str(tmp_path)})
     assert result.returncode == 1
     assert "aws CLI is not installed" in result.stderr
+
+
+def tool_dir(tmp_path: Path, *, docker_cli: bool) -> Path:
+    """A PATH folder with bash, the coreutils the script calls, a stub aws, maybe docker."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    for tool in ("bash", "dirname"):
+        found = shutil.which(tool)
+        assert found, tool
+        (folder / tool).symlink_to(found)
+    if docker_cli:
+        found = shutil.which("docker")
+        if found is None:
+            pytest.skip("docker CLI not on PATH")
+        (folder / "docker").symlink_to(found)
+    aws = folder / "aws"
+    aws.write_text("#!/bin/sh\necho stub-password\n")
+    aws.chmod(0o755)
+    return folder
+
+
+def test_missing_docker_is_named(
+    tmp_path: Path, script_env: dict[str, str], checkout: Path
+) -> None:
+    path = tool_dir(tmp_path, docker_cli=False)
+    result = run_script(checkout, "r.example/x", env={**script_env, "PATH": str(path)})
+    assert result.returncode == 1
+    assert "docker is not installed or not on PATH" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_no_url_and_no_pulumi_is_a_clear_error(
+    tmp_path: Path, script_env: dict[str, str], checkout: Path
+) -> None:
+    path = tool_dir(tmp_path, docker_cli=True)
+    assert shutil.which("pulumi", path=str(path)) is None
+    result = run_script(checkout, env={**script_env, "PATH": str(path)})
+    assert result.returncode == 1
+    assert "no repository URL: pass it as the first argument" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.container
+def test_a_failing_build_args_step_stops_before_the_build(
+    ecr_registry: Registry, script_env: dict[str, str], checkout: Path, tmp_path: Path
+) -> None:
+    """`infra.image_tag --build-args` failing must end the script, not build without args."""
+    wrapper = tmp_path / "python"
+    wrapper.write_text(
+        "#!/bin/sh\n"
+        'for a in "$@"; do [ "$a" = --build-args ] && { echo boom >&2; exit 3; }; done\n'
+        f'exec "{sys.executable}" "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    repo = f"{ecr_registry.host}/retail-api"
+    result = run_script(checkout, repo, env={**script_env, "PYTHON": str(wrapper)})
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert "could not compute the build args" in result.stderr
+    assert "building" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_powershell_script_requires_7_2_and_quiets_stderr_safely() -> None:
+    """No pwsh here: a static guard for the Windows PowerShell 5.1 stderr pitfall."""
+    text = (REPO_ROOT / "scripts" / "ecr_push.ps1").read_text()
+    assert text.splitlines()[0] == "#Requires -Version 7.2"
+    # Every redirected native stderr goes through the one helper that lifts 'Stop'.
+    assert text.count("2>$null") == 1
+    helper = text[text.index("function Invoke-NativeQuiet") :]
+    helper = helper[: helper.index("\n}\n")]
+    assert "$ErrorActionPreference = 'Continue'" in helper
+    assert "2>$null" in helper
+    assert "BASE_IMAGE is FOR OFFLINE TESTS ONLY" in text
+    assert "could not compute the build args" in text

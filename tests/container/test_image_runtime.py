@@ -13,15 +13,27 @@ import pytest
 from retail_api.schemas import EXAMPLE_BASKET
 from tests.container.conftest import (
     LABEL_ARGS,
+    OCI_LABEL_FOR_ARG,
     BuiltImage,
     RunningContainer,
     inspect_state,
+    remove_container,
+    run_container,
 )
-from tests.container.dockerkit import DockerError, container_logs, docker, inspect, wait_for
+from tests.container.dockerkit import (
+    DockerError,
+    build_image,
+    container_logs,
+    docker,
+    inspect,
+    wait_for,
+)
 
 pytestmark = pytest.mark.container
 
 NANOSECONDS = 1_000_000_000
+# The issue's start-to-healthy goal; the benchmark reports the measured figure.
+HEALTHY_GOAL_SECONDS = 3
 
 
 def http_json(url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
@@ -58,16 +70,32 @@ def test_config_user_is_numeric_and_not_root(built_image: BuiltImage) -> None:
     assert int(uid) != 0 and int(gid) != 0
 
 
-def test_config_declares_port_command_and_labels(built_image: BuiltImage) -> None:
+def test_config_declares_port_command_and_env(built_image: BuiltImage) -> None:
     config = inspect(built_image.tag)["Config"]
     assert "8000/tcp" in config["ExposedPorts"]
     assert config["Cmd"] == ["python", "-m", "retail_api"]
     assert "PYTHONDONTWRITEBYTECODE=1" in config["Env"]
     assert "PYTHONUNBUFFERED=1" in config["Env"]
-    labels = config["Labels"]
-    assert labels["org.opencontainers.image.version"] == LABEL_ARGS["VERSION"]
-    assert labels["org.opencontainers.image.revision"] == LABEL_ARGS["REVISION"]
+
+
+def test_oci_labels_carry_the_build_args(built_image: BuiltImage) -> None:
+    labels = inspect(built_image.tag)["Config"]["Labels"]
+    expected = {OCI_LABEL_FOR_ARG[arg]: value for arg, value in LABEL_ARGS.items()}
+    assert {name: labels.get(name) for name in expected} == expected
+
+
+def test_oci_labels_have_defaults_without_build_args(built_image: BuiltImage) -> None:
+    """Only the label layer is rebuilt: every layer above it comes from the session build."""
+    args = {key: value for key, value in built_image.build_args.items() if key not in LABEL_ARGS}
+    tag = "retail-api:test-default-labels"
+    build_image(built_image.context, tag, args)
+    try:
+        labels = inspect(tag)["Config"]["Labels"]
+    finally:
+        docker("rmi", tag)
     assert labels["org.opencontainers.image.title"] == "retail-api"
+    assert labels["org.opencontainers.image.version"] == "0.0.0"
+    assert labels["org.opencontainers.image.revision"] == "unknown"
     assert labels["org.opencontainers.image.source"].startswith("https://")
 
 
@@ -75,22 +103,37 @@ def test_build_args_for_pip_do_not_reach_the_runtime_image(built_image: BuiltIma
     index = built_image.build_args["PIP_INDEX_URL"]
     env = inspect(built_image.tag)["Config"]["Env"]
     history = docker("history", "--no-trunc", built_image.tag)
-    assert [var for var in env if var.startswith("PIP_")] == []
+    # The runtime's own pip settings (no version check, no cache) are fine; the index is not.
+    assert [var for var in env if var.startswith(("PIP_INDEX_URL=", "PIP_CERT="))] == []
     assert index not in history
 
 
-def test_becomes_healthy_within_the_healthcheck_budget(
-    built_image: BuiltImage, hardened_container: RunningContainer
-) -> None:
+def test_healthcheck_probes_liveness_with_the_interpreter(built_image: BuiltImage) -> None:
+    check = inspect(built_image.tag)["Config"]["Healthcheck"]
+    assert check["Test"][:3] == ["CMD", "python", "-c"]
+    assert "/health/live" in check["Test"][3]
+    # Docker reports `healthy` only after the first probe, one interval after start.
+    assert check["Interval"] <= HEALTHY_GOAL_SECONDS * NANOSECONDS
+
+
+def test_becomes_healthy_within_the_healthcheck_budget(built_image: BuiltImage) -> None:
+    """Timed from `docker run` to Docker itself reporting `healthy`, as production runs it."""
     budget = health_budget_seconds(built_image.tag)
+    started = time.monotonic()
+    running = run_container(built_image.tag, "--read-only", "--tmpfs", "/tmp")
+    try:
 
-    def healthy() -> bool:
-        health = inspect_state(hardened_container.name).get("Health")
-        assert isinstance(health, dict)
-        assert health["Status"] != "unhealthy", health
-        return bool(health["Status"] == "healthy")
+        def healthy() -> bool:
+            health = inspect_state(running.name).get("Health")
+            assert isinstance(health, dict)
+            assert health["Status"] != "unhealthy", health
+            return bool(health["Status"] == "healthy")
 
-    wait_for(healthy, timeout=budget, interval=0.25)
+        wait_for(healthy, timeout=budget, interval=0.05)
+        elapsed = time.monotonic() - started
+    finally:
+        remove_container(running.name)
+    assert elapsed <= budget, f"healthy after {elapsed:.2f}s, budget {budget:.0f}s"
 
 
 def test_predict_from_the_host_returns_a_valid_prediction(
@@ -127,11 +170,23 @@ def test_read_only_root_still_serves(hardened_container: RunningContainer) -> No
     exec_in(hardened_container.name, "python", "-c", "open('/tmp/ok', 'w').write('1')")
 
 
-def test_runtime_has_no_training_stack_compiler_or_installer(built_image: BuiltImage) -> None:
-    listing = "import importlib.metadata as m; print('\\n'.join(sorted({d.metadata['Name'].lower() for d in m.distributions()})))"  # noqa: E501
-    names = set(docker("run", "--rm", built_image.tag, "python", "-c", listing).split())
-    assert {"fastapi", "uvicorn", "numpy"} <= names
-    assert not names & {"scikit-learn", "scipy", "pandas", "joblib", "xgboost", "pip"}
+def test_pip_list_shows_no_training_stack(built_image: BuiltImage) -> None:
+    """The issue's audit as a user would run it: `python -m pip list` as the image's user."""
+    listing = docker(
+        "run", "--rm", "--read-only", "--tmpfs", "/tmp", built_image.tag,
+        "python", "-m", "pip", "list", "--format", "json",
+    )  # fmt: skip
+    names = {str(item["name"]).lower().replace("_", "-") for item in json.loads(listing)}
+    assert {"fastapi", "uvicorn", "numpy", "pip"} <= names
+    assert not names & {"scikit-learn", "scipy", "pandas", "joblib", "xgboost"}
+    # Build-only tools are removed in the builder stage.
+    assert not names & {"setuptools", "wheel"}
+    # `python` is the venv's, so that list is the venv's.
+    where = docker("run", "--rm", built_image.tag, "python", "-c", "import sys; print(sys.prefix)")
+    assert where.strip() == "/opt/venv"
+
+
+def test_runtime_has_no_compiler(built_image: BuiltImage) -> None:
     probe = "import shutil; print([t for t in ('gcc', 'cc', 'g++', 'make') if shutil.which(t)])"
     assert docker("run", "--rm", built_image.tag, "python", "-c", probe).strip() == "[]"
 
