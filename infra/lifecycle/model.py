@@ -55,16 +55,22 @@ ACTION_KEYS = ("type", "targetStorageClass")
 
 @dataclass(frozen=True)
 class Rule:
-    """One validated lifecycle rule. `tag_list_kind` is None for untagged/any rules."""
+    """One validated lifecycle rule: every field of ECR's schema, typed.
+
+    `tag_list_kind` is None for untagged/any rules; `count_unit` is None for
+    imageCountMoreThan; `target_storage_class` is None for expire."""
 
     priority: int
+    description: str | None
     tag_status: str
     tag_list_kind: str | None
     tag_list: tuple[str, ...]
     storage_class: str
     count_type: str
+    count_unit: str | None
     count_number: int
     action: str
+    target_storage_class: str | None
     document: Mapping[str, Any]
 
     @property
@@ -78,14 +84,17 @@ def rule_from_document(raw: Mapping[str, Any]) -> Rule:
     kind = next((k for k in ("tagPrefixList", "tagPatternList") if k in selection), None)
     return Rule(
         priority=raw["rulePriority"],
+        description=raw.get("description"),
         tag_status=selection["tagStatus"],
         tag_list_kind=kind,
         tag_list=tuple(selection[kind]) if kind else (),
         # An absent storageClass means standard: archived images are only selected explicitly.
         storage_class=selection.get("storageClass", "standard"),
         count_type=selection["countType"],
+        count_unit=selection.get("countUnit"),
         count_number=selection["countNumber"],
         action=raw["action"]["type"],
+        target_storage_class=raw["action"].get("targetStorageClass"),
         document=canonical_rule(raw),
     )
 

@@ -623,3 +623,45 @@ def test_inputs_are_not_mutated() -> None:
     build_policy(rules)
     validate({"rules": rules})
     assert rules == VALID["rules"]
+
+
+def test_parsed_rules_type_every_schema_field() -> None:
+    from infra.lifecycle import parse_policy
+
+    transition = {
+        "rulePriority": 2,
+        "description": "Archive what nobody pulled for a quarter",
+        "selection": {
+            "tagStatus": "tagged",
+            "tagPatternList": ["sha-*"],
+            "countType": "sinceImagePulled",
+            "countUnit": "days",
+            "countNumber": 90,
+        },
+        "action": {"type": "transition", "targetStorageClass": "archive"},
+    }
+    expire = {
+        "rulePriority": 1,
+        "selection": {"tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 3},
+        "action": {"type": "expire"},
+    }
+    first, second = parse_policy({"rules": [transition, expire]})
+    assert (first.priority, first.description, first.tag_status) == (1, None, "untagged")
+    assert (first.count_type, first.count_unit, first.count_number) == (
+        "imageCountMoreThan",
+        None,
+        3,
+    )
+    assert (first.action, first.target_storage_class, first.storage_class) == (
+        "expire",
+        None,
+        "standard",
+    )
+    assert second.description == "Archive what nobody pulled for a quarter"
+    assert (second.tag_list_kind, second.tag_list) == ("tagPatternList", ("sha-*",))
+    assert (second.count_type, second.count_unit, second.count_number) == (
+        "sinceImagePulled",
+        "days",
+        90,
+    )
+    assert (second.action, second.target_storage_class) == ("transition", "archive")
