@@ -2,7 +2,7 @@
 
 Run from the repo root: ``.venv/bin/python benchmarks/bench_http.py``. Starts
 ``python -m retail_api`` on a free 127.0.0.1 port (access log off via LOG_LEVEL=warning),
-then alternates short wrk runs against the two endpoints (default 5 rounds of 1 s each),
+then alternates short wrk runs against the two endpoints (default 8 rounds of 2 s each),
 so CPU noise from other processes hits both alike, and prints a markdown table:
 total requests/s and the median of the per-round p50/p99. Needs the Debian ``wrk``
 package. Only loopback is ever contacted.
@@ -113,8 +113,8 @@ def _combine(rounds: list[WrkResult]) -> WrkResult:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds")
-    parser.add_argument("--seconds", type=int, default=1, help="wrk duration per round")
+    parser.add_argument("--rounds", type=int, default=8, help="alternating rounds")
+    parser.add_argument("--seconds", type=int, default=2, help="wrk duration per round")
     parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
     wrk = shutil.which("wrk")

@@ -160,7 +160,33 @@ def test_malformed_json_points_at_body(client: TestClient) -> None:
     response = client.post(
         "/predict", content=b'{"SPEND": ', headers={"content-type": "application/json"}
     )
-    assert _messages(response) == ["body (character 10): JSON decode error (rule: json_invalid)"]
+    assert _messages(response) == [
+        "body: Invalid JSON: EOF while parsing a value at line 1 column 10 (rule: json_invalid)"
+    ]
+    batch = client.post(
+        "/predict/batch", content=b'[{"SPEND": ', headers={"content-type": "application/json"}
+    )
+    assert _messages(batch) == ["body (character 11): JSON decode error (rule: json_invalid)"]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
+def test_predict_requires_a_json_content_type(
+    client: TestClient, basket: dict[str, Any], content_type: str
+) -> None:
+    response = client.post(
+        "/predict", content=json.dumps(basket), headers={"content-type": content_type}
+    )
+    assert response.status_code == 422
+    assert _messages(response) == [
+        f"body: Content-Type must be application/json, got {content_type} (rule: content_type)"
+    ]
+
+
+def test_predict_body_is_documented_in_openapi(client: TestClient) -> None:
+    body = client.get("/openapi.json").json()["paths"]["/predict"]["post"]["requestBody"]
+    assert body["required"] is True
+    schema = body["content"]["application/json"]["schema"]
+    assert schema == {"$ref": "#/components/schemas/PredictRequest"}
 
 
 def test_batch_size_limits(client: TestClient, basket: dict[str, Any]) -> None:
