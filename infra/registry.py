@@ -11,7 +11,7 @@ import pulumi_docker as docker
 
 from infra.access_policy import repository_policy
 from infra.image_tag import build_plan, digest_of
-from infra.lifecycle import build_policy, policy_json
+from infra.lifecycle import policy_json
 from infra.settings import PROJECT_ROOT, RetailRegistryArgs, resource_tags
 
 COMPONENT_TYPE = "retail:infra:RetailRegistry"
@@ -37,7 +37,7 @@ class RetailRegistry(pulumi.ComponentResource):
         self.lifecycle_policy = aws.ecr.LifecyclePolicy(
             f"{name}-lifecycle",
             repository=self.repository.name,
-            policy=policy_json(build_policy(args.lifecycle_rules)),
+            policy=policy_json({"rules": list(args.lifecycle_rules)}),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.repository_policy = self._repository_policy(name, args)

@@ -102,10 +102,6 @@ class RetailRegistryArgs:
     lifecycle_warnings: tuple[str, ...] = field(default=(), compare=False)
     """Validator warnings about the lifecycle rules: legal, probably not meant."""
 
-    @property
-    def has_repository_policy(self) -> bool:
-        return bool(self.pull_principals or self.push_principals or self.pull_organization_ids)
-
 
 # Config key -> dataclass field. The keys are the public interface declared in Pulumi.yaml.
 CONFIG_KEYS: dict[str, str] = {

@@ -244,10 +244,8 @@ def load_stack_rules(stack: str, root: Path = DEFAULT_ROOT) -> Any:
     if rules is None:
         # Imported here: infra.settings imports this package, so a module-level import would
         # be circular.
-        try:
-            from infra.settings import DEFAULT_LIFECYCLE_RULES
-        except ImportError as exc:
-            raise InputError(f"{path}: no {RULES_KEY} and no program defaults: {exc}") from exc
+        from infra.settings import DEFAULT_LIFECYCLE_RULES
+
         return [dict(rule) for rule in DEFAULT_LIFECYCLE_RULES]
     return _decode(rules, path)
 

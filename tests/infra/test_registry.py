@@ -16,6 +16,7 @@ from infra.access_policy import PULL_ACTIONS, PUSH_ACTIONS
 from infra.image_tag import build_plan
 from infra.lifecycle import build_policy, policy_json
 from infra.settings import PROJECT_ROOT, SERVER_DIR
+from tests.infra.lifecycle.helpers import rule
 from tests.infra.pulumi_harness import (
     ACCOUNT,
     TOKEN_CALL,
@@ -238,18 +239,7 @@ def test_registry_password_is_a_secret_output(monkeypatch: pytest.MonkeyPatch) -
 def test_lifecycle_warnings_are_logged_with_pulumi(monkeypatch: pytest.MonkeyPatch) -> None:
     warnings: list[str] = []
     monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: warnings.append(message))
-    rules = [
-        {
-            "rulePriority": 1,
-            "selection": {
-                "tagStatus": "tagged",
-                "tagPrefixList": ["prod", "dev"],
-                "countType": "imageCountMoreThan",
-                "countNumber": 10,
-            },
-            "action": {"type": "expire"},
-        }
-    ]
+    rules = [rule(1, prefixes=["prod", "dev"], number=10)]
     config = {"aws:region": "ap-southeast-1", "retail-registry:lifecycleRules": json.dumps(rules)}
     with program_run("warned", config) as run:
         assert run.one(LIFECYCLE)

@@ -15,6 +15,7 @@ from infra.settings import (
     load_args,
     read_stack_config,
 )
+from tests.infra.lifecycle.helpers import rule
 
 ROLE = "arn:aws:iam::842676018087:role/mlops-retail-cluster-node-role"
 
@@ -35,7 +36,7 @@ def test_defaults_are_the_safe_choices() -> None:
     assert args.force_delete is False
     assert args.kms_key_arn is None
     assert args.lifecycle_rules == DEFAULT_LIFECYCLE_RULES
-    assert not args.has_repository_policy
+    assert args.pull_principals == args.push_principals == args.pull_organization_ids == ()
 
 
 def test_engine_strings_and_yaml_values_parse_alike() -> None:
@@ -150,16 +151,7 @@ def test_exclusion_mode_with_filters_is_accepted() -> None:
 
 
 def test_lifecycle_warnings_are_kept_for_the_program_to_log() -> None:
-    multi_prefix = {
-        "rulePriority": 1,
-        "selection": {
-            "tagStatus": "tagged",
-            "tagPrefixList": ["prod", "dev"],
-            "countType": "imageCountMoreThan",
-            "countNumber": 10,
-        },
-        "action": {"type": "expire"},
-    }
+    multi_prefix = rule(1, prefixes=["prod", "dev"], number=10)
     args = load_args({"lifecycleRules": [multi_prefix]}, stack="s")
     assert args.lifecycle_warnings
     assert any("tagPrefixList" in warning for warning in args.lifecycle_warnings)

@@ -43,6 +43,19 @@ def rule(
     return {"rulePriority": priority, "selection": selection, "action": act}
 
 
+def archive_unpulled(priority: int, days: int = 30, storage: str | None = None) -> dict[str, Any]:
+    """An `any` rule that moves images nobody pulled for `days` to the archive class."""
+    return rule(
+        priority,
+        "any",
+        count_type="sinceImagePulled",
+        number=days,
+        action="transition",
+        target="archive",
+        storage=storage,
+    )
+
+
 def image(
     digest: str,
     tags: tuple[str, ...] = (),

@@ -73,6 +73,20 @@ def write(tmp_path: Path, name: str, content: Any) -> Path:
     return path
 
 
+def simulate_worked(
+    tmp_path: Path, *extra: str, images: Any = None
+) -> subprocess.CompletedProcess[str]:
+    """`simulate` on the issue's worked example (or other `images`) with extra arguments."""
+    return cli(
+        "simulate",
+        "--policy",
+        write(tmp_path, "p.json", WORKED_POLICY),
+        "--images",
+        write(tmp_path, "i.json", WORKED_IMAGES if images is None else images),
+        *extra,
+    )
+
+
 def assert_one_line_error(result: subprocess.CompletedProcess[str], fragment: str) -> None:
     assert result.returncode == 2
     assert result.stdout == ""
@@ -296,17 +310,7 @@ def test_stack_file_with_bad_yaml_exits_2(tmp_path: Path) -> None:
 
 
 def test_simulate_worked_example(tmp_path: Path) -> None:
-    result = cli(
-        "simulate",
-        "--policy",
-        write(tmp_path, "p.json", WORKED_POLICY),
-        "--images",
-        write(tmp_path, "i.json", WORKED_IMAGES),
-        "--now",
-        "2026-11-28T00:00:00Z",
-        "--price-per-gb",
-        "1000",
-    )
+    result = simulate_worked(tmp_path, "--now", "2026-11-28T00:00:00Z", "--price-per-gb", "1000")
     assert result.returncode == 0, result.stderr
     output = json.loads(result.stdout)
     assert [
@@ -319,17 +323,7 @@ def test_simulate_worked_example(tmp_path: Path) -> None:
 
 
 def test_simulate_table(tmp_path: Path) -> None:
-    result = cli(
-        "simulate",
-        "--policy",
-        write(tmp_path, "p.json", WORKED_POLICY),
-        "--images",
-        write(tmp_path, "i.json", WORKED_IMAGES),
-        "--now",
-        "2026-11-28T00:00:00Z",
-        "--format",
-        "table",
-    )
+    result = simulate_worked(tmp_path, "--now", "2026-11-28T00:00:00Z", "--format", "table")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split() == ["PRIORITY", "ACTION", "PUSHED", "DIGEST", "TAGS"]
@@ -366,14 +360,7 @@ def test_simulate_invalid_policy_exits_1(tmp_path: Path) -> None:
 def test_simulate_bad_input_exits_2(
     tmp_path: Path, images: Any, extra: list[str], fragment: str
 ) -> None:
-    result = cli(
-        "simulate",
-        "--policy",
-        write(tmp_path, "p.json", WORKED_POLICY),
-        "--images",
-        write(tmp_path, "i.json", images),
-        *extra,
-    )
+    result = simulate_worked(tmp_path, *extra, images=images)
     assert_one_line_error(result, fragment)
 
 
@@ -427,15 +414,7 @@ def test_simulate_huge_count_selects_nothing(tmp_path: Path) -> None:
 
 
 def test_price_zero_is_accepted(tmp_path: Path) -> None:
-    result = cli(
-        "simulate",
-        "--policy",
-        write(tmp_path, "p.json", WORKED_POLICY),
-        "--images",
-        write(tmp_path, "i.json", WORKED_IMAGES),
-        "--price-per-gb",
-        "0",
-    )
+    result = simulate_worked(tmp_path, "--price-per-gb", "0")
     assert result.returncode == 0, result.stderr
     estimate = json.loads(result.stdout)["summary"]["estimatedMonthlyStorageUsd"]
     assert estimate == 0 and math.isfinite(estimate)

@@ -17,7 +17,7 @@ from moto import mock_aws
 
 from infra.lifecycle import policy_json, validate
 
-from .helpers import policies, rule
+from .helpers import archive_unpulled, policies, rule
 
 REGION = "ap-southeast-1"
 REPOSITORY = "lifecycle-check"
@@ -70,14 +70,7 @@ def test_moto_accepts_the_default_rules(ecr: Any) -> None:
     [
         rule(1, "untagged", count_type="sinceImagePushed", storage="standard"),
         rule(1, "any", count_type="sinceImagePulled", number=30),
-        rule(
-            1,
-            "any",
-            count_type="sinceImagePulled",
-            number=30,
-            action="transition",
-            target="archive",
-        ),
+        archive_unpulled(1),
         rule(1, "any", count_type="sinceImageTransitioned", number=90, storage="archive"),
     ],
     ids=["storageClass", "sinceImagePulled", "transition", "sinceImageTransitioned"],

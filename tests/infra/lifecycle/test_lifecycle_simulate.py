@@ -10,7 +10,7 @@ import pytest
 from infra.lifecycle import Image, LifecyclePolicyError, simulate
 from infra.settings import DEFAULT_LIFECYCLE_RULES
 
-from .helpers import NOW, image, rule
+from .helpers import NOW, archive_unpulled, image, rule
 
 DAY = timedelta(days=1)
 
@@ -127,18 +127,7 @@ def test_since_pushed_is_strictly_more_than_n_days() -> None:
 
 
 def test_since_pulled_uses_last_pull_or_push() -> None:
-    policy = {
-        "rules": [
-            rule(
-                1,
-                "any",
-                count_type="sinceImagePulled",
-                number=30,
-                action="transition",
-                target="archive",
-            )
-        ]
-    }
+    policy = {"rules": [archive_unpulled(1)]}
     images = [
         image("sha256:pulled-recently", ("a",), 90 * DAY, pulled_ago=3 * DAY),
         image("sha256:pulled-long-ago", ("b",), 90 * DAY, pulled_ago=40 * DAY),
@@ -178,15 +167,7 @@ def test_one_any_rule_per_storage_class() -> None:
     # delete 180 days after archiving.
     policy = {
         "rules": [
-            rule(
-                1,
-                "any",
-                count_type="sinceImagePulled",
-                number=30,
-                storage="standard",
-                action="transition",
-                target="archive",
-            ),
+            archive_unpulled(1, storage="standard"),
             rule(2, "any", count_type="sinceImageTransitioned", number=180, storage="archive"),
         ]
     }
