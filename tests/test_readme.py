@@ -29,7 +29,7 @@ def table_rows(text: str) -> dict[str, list[str]]:
 
 
 def test_config_table_matches_the_schema_and_the_code() -> None:
-    rows = table_rows(section("Configuration"))
+    rows = table_rows(section("Stack configuration"))
     assert list(rows) == list(CONFIG_KEYS)
     schema = yaml.safe_load((PROJECT_ROOT / "Pulumi.yaml").read_text())["config"]
     defaults = default_config()
