@@ -23,21 +23,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.container.dockerkit import (
-    REPO_ROOT,
-    SERVER_DIR,
+from infra.paths import PROJECT_ROOT, SERVER_DIR
+from testkit.base_image import ensure_base_image
+from testkit.engine import (
     build_image,
     docker,
     engine_problem,
-    ensure_base_image,
-    free_port,
     image_size,
     inspect,
     pip_build_args,
 )
-from tests.container.localsvc import REGISTRY_USER, Registry
+from testkit.net import free_port
+from testkit.registry import Registry
 
-SEED_DIR = REPO_ROOT / "benchmarks" / "seed"
+SEED_DIR = PROJECT_ROOT / "benchmarks" / "seed"
 MB = 1_000_000
 STARTS = 5
 # The goals.
@@ -71,7 +70,7 @@ def seed_context(destination: Path) -> Path:
     destination.mkdir()
     for name in ("Dockerfile", "requirements.txt"):
         shutil.copy2(SEED_DIR / name, destination / name)
-    for name in ("retail_api", "model"):
+    for name in ("retail_api", "artifact"):
         shutil.copytree(
             SERVER_DIR / name, destination / name, ignore=shutil.ignore_patterns("__pycache__")
         )
@@ -148,14 +147,7 @@ def measure(skip_seed: bool, work: Path) -> Figures:
 
     registry = Registry().start()
     try:
-        docker(
-            "login",
-            "--username",
-            REGISTRY_USER,
-            "--password-stdin",
-            registry.host,
-            input_text=registry.password,
-        )
+        registry.login()
         figures.full_push_bytes = push_bytes(registry, "retail-api:bench", "sha-bench-one")
         init = context / "retail_api" / "__init__.py"
         init.write_text(init.read_text() + "\n# code-only change (benchmark)\n")

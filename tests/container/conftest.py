@@ -16,20 +16,21 @@ from pathlib import Path
 
 import pytest
 
-from tests.container.dockerkit import (
-    SERVER_DIR,
+from infra.paths import SERVER_DIR
+from testkit.base_image import ensure_base_image
+from testkit.engine import (
     Build,
     DockerError,
     build_image,
     docker,
     engine_problem,
-    ensure_base_image,
-    free_port,
     inspect,
     pip_build_args,
     untag_registry,
 )
-from tests.container.localsvc import REGISTRY_USER, MotoEcr, Registry
+from testkit.moto_server import MotoEcr
+from testkit.net import free_port
+from testkit.registry import Registry
 
 IMAGE_REPO = "retail-api"
 # Label values the tests look for; distinct from the Dockerfile's defaults on purpose.
@@ -152,9 +153,7 @@ def plain_container(built_image: BuiltImage) -> Iterator[RunningContainer]:
 def registry(engine: None) -> Iterator[Registry]:
     """A registry on loopback demanding user AWS and a random token, as ECR does."""
     reg = Registry().start()
-    docker(
-        "login", "--username", REGISTRY_USER, "--password-stdin", reg.host, input_text=reg.password
-    )
+    reg.login()
     yield reg
     untag_registry(reg.host)
     reg.stop()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from testkit.engine import docker, image_size, inspect
 from tests.container.conftest import BuiltImage
-from tests.container.dockerkit import docker, image_size, inspect
 
 pytestmark = pytest.mark.container
 

@@ -6,9 +6,9 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.container.dockerkit import REPO_ROOT
+from infra.paths import PROJECT_ROOT
 
-SCRIPT = REPO_ROOT / ".ci" / "docker.sh"
+SCRIPT = PROJECT_ROOT / ".ci" / "docker.sh"
 
 
 def run(*args: str, state_dir: Path) -> subprocess.CompletedProcess[str]:

@@ -9,9 +9,7 @@ from pathlib import Path
 
 from docker.utils.build import exclude_paths
 
-from tests.container.dockerkit import SERVER_DIR
-
-DOCKERFILE = SERVER_DIR / "Dockerfile"
+from infra.paths import DOCKERFILE, SERVER_DIR
 
 
 def hadolint() -> str:
@@ -58,7 +56,7 @@ def test_dockerignore_sends_only_runtime_inputs(tmp_path: Path) -> None:
         "requirements.txt",
         "retail_api/__init__.py",
         "retail_api/api/x.py",
-        "model/model.json",
+        "artifact/model.json",
         "training/train.py",
         "tests/test_x.py",
         "retail_api/tests/t.py",
@@ -66,7 +64,7 @@ def test_dockerignore_sends_only_runtime_inputs(tmp_path: Path) -> None:
         ".venv/bin/python",
         ".git/HEAD",
         "notebook.ipynb",
-        "model/explore.ipynb",
+        "artifact/explore.ipynb",
         ".pytest_cache/v",
         ".mypy_cache/x",
     ]:
@@ -90,5 +88,5 @@ def test_dockerignore_sends_only_runtime_inputs(tmp_path: Path) -> None:
         "requirements.txt",
         "retail_api/__init__.py",
         "retail_api/api/x.py",
-        "model/model.json",
+        "artifact/model.json",
     }

@@ -15,15 +15,11 @@ import boto3
 import pytest
 
 from infra.image_tag import build_plan
+from infra.paths import PROJECT_ROOT as REPO_ROOT
+from testkit.engine import docker, inspect, pip_build_args, untag_registry
+from testkit.moto_server import MotoEcr
+from testkit.registry import Registry
 from tests.container.conftest import BuiltImage
-from tests.container.dockerkit import (
-    REPO_ROOT,
-    docker,
-    inspect,
-    pip_build_args,
-    untag_registry,
-)
-from tests.container.localsvc import MotoEcr, Registry
 
 SCRIPT = REPO_ROOT / "scripts" / "ecr_push.sh"
 REGION = "us-east-1"

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from retail_api.schemas import EXAMPLE_BASKET
+from testkit.engine import DockerError, build_image, container_logs, docker, inspect
+from testkit.net import wait_for
 from tests.container.conftest import (
     LABEL_ARGS,
     OCI_LABEL_FOR_ARG,
@@ -19,14 +21,6 @@ from tests.container.conftest import (
     inspect_state,
     remove_container,
     run_container,
-)
-from tests.container.dockerkit import (
-    DockerError,
-    build_image,
-    container_logs,
-    docker,
-    inspect,
-    wait_for,
 )
 
 pytestmark = pytest.mark.container

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from testkit.engine import DockerError, build_image, docker, inspect
+from testkit.registry import REGISTRY_USER, Registry
 from tests.container.conftest import IMAGE_REPO, BuiltImage
-from tests.container.dockerkit import DockerError, build_image, docker, inspect
-from tests.container.localsvc import REGISTRY_USER, Registry
 
 pytestmark = pytest.mark.container
 

@@ -1,4 +1,4 @@
-"""Real local stand-ins for ECR: Debian's `docker-registry` with basic auth, and moto's server.
+"""Debian's `docker-registry` on loopback with basic auth: a local stand-in for ECR.
 
 ECR's `docker login` is HTTP basic auth with user `AWS` and a short-lived token as the
 password; an htpasswd-protected registry on loopback reproduces exactly that exchange.
@@ -18,7 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from tests.container.dockerkit import free_port, wait_for
+from testkit.engine import docker
+from testkit.net import free_port, wait_for
 
 REGISTRY_USER = "AWS"
 
@@ -88,6 +89,17 @@ class Registry:
             return False
         return True
 
+    def login(self) -> None:
+        """`docker login` as ECR's user; use a private DOCKER_CONFIG so no token lingers."""
+        docker(
+            "login",
+            "--username",
+            REGISTRY_USER,
+            "--password-stdin",
+            self.host,
+            input_text=self.password,
+        )
+
     def stored_bytes(self) -> int:
         """Bytes of all blobs the registry holds: the growth across a push is what it uploaded."""
         if not self.blob_dir.is_dir():
@@ -103,27 +115,3 @@ class Registry:
                 self.process.kill()
                 self.process.wait(timeout=10)
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-@dataclass
-class MotoEcr:
-    """moto in server mode on loopback: the ECR API the push script logs in through."""
-
-    port: int = field(default_factory=free_port)
-    server: object | None = None
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> MotoEcr:
-        from moto.server import ThreadedMotoServer
-
-        server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        server.start()
-        self.server = server
-        return self
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.stop()  # type: ignore[attr-defined]
