@@ -22,9 +22,9 @@ import numpy as np  # noqa: E402
 import sklearn  # noqa: E402
 
 from retail_api.core.config import DEFAULT_MODEL_DIR  # noqa: E402
-from retail_api.model.loader import load_model  # noqa: E402
+from retail_api.forest.contract import INPUT_FEATURES  # noqa: E402
+from retail_api.forest.loader import load_model  # noqa: E402
 from training.generator import generate_baskets  # noqa: E402
-from training.schema import INPUT_FEATURES  # noqa: E402
 from training.train import train  # noqa: E402
 
 

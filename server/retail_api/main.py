@@ -14,7 +14,7 @@ from retail_api.api.errors import validation_error_handler
 from retail_api.api.routes import health, metrics, model_info, predict
 from retail_api.core.config import Settings
 from retail_api.core.metrics import Metrics, MetricsMiddleware
-from retail_api.model.loader import ModelLoadError, load_model
+from retail_api.forest.loader import ModelLoadError, load_model
 from retail_api.predictor import Predictor
 
 logger = logging.getLogger("retail_api")

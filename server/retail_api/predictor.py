@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from retail_api.core.metrics import Metrics
-from retail_api.model.loader import CompiledModel
+from retail_api.forest.loader import CompiledModel
 from retail_api.schemas import ClassProbabilities, PredictRequest, PredictResponse
 
 

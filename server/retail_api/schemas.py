@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
-from retail_api.model.contract import CLASSES
+from retail_api.forest.contract import CLASSES
 
 MAX_BATCH = 1000
 MAX_SPEND_GBP = 100_000.0

@@ -6,7 +6,7 @@ and ``"passthrough"`` steps. Anything else raises ``ValueError`` naming the part
 
 Usage (from ``server/``)::
 
-    python -m training.compiler --pipeline model.tar.gz --out model/
+    python -m training.compiler --pipeline model.tar.gz --out artifact/
 """
 
 from __future__ import annotations
@@ -27,19 +27,18 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OrdinalEncoder
 
-from retail_api.model.artifact import (
+from retail_api.forest.artifact import (
     ARRAY_DTYPES,
     ARRAYS_FILE,
     FORMAT_VERSION,
+    FRACTION_TOLERANCE,
     LEAF,
     METADATA_FILE,
     arrays_digest,
 )
-from training.schema import INPUT_FEATURES
+from retail_api.forest.contract import INPUT_FEATURES
 
 Arrays = dict[str, npt.NDArray[np.generic]]
-# Rows of tree_.value within this of summing to 1 are fractions already (scikit-learn >= 1.4).
-FRACTION_TOLERANCE = 1e-12
 
 
 def _column_names(columns: Any, input_features: Sequence[str]) -> list[str]:

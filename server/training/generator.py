@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from training.schema import CATEGORICAL_FEATURES, NUMERIC_FEATURES
+from retail_api.forest.contract import CATEGORICAL_FEATURES, NUMERIC_FEATURES
 
 REGION_AFFLUENCE = {
     "LONDON": 1.0,

@@ -2,7 +2,7 @@
 
 Usage (from ``server/``)::
 
-    ../.venv/bin/python -m training.train            # rewrites server/model/
+    ../.venv/bin/python -m training.train            # rewrites server/artifact/
     ../.venv/bin/python -m training.train --out /tmp/model --rows 5000
 
 The settings match the upstream SageMaker training job. Training is single-threaded
@@ -27,14 +27,14 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OrdinalEncoder
 
+from retail_api.forest.contract import CATEGORICAL_FEATURES, INPUT_FEATURES
 from training.compiler import compile_pipeline, write_artifact
 from training.generator import generate_baskets
-from training.schema import CATEGORICAL_FEATURES, INPUT_FEATURES
 
 DEFAULT_ROWS = 20_000
 DEFAULT_SEED = 20_261_128
 HOLDOUT_FRACTION = 0.2
-DEFAULT_OUT = Path(__file__).resolve().parent.parent / "model"
+DEFAULT_OUT = Path(__file__).resolve().parent.parent / "artifact"
 FOREST_PARAMS: dict[str, Any] = {
     "n_estimators": 100,
     "max_depth": 10,

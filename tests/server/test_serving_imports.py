@@ -27,6 +27,6 @@ def test_app_imports_no_training_stack() -> None:
 
 
 def test_loader_refuses_pickles() -> None:
-    source = (SERVER_DIR / "retail_api" / "model" / "loader.py").read_text()
+    source = (SERVER_DIR / "retail_api" / "forest" / "loader.py").read_text()
     assert "allow_pickle=False" in source
     assert "allow_pickle=True" not in source

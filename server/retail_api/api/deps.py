@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 
 from retail_api.core.metrics import Metrics
-from retail_api.model.loader import CompiledModel
+from retail_api.forest.loader import CompiledModel
 from retail_api.predictor import Predictor
 
 

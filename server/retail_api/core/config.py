@@ -8,8 +8,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# server/model in the repo; /app/model when the image puts the package at /app/retail_api.
-DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "model"
+# server/artifact in the repo; /app/artifact when the image puts the package at /app/retail_api.
+DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "artifact"
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 

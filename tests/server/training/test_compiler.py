@@ -17,12 +17,12 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
-from retail_api.model.artifact import LEAF, arrays_digest
-from retail_api.model.loader import CompiledModel, load_model
+from retail_api.forest.artifact import LEAF, arrays_digest
+from retail_api.forest.contract import INPUT_FEATURES
+from retail_api.forest.loader import CompiledModel, load_model
 from training.compiler import compile_pipeline, leaf_fractions, load_pipeline, write_artifact
 from training.compiler import main as compiler_main
 from training.generator import generate_baskets
-from training.schema import INPUT_FEATURES
 from training.train import TrainingResult
 
 UNSEEN = "NEVER_SEEN"

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 
 from retail_api.core.config import DEFAULT_MODEL_DIR
-from retail_api.model.contract import INPUT_FEATURES
+from retail_api.forest.contract import INPUT_FEATURES
 from tests.server.conftest import ClientFactory
 
 

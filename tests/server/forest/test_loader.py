@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 from retail_api.core.config import DEFAULT_MODEL_DIR
-from retail_api.model.artifact import arrays_digest
-from retail_api.model.loader import ModelLoadError, load_model
+from retail_api.forest.artifact import arrays_digest
+from retail_api.forest.loader import ModelLoadError, load_model
 
 
 def test_bundled_artifact_loads() -> None:

@@ -37,10 +37,6 @@ Column = CategoricalColumn | NumericColumn
 class Encoder:
     columns: tuple[Column, ...]
 
-    @property
-    def feature_names(self) -> list[str]:
-        return [column.name for column in self.columns]
-
     def encode(self, records: Sequence[Record]) -> npt.NDArray[np.float64]:
         """One row per record, columns in model order; float64 like the pipeline output."""
         rows = [

@@ -27,7 +27,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
         1,
         "info",
     )
-    assert settings.model_dir == DEFAULT_MODEL_DIR == SERVER_DIR / "model"
+    assert settings.model_dir == DEFAULT_MODEL_DIR == SERVER_DIR / "artifact"
     assert (DEFAULT_MODEL_DIR / "model.json").is_file()
 
 

@@ -13,16 +13,16 @@ import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from retail_api.model.artifact import (
+from retail_api.forest.artifact import (
     ARRAY_DTYPES,
     ARRAYS_FILE,
     FORMAT_VERSION,
     METADATA_FILE,
     arrays_digest,
 )
-from retail_api.model.contract import CLASSES, INPUT_FEATURES
-from retail_api.model.encoding import CategoricalColumn, Column, Encoder, NumericColumn, Record
-from retail_api.model.forest import Forest, ForestError, build_forest
+from retail_api.forest.contract import CLASSES, INPUT_FEATURES
+from retail_api.forest.encoding import CategoricalColumn, Column, Encoder, NumericColumn, Record
+from retail_api.forest.evaluator import Forest, ForestError, build_forest
 
 
 class ModelLoadError(Exception):
@@ -65,7 +65,6 @@ class CompiledModel:
     metadata: ModelMetadata
     encoder: Encoder
     forest: Forest
-    path: Path
     # Bytes on disk of the artifact files (model.json + forest.npz) as loaded.
     artifact_bytes: int
 
@@ -185,6 +184,5 @@ def load_model(model_dir: Path) -> CompiledModel:
         metadata=meta,
         encoder=_encoder(meta),
         forest=forest,
-        path=model_dir,
         artifact_bytes=artifact_bytes,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from retail_api.model.forest import Forest, ForestError, build_forest
+from retail_api.forest.evaluator import Forest, ForestError, build_forest
 
 
 def _stump_forest(threshold: float) -> Forest:

@@ -18,6 +18,9 @@ FORMAT_VERSION: Final = 1
 METADATA_FILE: Final = "model.json"
 ARRAYS_FILE: Final = "forest.npz"
 LEAF: Final = -1
+# Leaf rows of `value` are class fractions summing to 1 within this: the compiler keeps rows
+# this close bit for bit (scikit-learn >= 1.4 stores fractions) and the loader refuses others.
+FRACTION_TOLERANCE: Final = 1e-9
 # Array name -> dtype; the loader rejects any other dtype rather than casting silently.
 ARRAY_DTYPES: Final[Mapping[str, np.dtype[np.generic]]] = {
     "roots": np.dtype(np.int32),

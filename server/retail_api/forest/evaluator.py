@@ -12,13 +12,11 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from retail_api.model.artifact import LEAF
+from retail_api.forest.artifact import FRACTION_TOLERANCE, LEAF
 
 IntArray = npt.NDArray[np.int32]
 IndexArray = npt.NDArray[np.intp]
 FloatArray = npt.NDArray[np.float64]
-# How far a leaf's class fractions may sum from 1 (the parity goal is 1e-9 too).
-FRACTION_TOLERANCE = 1e-9
 
 
 class ForestError(ValueError):

@@ -1,0 +1,1 @@
+"""The compiled random forest: artifact format, loader, encoder, evaluator."""

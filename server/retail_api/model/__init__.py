@@ -1,1 +1,0 @@
-"""Runtime side of the compiled forest: artifact format, loader, encoder, evaluator."""
