@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from infra.lifecycle import validate
+from infra.lifecycle import LifecycleAnalysis, analyse
 
 REPOSITORY_TYPE = "aws:ecr/repository:Repository"
 LIFECYCLE_POLICY_TYPE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
@@ -76,18 +77,39 @@ def parse_policy_text(field: str, text: Any) -> tuple[dict[str, Any] | None, lis
 
 
 def check_lifecycle_policy(props: Mapping[str, Any]) -> list[str]:
-    document, errors = parse_policy_text("policy", props.get("policy"))
-    if document is None:
+    analysis, errors = lifecycle_analysis(props.get("policy"))
+    if analysis is None:
         return errors
-    return [f"policy rejected by the lifecycle validator: {e}" for e in validate(document).errors]
+    return [f"policy rejected by the lifecycle validator: {e}" for e in analysis.errors]
 
 
 def lifecycle_policy_warnings(props: Mapping[str, Any]) -> list[str]:
-    document, _ = parse_policy_text("policy", props.get("policy"))
-    if document is None:
+    analysis, _ = lifecycle_analysis(props.get("policy"))
+    if analysis is None:
         # The mandatory check already reports unparseable documents.
         return []
-    return [f"lifecycle validator warning: {w}" for w in validate(document).warnings]
+    return [f"lifecycle validator warning: {w}" for w in analysis.warnings]
+
+
+def lifecycle_analysis(text: Any) -> tuple[LifecycleAnalysis | None, list[str]]:
+    """The analysis of one LifecyclePolicy's `policy` text, or why it could not be read.
+
+    Three policies read each lifecycle policy (valid, warnings, and the stack check); the cache
+    makes that one parse and one `analyse` per distinct policy text, i.e. once per resource.
+    """
+    if not isinstance(text, str):
+        # Unhashable, so not cached: parse_policy_text only reports why it is not text.
+        return None, parse_policy_text("policy", text)[1]
+    analysis, errors = _analyse_text(text)
+    return analysis, list(errors)
+
+
+@lru_cache(maxsize=64)
+def _analyse_text(text: str) -> tuple[LifecycleAnalysis | None, tuple[str, ...]]:
+    document, errors = parse_policy_text("policy", text)
+    if document is None:
+        return None, tuple(errors)
+    return analyse(document), ()
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -199,7 +221,8 @@ def check_repositories_have_lifecycle(
     for lifecycle in _by_type(resources, LIFECYCLE_POLICY_TYPE):
         repository = lifecycle.props.get("repository")
         attached.add(repository)
-        if not check_lifecycle_policy(lifecycle.props):
+        analysis, _ = lifecycle_analysis(lifecycle.props.get("policy"))
+        if analysis is not None and analysis.ok:
             accepted.add(repository)
     found: list[tuple[str, str]] = []
     for repo in _by_type(resources, REPOSITORY_TYPE):

@@ -1,38 +1,59 @@
 """ECR lifecycle policies you can check before they delete anything.
 
-Pure Python, no Pulumi: build the canonical policy document, validate it against ECR's rules
-(errors ECR would reject, warnings for legal mistakes) and simulate it offline on the output of
-`aws ecr describe-images` with ECR's semantics. `python -m infra.lifecycle --help` for the CLI.
+Pure Python, no Pulumi. The public surface is small:
 
-Outside check: every policy `validate` accepts that uses only moto's subset of the schema is
-also accepted by moto's `put_lifecycle_policy` (tests/infra/lifecycle/test_lifecycle_moto.py).
-moto 5.x rejects these parts of the schema that AWS documents as valid: the `storageClass`
-selection key (even "standard"), the `transition` action and its `targetStorageClass`, and the
-count types `sinceImagePulled` and `sinceImageTransitioned`.
+- `analyse(document) -> LifecycleAnalysis`: parse and validate a policy document once
+  (`ok`, `errors`, `warnings`, typed `rules` by priority). Never raises.
+- `render(rules) -> str`: the canonical policy JSON for `aws.ecr.LifecyclePolicy`.
+- `simulate(rules, images, now)`: an offline preview with ECR's semantics on the output of
+  `aws ecr describe-images` (`parse_describe_images`).
 
-The simulator's estimatedMonthlyStorageUsd is retained bytes / 2**30 (AWS bills GB-months in
-binary GB) times the price per GB-month, unrounded.
+`python -m infra.lifecycle --help` for the CLI; docs/lifecycle.md for what is and is not
+confirmed against AWS, and what moto does not model.
 """
 
-from infra.lifecycle.findings import Findings, LifecyclePolicyError
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from infra.lifecycle.analysis import LifecycleAnalysis, analyse
 from infra.lifecycle.images import Image, ImagesError, parse_describe_images
-from infra.lifecycle.model import Rule
-from infra.lifecycle.policy import build_policy, parse_policy, policy_json, validate
+from infra.lifecycle.model import Rule, render
 from infra.lifecycle.simulate import DEFAULT_PRICE_PER_GB, Preview, PreviewResult, simulate
 
 __all__ = [
     "DEFAULT_PRICE_PER_GB",
-    "Findings",
     "Image",
     "ImagesError",
-    "LifecyclePolicyError",
+    "LifecycleAnalysis",
     "Preview",
     "PreviewResult",
     "Rule",
+    "analyse",
     "build_policy",
     "parse_describe_images",
-    "parse_policy",
     "policy_json",
+    "render",
     "simulate",
     "validate",
 ]
+
+
+# TRANSITIONAL, removed as soon as infra/settings.py, infra/registry.py and their tests call
+# `analyse` and `render` (issue 9): the three old entry points, now thin wrappers.
+def validate(document: object) -> LifecycleAnalysis:
+    return analyse(document)
+
+
+def policy_json(document: Mapping[str, Any]) -> str:
+    analysis = analyse(document)
+    if not analysis.ok:
+        raise ValueError("invalid ECR lifecycle policy: " + "; ".join(analysis.errors))
+    return render(analysis.rules)
+
+
+def build_policy(rules: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(policy_json({"rules": list(rules)}))
+    return document

@@ -23,9 +23,8 @@ from typing import Any, TextIO
 
 import yaml
 
-from infra.lifecycle.findings import LifecyclePolicyError
+from infra.lifecycle.analysis import analyse
 from infra.lifecycle.images import ImagesError, parse_describe_images, parse_timestamp
-from infra.lifecycle.policy import validate
 from infra.lifecycle.simulate import DEFAULT_PRICE_PER_GB, format_table, simulate
 
 PROJECT = "retail-registry"
@@ -49,9 +48,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Whatever reached this far was nested too deeply for Python to walk.
         sys.stderr.write("error: input is nested too deeply to process\n")
         return 2
-    except LifecyclePolicyError as exc:
-        _write_lines(sys.stderr, "error", exc.findings.errors)
-        return 1
     return code
 
 
@@ -130,7 +126,7 @@ def _add_root(parser: argparse.ArgumentParser) -> None:
 
 def _run_validate(args: argparse.Namespace) -> int:
     document = _load_policy(args.policy, args.stack, args.root)
-    findings = validate(document)
+    findings = analyse(document)
     if args.format == "json":
         _write_lines(sys.stderr, "warning", findings.warnings)
         _write_lines(sys.stderr, "error", findings.errors)
@@ -153,9 +149,12 @@ def _run_simulate(args: argparse.Namespace) -> int:
     document = _load_policy(args.policy, args.stack, args.root)
     images = _load_images(args.images)
     now = _parse_now(args.now)
-    findings = validate(document)
-    _write_lines(sys.stderr, "warning", findings.warnings)
-    preview = simulate(document, images, now)
+    analysis = analyse(document)
+    _write_lines(sys.stderr, "warning", analysis.warnings)
+    if not analysis.ok:
+        _write_lines(sys.stderr, "error", analysis.errors)
+        return 1
+    preview = simulate(analysis.rules, images, now)
     if args.format == "table":
         sys.stdout.write(format_table(preview, price))
     else:

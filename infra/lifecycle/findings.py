@@ -1,30 +1,9 @@
-"""Validation results and the error raised when a policy has errors."""
+"""Collecting validation findings under a label, and showing values in messages."""
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-
-
-@dataclass(frozen=True)
-class Findings:
-    """Errors are what ECR would reject; warnings are legal but probably not what was meant."""
-
-    errors: tuple[str, ...] = ()
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return not self.errors
-
-
-class LifecyclePolicyError(ValueError):
-    """A lifecycle policy with errors; the message lists every one of them."""
-
-    def __init__(self, findings: Findings) -> None:
-        self.findings = findings
-        lines = "\n".join(f"  - {error}" for error in findings.errors)
-        super().__init__(f"invalid ECR lifecycle policy ({len(findings.errors)} errors):\n{lines}")
 
 
 @dataclass

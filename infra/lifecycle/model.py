@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -120,8 +120,9 @@ def _ordered(raw: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
     }
 
 
-def render(rules: list[Rule]) -> str:
-    """Compact JSON, rules by priority: the exact text ECR stores and Pulumi diffs."""
+def render(rules: Sequence[Rule]) -> str:
+    """The canonical policy JSON for `aws.ecr.LifecyclePolicy`: compact, rules by priority, keys
+    in canonical order, so the same rules in any order give the same text (and no Pulumi diff)."""
     ordered = sorted(rules, key=lambda rule: rule.priority)
     document = {"rules": [dict(rule.document) for rule in ordered]}
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)

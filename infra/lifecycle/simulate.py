@@ -16,14 +16,13 @@ unrounded: AWS bills storage in binary gigabytes (GiB), which its price lists ca
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from infra.lifecycle.images import Image
 from infra.lifecycle.model import Rule, tag_matches
-from infra.lifecycle.policy import parse_policy
 
 # ECR's standard storage price in ap-southeast-1, USD per GB-month.
 DEFAULT_PRICE_PER_GB = 0.10
@@ -91,11 +90,10 @@ class Preview:
         }
 
 
-def simulate(document: Mapping[str, Any], images: Iterable[Image], now: datetime) -> Preview:
-    """Preview `document` on `images` at `now` (timezone-aware).
+def simulate(rules: Sequence[Rule], images: Iterable[Image], now: datetime) -> Preview:
+    """Preview `rules` (`analyse(document).rules`) on `images` at `now` (timezone-aware).
 
-    Raises LifecyclePolicyError if the policy has errors, ValueError for a naive `now` or
-    duplicate image digests.
+    Raises ValueError for a naive `now` or duplicate image digests.
     """
     if now.tzinfo is None:
         raise ValueError("now: must be timezone-aware (e.g. 2026-11-28T00:00:00Z)")
@@ -104,7 +102,7 @@ def simulate(document: Mapping[str, Any], images: Iterable[Image], now: datetime
         raise ValueError("images: imageDigest values must be unique")
     claimed: set[str] = set()
     results: list[PreviewResult] = []
-    for rule in parse_policy(document):
+    for rule in sorted(rules, key=lambda rule: rule.priority):
         candidates = [image for image in pool if matches(rule, image)]
         for image in select(rule, candidates, now):
             if image.digest not in claimed:

@@ -1,12 +1,17 @@
-"""The public entry points for policy documents: validate, parse, build and render."""
+"""`analyse`: the one place a lifecycle policy document is parsed and validated.
+
+Everything downstream (the settings, the component, the policy pack, the simulator, the CLI)
+takes the `LifecycleAnalysis` it returns and never re-reads the raw document.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from infra.lifecycle import overlap
-from infra.lifecycle.findings import Findings, LifecyclePolicyError, Report, type_name
+from infra.lifecycle.findings import Report, type_name
 from infra.lifecycle.model import (
     DOCUMENT_KEYS,
     MAX_POLICY_CHARS,
@@ -25,34 +30,35 @@ from infra.lifecycle.validate import (
 )
 
 
-def validate(document: Mapping[str, Any]) -> Findings:
-    """Every error ECR would reject the policy for, and warnings about likely mistakes.
+@dataclass(frozen=True)
+class LifecycleAnalysis:
+    """Errors are what ECR would reject; warnings are legal but probably not what was meant.
 
-    Never raises: `document` may be anything JSON or YAML can produce.
+    `rules` are the typed rules by ascending priority, and empty whenever there is an error, so
+    a caller can never act on half of a rejected policy.
     """
-    return _analyse(document)[0]
+
+    errors: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    rules: tuple[Rule, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
 
 
-def parse_policy(document: Mapping[str, Any]) -> tuple[Rule, ...]:
-    """The typed rules, by ascending priority; LifecyclePolicyError if there are errors."""
-    findings, rules = _analyse(document)
-    if not findings.ok:
-        raise LifecyclePolicyError(findings)
-    return tuple(sorted(rules, key=lambda rule: rule.priority))
+def analyse(document: object) -> LifecycleAnalysis:
+    """Check `document` (`{"rules": [...]}` as in ECR's JSON) against ECR's rules, and type it.
+
+    Never raises: `document` may be anything JSON or YAML can produce, nested arbitrarily.
+    """
+    try:
+        return _analyse(document)
+    except RecursionError:
+        return LifecycleAnalysis(errors=("policy: nested too deeply to check",))
 
 
-def build_policy(rules: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """The canonical policy document: rules by priority, keys in canonical order."""
-    parsed = parse_policy({"rules": list(rules)})
-    return {"rules": [dict(rule.document) for rule in parsed]}
-
-
-def policy_json(document: Mapping[str, Any]) -> str:
-    """Canonical JSON text: the same rules in any order and key order give the same text."""
-    return render(list(parse_policy(document)))
-
-
-def _analyse(document: object) -> tuple[Findings, list[Rule]]:
+def _analyse(document: object) -> LifecycleAnalysis:
     top = Report("policy")
     raw_rules = _rules_list(top, document)
     errors, warnings = list(top.errors), list(top.warnings)
@@ -75,9 +81,10 @@ def _analyse(document: object) -> tuple[Findings, list[Rule]]:
     errors += overlap.check_priorities(priorities)
     errors += overlap.check_rules(clean, highest)
     warnings += overlap.shadow_warnings(clean)
+    rules = tuple(sorted((rule for _, rule in clean), key=lambda rule: rule.priority))
     if not errors:
-        errors += _check_length([rule for _, rule in clean])
-    return Findings(tuple(errors), tuple(warnings)), [rule for _, rule in clean]
+        errors += _check_length(rules)
+    return LifecycleAnalysis(tuple(errors), tuple(warnings), () if errors else rules)
 
 
 def _rules_list(report: Report, document: object) -> list[Any]:
@@ -97,7 +104,7 @@ def _rules_list(report: Report, document: object) -> list[Any]:
     return list(rules)
 
 
-def _check_length(rules: list[Rule]) -> list[str]:
+def _check_length(rules: tuple[Rule, ...]) -> list[str]:
     length = len(render(rules))
     if MIN_POLICY_CHARS <= length <= MAX_POLICY_CHARS:
         return []
