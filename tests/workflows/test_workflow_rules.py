@@ -140,11 +140,24 @@ def test_pulumi_jobs_get_token_from_secrets_and_deps_from_the_lock(ci: dict[str,
                 assert job.get("environment"), f"{job_name}: secrets belong to an environment"
 
 
-def test_checks_job_runs_make_lint_and_make_test_strictly(ci: dict[str, Any]) -> None:
+def test_checks_job_runs_the_suite_once_strictly_and_lints_only_through_it(
+    ci: dict[str, Any],
+) -> None:
     job = ci["jobs"]["checks"]
     runs = [s.get("run", "") for s in _steps(job)]
-    assert runs.index("make lint") < runs.index("make test")
+    assert runs.count("make test") == 1
     assert job["env"] == {"REQUIRE_DOCKER": "1"}
+    # The suite runs ruff and mypy (tests/test_lint.py); a second run in CI is wasted minutes.
+    for run in runs:
+        assert not re.search(r"\b(make lint|ruff|mypy)\b", run), f"checks job lints again: {run}"
+
+
+def test_every_pulumi_step_creates_a_missing_stack(ci: dict[str, Any]) -> None:
+    # pulumi/actions' `upsert` = `pulumi stack select --create`: a first run must not fail.
+    steps = [step for _, step in _all_steps(ci) if _uses(step, PULUMI_ACTION)]
+    assert len(steps) == 3
+    for step in steps:
+        assert step["with"]["upsert"] is True, step["with"]["stack-name"]
 
 
 def test_checkout_never_persists_the_token(ci: dict[str, Any]) -> None:
