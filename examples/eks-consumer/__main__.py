@@ -1,29 +1,46 @@
-"""EKS consumer example: reads the retail-registry stack and renders the API Deployment.
+"""EKS consumer example: reads the retail-registry stack and renders the API's Kubernetes objects.
 
-Kept dependency-free (no pulumi-kubernetes): the manifest is exported as a dict. To apply it,
-add pulumi-kubernetes and pass the dict to `kubernetes.yaml.v2.ConfigGroup(objs=[...])`.
+Kept dependency-free (no pulumi-kubernetes): the manifests are exported as dicts. To apply them,
+add pulumi-kubernetes and pass the list to `kubernetes.yaml.v2.ConfigGroup(objs=[...])`.
 """
 
 import pulumi
-from manifest import build_deployment, node_pull_policy
+from manifest import build_manifests, node_pull_policy
 
 config = pulumi.Config()
 # Fully qualified name of the registry stack, e.g. "acme/retail-registry/prod".
 registry = pulumi.StackReference("retail-registry", stack_name=config.require("registryStack"))
 namespace = config.get("namespace") or "retail"
+# `or <default>` would turn an explicit 0 into the default; 0 must reach the builder and be
+# refused there, naming the key.
 configured_replicas = config.get_int("replicas")
-# `or 2` would turn an explicit 0 into 2; 0 must reach the builder and be refused there.
 replicas = 2 if configured_replicas is None else configured_replicas
+configured_max = config.get_int("maxReplicas")
+max_replicas = 10 if configured_max is None else configured_max
+# None: the figure sizing.py derives from the benchmark.
+target_rps_per_pod = config.get_int("targetRequestsPerPod")
 
 image_ref = registry.require_output("imageRef")
 region = registry.require_output("region")
 repository_arn = registry.require_output("repositoryArn")
 
-deployment = pulumi.Output.all(image_ref, region).apply(
-    lambda values: build_deployment(values[0], values[1], namespace=namespace, replicas=replicas)
+manifests = pulumi.Output.all(image_ref, region).apply(
+    lambda values: build_manifests(
+        values[0],
+        values[1],
+        namespace=namespace,
+        replicas=replicas,
+        max_replicas=max_replicas,
+        target_rps_per_pod=target_rps_per_pod,
+    )
 )
+deployment = manifests.apply(lambda objects: objects[0])
 pull_policy = repository_arn.apply(node_pull_policy)
 
+# A v1 List, so `kubectl apply -f` takes the exported JSON as it is.
+manifest_list = manifests.apply(lambda items: {"apiVersion": "v1", "kind": "List", "items": items})
+
+pulumi.export("manifests", manifest_list)
 pulumi.export("deploymentManifest", deployment)
 pulumi.export("nodePullPolicy", pull_policy)
 pulumi.export("imageRef", image_ref)

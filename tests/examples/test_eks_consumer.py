@@ -1,211 +1,131 @@
-"""The EKS consumer example: its pure builders, and the program under Pulumi mocks."""
+"""examples/eks-consumer/__main__.py under Pulumi mocks: stack outputs in, manifests out.
+
+The StackReference answers with a retail-registry stack's outputs; every object the program
+renders is checked against the Kubernetes schemas (conftest.KUBERNETES_VERSIONS).
+"""
 
 from __future__ import annotations
 
-import importlib.util
-import runpy
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import pulumi
 import pytest
+import yaml
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "eks-consumer"
-DIGEST = "sha256:" + "ab" * 32
-URL = "842676018087.dkr.ecr.ap-southeast-1.amazonaws.com/mlops/retail-api"
-ARN = "arn:aws:ecr:ap-southeast-1:842676018087:repository/mlops/retail-api"
-REGISTRY_OUTPUTS = {
-    "repositoryName": "mlops/retail-api",
-    "repositoryUrl": URL,
-    "repositoryArn": ARN,
-    "registryId": "842676018087",
-    "region": "ap-southeast-1",
-    "imageTag": "1.4.0",
-    "imageUri": f"{URL}:1.4.0",
-    "imageDigest": DIGEST,
-    "imageRef": f"{URL}@{DIGEST}",
-}
+Validate = Callable[[dict[str, Any]], None]
+# conftest's run_program: (stack outputs, config) -> run with .values and .created.
+RunProgram = Callable[[dict[str, Any], dict[str, str]], Any]
+STACK = "acme/retail-registry/prod"
 
 
-F = TypeVar("F", bound=Callable[..., Any])
+def _by_kind(run_values: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    listing = run_values["manifest_list"]
+    assert (listing["apiVersion"], listing["kind"]) == ("v1", "List")
+    return {item["kind"]: item for item in listing["items"]}
 
 
-def pulumi_test(fn: F) -> F:
-    """pulumi.runtime.test (awaits the returned Output), typed for mypy --strict."""
-    return cast(Callable[[F], F], pulumi.runtime.test)(fn)
-
-
-def _load_manifest() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("eks_consumer_manifest", EXAMPLE / "manifest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-manifest = _load_manifest()
-
-
-def _container(deployment: dict[str, Any]) -> dict[str, Any]:
+def _workers(deployment: dict[str, Any]) -> str:
     [container] = deployment["spec"]["template"]["spec"]["containers"]
-    assert isinstance(container, dict)
-    return container
+    [workers] = [e["value"] for e in container["env"] if e["name"] == "WORKERS"]
+    assert isinstance(workers, str)
+    return workers
 
 
-def assert_deployment_contract(deployment: dict[str, Any], image_ref: str) -> None:
-    """What the issue asks of the rendered Deployment."""
-    assert (deployment["apiVersion"], deployment["kind"]) == ("apps/v1", "Deployment")
-    pod = deployment["spec"]["template"]["spec"]
-    container = _container(deployment)
-    assert container["image"] == image_ref
-    assert "@sha256:" in container["image"]
-    for context in (pod["securityContext"], container["securityContext"]):
-        assert context["runAsNonRoot"] is True
-        assert context["runAsUser"] == 10001
-    assert container["securityContext"]["readOnlyRootFilesystem"] is True
-    assert container["securityContext"]["allowPrivilegeEscalation"] is False
-    assert container["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
-    assert container["livenessProbe"]["httpGet"] == {"path": "/health/live", "port": "http"}
-    assert container["readinessProbe"]["httpGet"] == {"path": "/ready", "port": "http"}
-    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
-    assert {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}} in pod["volumes"]
-    selector = deployment["spec"]["selector"]["matchLabels"]
-    assert selector.items() <= deployment["spec"]["template"]["metadata"]["labels"].items()
-
-
-def test_builder_renders_the_contract() -> None:
-    deployment = manifest.build_deployment(REGISTRY_OUTPUTS["imageRef"], "ap-southeast-1")
-    assert_deployment_contract(deployment, REGISTRY_OUTPUTS["imageRef"])
-    assert deployment["metadata"]["namespace"] == "retail"
-    assert deployment["spec"]["replicas"] == 2
-
-
-@pytest.mark.parametrize(
-    "image_ref",
-    [
-        f"{URL}:1.4.0",  # by tag: a moving target
-        f"{URL}@sha256:abc",  # truncated digest
-        f"docker.io/library/retail-api@{DIGEST}",  # not ECR
-        f"{URL}:1.4.0@{DIGEST}",  # tag+digest: ambiguous about which one is deployed
-        42,
-    ],
-)
-def test_builder_rejects_anything_but_an_ecr_digest_ref(image_ref: Any) -> None:
-    with pytest.raises(ValueError, match=r"^imageRef: "):
-        manifest.build_deployment(image_ref, "ap-southeast-1")
-
-
-def test_builder_rejects_outputs_from_different_regions() -> None:
-    with pytest.raises(ValueError, match=r"^region: 'us-east-1' does not match"):
-        manifest.build_deployment(REGISTRY_OUTPUTS["imageRef"], "us-east-1")
-
-
-@pytest.mark.parametrize(
-    ("field", "kwargs"),
-    [
-        ("replicas", {"replicas": 0}),
-        ("replicas", {"replicas": True}),
-        ("namespace", {"namespace": "Retail_NS"}),
-        ("name", {"name": "-api"}),
-    ],
-)
-def test_builder_names_the_bad_setting(field: str, kwargs: dict[str, Any]) -> None:
-    with pytest.raises(ValueError, match=rf"^{field}: "):
-        manifest.build_deployment(REGISTRY_OUTPUTS["imageRef"], "ap-southeast-1", **kwargs)
-
-
-def test_node_pull_policy_is_scoped_to_the_repository() -> None:
-    policy = manifest.node_pull_policy(ARN)
-    pull, login = policy["Statement"]
-    assert pull["Resource"] == ARN
-    assert sorted(pull["Action"]) == sorted(manifest.PULL_ACTIONS)
-    assert all(not a.endswith("*") for a in pull["Action"])
-    assert login == {
-        "Sid": "EcrLogin",
-        "Effect": "Allow",
-        "Action": "ecr:GetAuthorizationToken",
-        "Resource": "*",
-    }
-    with pytest.raises(ValueError, match=r"^repositoryArn: "):
-        manifest.node_pull_policy("arn:aws:s3:::bucket")
-
-
-class RegistryMocks(pulumi.runtime.Mocks):
-    """Answers the StackReference with retail-registry's outputs; records what was created."""
-
-    def __init__(self, outputs: dict[str, Any]) -> None:
-        self.outputs = outputs
-        self.created: list[pulumi.runtime.MockResourceArgs] = []
-
-    def new_resource(
-        self, args: pulumi.runtime.MockResourceArgs
-    ) -> tuple[str | None, dict[str, Any]]:
-        self.created.append(args)
-        if args.typ == "pulumi:pulumi:StackReference":
-            state = {"name": args.inputs["name"], "outputs": self.outputs, "secretOutputNames": []}
-            return args.inputs["name"], state
-        return f"{args.name}-id", dict(args.inputs)
-
-    def call(
-        self, args: pulumi.runtime.MockCallArgs
-    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        return {}, None
+def test_program_renders_every_object_from_the_stack_reference(
+    run_program: RunProgram, registry_outputs: dict[str, str], assert_valid_kubernetes: Validate
+) -> None:
+    run = run_program(
+        registry_outputs,
+        {
+            "registryStack": STACK,
+            "namespace": "shop",
+            "replicas": "3",
+            "maxReplicas": "12",
+            "targetRequestsPerPod": "4000",
+        },
+    )
+    objects = _by_kind(run.values)
+    assert list(objects) == [
+        "Deployment",
+        "PodDisruptionBudget",
+        "HorizontalPodAutoscaler",
+        "NetworkPolicy",
+    ]
+    for document in objects.values():
+        assert_valid_kubernetes(document)
+        assert document["metadata"]["namespace"] == "shop"
+    deployment = objects["Deployment"]
+    assert run.values["deployment"] == deployment
+    [container] = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == registry_outputs["imageRef"]
+    # 4,000 req/s at 1,960 per worker (70 % of 2,800): 3 workers.
+    assert _workers(deployment) == "3"
+    autoscaler = objects["HorizontalPodAutoscaler"]["spec"]
+    assert (autoscaler["minReplicas"], autoscaler["maxReplicas"]) == (3, 12)
+    assert (
+        run.values["pull_policy"]["Statement"][0]["Resource"] == registry_outputs["repositoryArn"]
+    )
+    [reference] = [r for r in run.created if r.typ == "pulumi:pulumi:StackReference"]
+    assert reference.inputs["name"] == STACK
 
 
 @pytest.fixture
-def run_program() -> Iterator[Any]:
-    """Runs examples/eks-consumer under fresh mocks; returns (program globals, mocks)."""
-    saved_manifest = sys.modules.pop("manifest", None)
-
-    def run(
-        outputs: dict[str, Any], config: dict[str, str]
-    ) -> tuple[dict[str, Any], RegistryMocks]:
-        mocks = RegistryMocks(outputs)
-        pulumi.runtime.set_mocks(mocks, project="retail-eks-consumer", stack="dev", preview=False)
-        pulumi.runtime.set_all_config({f"retail-eks-consumer:{k}": v for k, v in config.items()})
-        return runpy.run_path(str(EXAMPLE), run_name="__main__"), mocks
-
-    try:
-        yield run
-    finally:
-        pulumi.runtime.set_all_config({})
-        sys.modules.pop("manifest", None)
-        if saved_manifest is not None:
-            sys.modules["manifest"] = saved_manifest
+def project_defaults(example_dir: Path) -> dict[str, str]:
+    """Pulumi.yaml's config defaults, as strings the way `pulumi config` hands them over."""
+    project = yaml.safe_load((example_dir / "Pulumi.yaml").read_text(encoding="utf-8"))
+    return {k: str(v["default"]) for k, v in project["config"].items() if "default" in v}
 
 
-@pulumi_test
-def test_program_renders_deployment_from_the_stack_reference(run_program: Any) -> Any:
-    program, mocks = run_program(
-        REGISTRY_OUTPUTS, {"registryStack": "acme/retail-registry/prod", "replicas": "3"}
-    )
-
-    def check(values: list[Any]) -> None:
-        deployment, pull_policy = values
-        assert_deployment_contract(deployment, REGISTRY_OUTPUTS["imageRef"])
-        assert deployment["spec"]["replicas"] == 3
-        assert pull_policy["Statement"][0]["Resource"] == ARN
-        [reference] = [r for r in mocks.created if r.typ == "pulumi:pulumi:StackReference"]
-        assert reference.inputs["name"] == "acme/retail-registry/prod"
-
-    return pulumi.Output.all(program["deployment"], program["pull_policy"]).apply(check)
+def test_pulumi_yaml_declares_the_documented_defaults(project_defaults: dict[str, str]) -> None:
+    # 1,960 = 70 % of one worker's 2,800 req/s (sizing.py's figures).
+    assert project_defaults == {
+        "namespace": "retail",
+        "replicas": "2",
+        "maxReplicas": "10",
+        "targetRequestsPerPod": "1960",
+    }
 
 
-def test_program_requires_the_registry_stack_name(run_program: Any) -> None:
+def test_unset_config_renders_what_pulumi_yaml_defaults_render(
+    run_program: RunProgram, registry_outputs: dict[str, str], project_defaults: dict[str, str]
+) -> None:
+    """Tests leave config unset; `pulumi up` fills in Pulumi.yaml's defaults. Same result."""
+    unset = _by_kind(run_program(registry_outputs, {"registryStack": STACK}).values)
+    defaults = {"registryStack": STACK, **project_defaults}
+    from_yaml = _by_kind(run_program(registry_outputs, defaults).values)
+    assert unset == from_yaml
+    assert _workers(unset["Deployment"]) == "1"
+    spec = unset["HorizontalPodAutoscaler"]["spec"]
+    assert (spec["minReplicas"], spec["maxReplicas"]) == (2, 10)
+
+
+def test_program_requires_the_registry_stack_name(
+    run_program: RunProgram, registry_outputs: dict[str, str]
+) -> None:
     with pytest.raises(pulumi.ConfigMissingError, match="registryStack"):
-        run_program(REGISTRY_OUTPUTS, {})
+        run_program(registry_outputs, {})
 
 
-def test_program_fails_on_a_tag_only_image_ref(run_program: Any) -> None:
-    outputs = {**REGISTRY_OUTPUTS, "imageRef": REGISTRY_OUTPUTS["imageUri"]}
-
-    @pulumi_test
-    def deploy() -> Any:
-        program, _ = run_program(outputs, {"registryStack": "acme/retail-registry/prod"})
-        return program["deployment"]
-
+def test_program_fails_on_a_tag_only_image_ref(
+    run_program: RunProgram, registry_outputs: dict[str, str]
+) -> None:
+    outputs = {**registry_outputs, "imageRef": registry_outputs["imageUri"]}
     with pytest.raises(ValueError, match=r"^imageRef: .*pinned by digest"):
-        deploy()
+        run_program(outputs, {"registryStack": STACK})
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"replicas": "0"}, r"^replicas: must be an integer >= 1, got 0$"),
+        ({"replicas": "5", "maxReplicas": "4"}, r"^maxReplicas: must be >= replicas \(5\)"),
+        ({"targetRequestsPerPod": "0"}, r"^targetRequestsPerPod: must be an integer >= 1"),
+    ],
+)
+def test_program_names_the_bad_config_key(
+    run_program: RunProgram, registry_outputs: dict[str, str], config: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        run_program(registry_outputs, {"registryStack": STACK, **config})

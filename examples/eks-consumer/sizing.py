@@ -1,0 +1,88 @@
+"""How big a retail API pod is and when to add one, derived from what `make bench` measured.
+
+To refresh: rerun `make bench`, copy its figures into the BENCH_* constants with the date, and
+the workers, requests, limits and autoscaling target below follow. No Pulumi import, no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+# --- Measured (benchmarks/bench_http.py, 2 vCPU AMD EPYC, loopback, 2026-11-28) -------------
+BENCH_DATE = "2026-11-28"
+# One uvicorn worker, POST /predict, wrk with 64 connections: ~2,800 req/s with p99 ~50 ms.
+# Past this rate latency only grows, so it is the most one worker serves within p99 <= 50 ms.
+BENCH_PREDICT_RPS_PER_WORKER = 2_800
+BENCH_PREDICT_P99_MS = 50
+# Resident set of one worker: idle with the model loaded, and the worst seen (after four
+# 50 MB /predict/batch bodies, issue 13, before the server bounded request bodies).
+BENCH_IDLE_RSS_MIB = 92
+BENCH_PEAK_RSS_MIB = 226
+# /health/live p99 while the largest allowed batch is in flight: issue 13's bound, which the
+# server's bench checks. Probe timeouts must stay well above it (see PROBE_TIMEOUT_SECONDS).
+LIVENESS_P99_UNDER_LARGEST_BATCH_MS = 100
+
+# --- Chosen ----------------------------------------------------------------------------------
+# Scale out when pods average 70 % of the rate at which p99 reached 50 ms. The other 30 % is
+# the traffic that can arrive while a new pod is found, scheduled and ready (HPA sync 15 s,
+# start to ready under 1 s on the bench machine, plus node scheduling).
+TARGET_UTILISATION_PERCENT = 70
+# The default load one pod is sized for: 70 % of one worker's measured ceiling.
+DEFAULT_TARGET_RPS_PER_POD = BENCH_PREDICT_RPS_PER_WORKER * TARGET_UTILISATION_PERCENT // 100
+# A uvicorn worker is one event loop on one thread: at its ceiling it keeps one core busy.
+MILLICORES_PER_WORKER = 1000
+# Kubernetes' probe timeout: 20x the liveness bound above, the rest of it is network and
+# kubelet scheduling noise. Issue 13 saw 2.65 s before the server bounded bodies; if the
+# server's bench ever reports more than 2 s again, raise this with it.
+PROBE_TIMEOUT_SECONDS = 2
+_MEMORY_STEP_MIB = 64
+_MAX_WORKERS = 64  # the server's own WORKERS bound
+
+
+@dataclass(frozen=True)
+class PodSize:
+    """Workers and resources of one pod, and the CPU utilisation the autoscaler aims for."""
+
+    workers: int
+    cpu_request: str
+    memory_request: str
+    memory_limit: str
+    target_cpu_utilisation_percent: int
+
+
+def _round_up(mib: int) -> int:
+    return math.ceil(mib / _MEMORY_STEP_MIB) * _MEMORY_STEP_MIB
+
+
+def size_pod(target_rps_per_pod: object = DEFAULT_TARGET_RPS_PER_POD) -> PodSize:
+    """The pod that serves `target_rps_per_pod` /predict requests a second at 70 % of its ceiling.
+
+    Workers: enough that 70 % of their measured ceiling covers the target. CPU request: one
+    core per worker, and no CPU limit (throttling would show up as p99, not as an error).
+    Memory request: every worker at the worst RSS measured, rounded up to 64 MiB; limit: twice
+    that, so one more oversized request in flight does not end in the OOM killer.
+    """
+    if (
+        isinstance(target_rps_per_pod, bool)
+        or not isinstance(target_rps_per_pod, int)
+        or target_rps_per_pod < 1
+    ):
+        raise ValueError(
+            f"targetRequestsPerPod: must be an integer >= 1 (req/s), got {target_rps_per_pod!r}"
+        )
+    per_worker = BENCH_PREDICT_RPS_PER_WORKER * TARGET_UTILISATION_PERCENT / 100
+    workers = math.ceil(target_rps_per_pod / per_worker)
+    if workers > _MAX_WORKERS:
+        raise ValueError(
+            f"targetRequestsPerPod: {target_rps_per_pod} req/s needs {workers} workers, "
+            f"more than the server's limit of {_MAX_WORKERS}; add pods instead"
+        )
+    memory_request = _round_up(workers * BENCH_PEAK_RSS_MIB)
+    return PodSize(
+        workers=workers,
+        cpu_request=f"{workers * MILLICORES_PER_WORKER}m",
+        memory_request=f"{memory_request}Mi",
+        memory_limit=f"{2 * memory_request}Mi",
+        target_cpu_utilisation_percent=TARGET_UTILISATION_PERCENT,
+    )
