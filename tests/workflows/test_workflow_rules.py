@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
-
-from tests.workflows.workflow_helpers import workflow_files
 
 SHA_PIN = re.compile(
     r"^\s*(?:-\s*)?uses:\s*([\w.-]+/[\w./-]+)@([0-9a-f]{40})\s+#\s*v\d+(\.\d+)*\s*$",
@@ -43,24 +42,26 @@ def test_triggers_are_pull_requests_and_pushes_to_main(ci: dict[str, Any]) -> No
     assert ci["on"]["push"]["branches"] == ["main"]
 
 
-def test_every_action_is_pinned_to_a_full_sha_with_a_version_comment() -> None:
-    for path in workflow_files():
+def test_every_action_is_pinned_to_a_full_sha_with_a_version_comment(
+    workflow_paths: list[Path],
+) -> None:
+    for path in workflow_paths:
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
             if re.match(r"^\s*(-\s*)?uses:", line):
                 assert SHA_PIN.match(line), f"{path.name}:{number}: not SHA-pinned: {line.strip()}"
 
 
-def test_each_action_is_pinned_to_one_sha_everywhere() -> None:
+def test_each_action_is_pinned_to_one_sha_everywhere(workflow_paths: list[Path]) -> None:
     pins: dict[str, set[str]] = {}
-    for path in workflow_files():
+    for path in workflow_paths:
         for match in SHA_PIN.finditer(path.read_text(encoding="utf-8")):
             pins.setdefault(match.group(1), set()).add(match.group(2))
     assert pins, "no pinned actions found"
     assert {a: s for a, s in pins.items() if len(s) > 1} == {}
 
 
-def test_no_long_lived_aws_keys() -> None:
-    for path in workflow_files():
+def test_no_long_lived_aws_keys(workflow_paths: list[Path]) -> None:
+    for path in workflow_paths:
         text = path.read_text(encoding="utf-8")
         for forbidden in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "aws-access-key-id"):
             assert forbidden not in text, f"{path.name} mentions {forbidden}"
