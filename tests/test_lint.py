@@ -14,6 +14,8 @@ import pytest
 
 from infra.paths import PROJECT_ROOT
 
+# The example is its own Pulumi program (its own __main__.py), so mypy checks it on its own.
+EXAMPLE = PROJECT_ROOT / "examples" / "eks-consumer"
 CHECKS = {
     "ruff check": [sys.executable, "-m", "ruff", "check", "."],
     "ruff format": [sys.executable, "-m", "ruff", "format", "--check", "."],
@@ -22,8 +24,7 @@ CHECKS = {
         sys.executable,
         "-m",
         "mypy",
-        "examples/eks-consumer/__main__.py",
-        "examples/eks-consumer/manifest.py",
+        *sorted(str(path.relative_to(PROJECT_ROOT)) for path in EXAMPLE.glob("*.py")),
     ],
 }
 
