@@ -146,6 +146,12 @@ def build_deployment(
         "metadata": _metadata(name, namespace),
         "spec": {
             "selector": _selector(name),
+            # A rollout adds a pod before it removes one: serving capacity never dips below
+            # what the autoscaler asked for.
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0},
+            },
             "template": {
                 "metadata": {"labels": _labels(name)},
                 "spec": {

@@ -106,12 +106,17 @@ def test_deployment_runs_the_image_by_digest_as_the_image_expects(
     assert objects["Deployment"]["spec"]["template"]["metadata"]["labels"] == LABELS
 
 
-def test_deployment_leaves_the_replica_count_to_the_autoscaler(
+def test_deployment_leaves_the_count_to_the_autoscaler_and_keeps_it_in_rollouts(
     objects: dict[str, dict[str, Any]],
 ) -> None:
     # Kubernetes' HPA walkthrough: with an HPA, remove spec.replicas from the manifest, or
     # every apply resets the count the HPA chose.
     assert "replicas" not in objects["Deployment"]["spec"]
+    # Kubernetes' default allows 25 % of the pods down during a rollout; this one allows none.
+    assert objects["Deployment"]["spec"]["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0},
+    }
 
 
 def test_pod_is_sized_from_the_benchmark(objects: dict[str, dict[str, Any]]) -> None:
