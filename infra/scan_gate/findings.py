@@ -28,7 +28,7 @@ def page_status(page: object) -> tuple[str, str, str]:
     image_id = _mapping(doc.get("imageId", {}), "imageId")
     digest = _text(image_id.get("imageDigest", ""), "imageId.imageDigest") or "<unknown digest>"
     scan_status = _mapping(doc.get("imageScanStatus"), "imageScanStatus")
-    status = _text(scan_status.get("status"), "imageScanStatus.status")
+    status = _text(scan_status.get("status", ""), "imageScanStatus.status")
     if not status:
         raise FindingsError("imageScanStatus.status: missing")
     description = _text(scan_status.get("description", ""), "imageScanStatus.description")
