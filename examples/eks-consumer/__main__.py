@@ -5,7 +5,8 @@ add pulumi-kubernetes and pass the list to `kubernetes.yaml.v2.ConfigGroup(objs=
 """
 
 import pulumi
-from manifest import build_manifests, node_pull_policy
+from manifest import build_manifests
+from pull_policy import node_pull_policy
 
 config = pulumi.Config()
 # Fully qualified name of the registry stack, e.g. "acme/retail-registry/prod".

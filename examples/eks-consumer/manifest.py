@@ -1,4 +1,4 @@
-"""Pure builders for the EKS side: the API's Kubernetes objects and the node role's pull policy.
+"""Pure builders for the EKS side: the retail API's Kubernetes objects.
 
 No Pulumi import and no I/O, so they are unit-testable with plain strings. Bad input raises
 ValueError naming the stack output or config key it came from.
@@ -20,19 +20,17 @@ READINESS_PATH = "/ready"
 # keeps serving 5 s while it is taken out of the Service's endpoints, so a scale-in or a
 # rollout refuses no connection; 5 s more of grace covers process exit.
 PRE_STOP_SLEEP_SECONDS = 5
+# With several workers the server runs prometheus_client's multi-process mode in this folder
+# (on the /tmp emptyDir) and empties it at start; a fixed path means a restarted container
+# reuses one folder instead of leaving a new one behind each time.
+METRICS_DIR = "/tmp/prometheus"  # noqa: S108
 TERMINATION_GRACE_SECONDS = PRE_STOP_SLEEP_SECONDS + 5 + 5
 
 _IMAGE_REF = re.compile(
     r"^(?P<host>\d{12}\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?)"
     r"/(?P<repo>[a-z0-9]+(?:[._/-][a-z0-9]+)*)@sha256:[0-9a-f]{64}$"
 )
-_REPOSITORY_ARN = re.compile(r"^arn:aws[a-z-]*:ecr:[a-z0-9-]+:\d{12}:repository/[a-z0-9._/-]+$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
-PULL_ACTIONS = (
-    "ecr:BatchCheckLayerAvailability",
-    "ecr:BatchGetImage",
-    "ecr:GetDownloadUrlForLayer",
-)
 
 
 def check_image_ref(image_ref: object, region: object) -> str:
@@ -98,16 +96,23 @@ def _probe(path: str, period_seconds: int) -> dict[str, Any]:
     }
 
 
+def _environment(size: PodSize) -> list[dict[str, str]]:
+    env = [
+        {"name": "PORT", "value": str(CONTAINER_PORT)},
+        {"name": "WORKERS", "value": str(size.workers)},
+    ]
+    if size.workers > 1:
+        env.append({"name": "PROMETHEUS_MULTIPROC_DIR", "value": METRICS_DIR})
+    return env
+
+
 def _container(name: str, image_ref: str, size: PodSize) -> dict[str, Any]:
     return {
         "name": name,
         "image": image_ref,
         "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}],
-        "env": [
-            {"name": "PORT", "value": str(CONTAINER_PORT)},
-            {"name": "WORKERS", "value": str(size.workers)},
-        ],
+        "env": _environment(size),
         "securityContext": _security_context(),
         "livenessProbe": _probe(LIVENESS_PATH, 10),
         "readinessProbe": _probe(READINESS_PATH, 5),
@@ -264,30 +269,3 @@ def build_manifests(
         build_autoscaler(name, namespace, min_replicas=minimum, max_replicas=maximum, size=size),
         build_network_policy(name, namespace),
     ]
-
-
-def node_pull_policy(repository_arn: object) -> dict[str, Any]:
-    """IAM policy for the EKS node role: pull from this one repository, nothing else."""
-    if not isinstance(repository_arn, str) or not _REPOSITORY_ARN.match(repository_arn):
-        raise ValueError(
-            "repositoryArn: must be 'arn:aws:ecr:<region>:<account>:repository/<name>', "
-            f"got {repository_arn!r}"
-        )
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "PullRetailApi",
-                "Effect": "Allow",
-                "Action": list(PULL_ACTIONS),
-                "Resource": repository_arn,
-            },
-            # The registry login token is account-wide; IAM offers no narrower resource for it.
-            {
-                "Sid": "EcrLogin",
-                "Effect": "Allow",
-                "Action": "ecr:GetAuthorizationToken",
-                "Resource": "*",
-            },
-        ],
-    }

@@ -19,7 +19,7 @@ import pytest
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "eks-consumer"
 # The example's modules import each other by bare name, as Pulumi runs them from their folder.
-_EXAMPLE_MODULES = ("manifest", "sizing")
+_EXAMPLE_MODULES = ("manifest", "pull_policy", "sizing")
 # The oldest and newest Kubernetes whose schemas kubernetes-validate 1.37.0 ships: a manifest
 # valid under both uses no field added after 1.32 and none removed by 1.37.
 KUBERNETES_VERSIONS = ("1.32", "1.37")
@@ -33,7 +33,7 @@ ARN = f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/mlops/retail-api"
 
 @pytest.fixture(scope="session")
 def example() -> Iterator[SimpleNamespace]:
-    """examples/eks-consumer's `manifest` and `sizing` modules, imported from their folder."""
+    """examples/eks-consumer's modules, imported from their folder."""
     saved = {name: sys.modules.pop(name) for name in _EXAMPLE_MODULES if name in sys.modules}
     sys.path.insert(0, str(EXAMPLE))
     try:
@@ -54,6 +54,11 @@ def example_dir() -> Path:
 @pytest.fixture
 def manifest(example: SimpleNamespace) -> ModuleType:
     return cast(ModuleType, example.manifest)
+
+
+@pytest.fixture
+def pull_policy(example: SimpleNamespace) -> ModuleType:
+    return cast(ModuleType, example.pull_policy)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""examples/eks-consumer/manifest.py: the API's Kubernetes objects and the node pull policy.
+"""examples/eks-consumer/manifest.py: the retail API's Kubernetes objects.
 
 Expected values are written out here from the image's contract (UID 10001, port 8000, health
 paths), the Kubernetes API reference and the benchmark figures, never read from the module.
@@ -123,8 +123,11 @@ def test_pod_is_sized_from_the_benchmark(objects: dict[str, dict[str, Any]]) -> 
     # 1,960 req/s per pod is 70 % of one worker's 2,800 req/s: one worker, one core, no CPU
     # limit; 226 MiB worst RSS rounds up to 256Mi, the limit is twice that.
     container = _container(objects)
-    assert {"name": "WORKERS", "value": "1"} in container["env"]
-    assert {"name": "PORT", "value": "8000"} in container["env"]
+    # One worker: no multi-process metrics folder (the server keeps metrics in memory).
+    assert container["env"] == [
+        {"name": "PORT", "value": "8000"},
+        {"name": "WORKERS", "value": "1"},
+    ]
     assert container["resources"] == {
         "requests": {"cpu": "1000m", "memory": "256Mi"},
         "limits": {"memory": "512Mi"},
@@ -212,7 +215,12 @@ def test_a_larger_target_rate_gives_more_workers_per_pod(manifest: ModuleType) -
     # 4,000 req/s over 1,960 per worker: 3 workers, 3 cores, 3 x 226 MiB -> 704Mi.
     deployment = manifest.build_manifests(IMAGE_REF, REGION, target_rps_per_pod=4000)[0]
     [container] = deployment["spec"]["template"]["spec"]["containers"]
-    assert {"name": "WORKERS", "value": "3"} in container["env"]
+    # Several workers share metrics through files on the /tmp emptyDir.
+    assert container["env"] == [
+        {"name": "PORT", "value": "8000"},
+        {"name": "WORKERS", "value": "3"},
+        {"name": "PROMETHEUS_MULTIPROC_DIR", "value": "/tmp/prometheus"},
+    ]
     assert container["resources"] == {
         "requests": {"cpu": "3000m", "memory": "704Mi"},
         "limits": {"memory": "1408Mi"},
@@ -255,32 +263,3 @@ def test_names_the_bad_setting(manifest: ModuleType, message: str, kwargs: dict[
     with pytest.raises(ValueError) as caught:
         manifest.build_manifests(IMAGE_REF, REGION, **kwargs)
     assert str(caught.value).startswith(message)
-
-
-def test_node_pull_policy_grants_pull_on_this_repository_only(manifest: ModuleType) -> None:
-    arn = "arn:aws:ecr:ap-southeast-1:842676018087:repository/mlops/retail-api"
-    # What a Docker pull calls, per the ECR User Guide's pull-permission examples: layer
-    # check, image manifest, layer download URL; the login token cannot be scoped.
-    assert manifest.node_pull_policy(arn) == {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "PullRetailApi",
-                "Effect": "Allow",
-                "Action": [
-                    "ecr:BatchCheckLayerAvailability",
-                    "ecr:BatchGetImage",
-                    "ecr:GetDownloadUrlForLayer",
-                ],
-                "Resource": arn,
-            },
-            {
-                "Sid": "EcrLogin",
-                "Effect": "Allow",
-                "Action": "ecr:GetAuthorizationToken",
-                "Resource": "*",
-            },
-        ],
-    }
-    with pytest.raises(ValueError, match=r"^repositoryArn: "):
-        manifest.node_pull_policy("arn:aws:s3:::bucket")
