@@ -1,12 +1,27 @@
 """The image's content tag: `sha-` + 12 hex of a digest of everything that goes into the build.
 
-Same inputs, same tag; any change, a new tag. An immutable repository therefore never sees one
-tag with two contents, and an unchanged tree needs no push. The inputs are the files of the
-build context that `.dockerignore` lets through (matched by docker-py, the Docker SDK's own
-implementation of the CLI's rules), their relative paths and executable bits, the Dockerfile,
-the build args and the platform.
+Same inputs, same tag, on every machine; any change, a new tag. An immutable repository
+therefore never sees one tag with two contents, and a tag the registry already holds needs
+no build and no push. What is hashed, one record per line, fields separated by NUL:
 
-    python -m infra.image_tag [--context server] [--platform linux/amd64] [--build-args]
+    file\\0<path>\\0<x or ->\\0<sha256 hex of the bytes>   every regular file the daemon receives
+    link\\0<path>\\0<target>                             every symlink it receives
+    dockerfile\\0<sha256 hex of the Dockerfile>
+    arg\\0<NAME>\\0<value>                               every build arg but REVISION, by name
+    platform\\0<platform>
+
+Paths are relative to the context, `/`-separated and sorted, so the checkout path and the
+listing order never matter. The files are the ones `.dockerignore` lets through (matched by
+docker-py, the Docker SDK's copy of the CLI's rules). Of a file's mode only the owner's
+executable bit counts: it is the one bit git records, while the others follow the umask of
+whoever cloned (`-rw-r--r--` at 022, `-rw-rw-r--` at 002). Timestamps are never read.
+
+The base image is a hashed build arg (`BASE_IMAGE`): the digest pinned by the
+`ARG BASE_IMAGE=<name>@sha256:<64 hex>` line at the top of `server/Dockerfile`, or the
+stand-in a test build passes instead, which therefore gets a tag of its own.
+
+    python -m infra.image_tag [--context server] [--dockerfile F] [--platform linux/amd64]
+                              [--base-image REF] [--build-args]
 """
 
 from __future__ import annotations
@@ -14,26 +29,83 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import re
+import stat
 import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 
 from docker.utils.build import exclude_paths
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from infra.paths import DOCKERFILE, PROJECT_ROOT, SERVER_DIR
+
 TAG_PREFIX = "sha-"
 TAG_HEX_LENGTH = 12
+BASE_IMAGE_ARG = "BASE_IMAGE"
+# The label's value is the tag itself, so it cannot be one of the tag's inputs.
+UNHASHED_ARGS = frozenset({"REVISION"})
+
+# Docker's reference grammar (distribution/reference), narrowed to what a base can be.
+_COMPONENT = r"[a-z0-9]+(?:[._-]+[a-z0-9]+)*"
+_NAME = rf"(?:[a-zA-Z0-9.-]+(?::[0-9]+)?/)?{_COMPONENT}(?:/{_COMPONENT})*"
+_TAG = r"(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?"
+_DIGEST = r"@sha256:[0-9a-f]{64}"
+PINNED_REFERENCE = re.compile(_NAME + _TAG + _DIGEST)
+IMAGE_REFERENCE = re.compile(_NAME + _TAG + f"(?:{_DIGEST})?")
+_BASE_ARG_LINE = re.compile(r"\s*ARG\s+BASE_IMAGE\s*=\s*(?P<value>\S*)\s*", re.IGNORECASE)
+_FROM_LINE = re.compile(r"\s*FROM\s", re.IGNORECASE)
+
+
+class BaseImageError(ValueError):
+    """The pinned base is missing or not pinned by digest, or an override is no reference."""
 
 
 @dataclass(frozen=True)
 class BuildPlan:
-    """What the program hands to `docker build`: the tag to push and the build args."""
+    """Everything the program hands the engine, and the tag it pushes.
+
+    `context` and `dockerfile` are relative to the project root and `/`-separated, so the
+    engine inputs are the same on a laptop, a CI runner and Windows.
+    """
 
     tag: str
     content_tag: str
+    base_image: str
+    context: str
+    dockerfile: str
+    platform: str
     build_args: dict[str, str]
+
+
+def pinned_base_image(dockerfile: Path = DOCKERFILE) -> str:
+    """The `name@sha256:<64 hex>` of the `ARG BASE_IMAGE=…` before the Dockerfile's first FROM."""
+    for line in dockerfile.read_text(encoding="utf-8").splitlines():
+        if _FROM_LINE.match(line):
+            break
+        found = _BASE_ARG_LINE.fullmatch(line)
+        if found is None:
+            continue
+        value = found["value"].strip("\"'")
+        if not PINNED_REFERENCE.fullmatch(value):
+            raise BaseImageError(
+                f"{dockerfile}: ARG {BASE_IMAGE_ARG} must pin the base by digest as "
+                f"<name>@sha256:<64 hex>, got {value!r}"
+            )
+        return value
+    raise BaseImageError(
+        f"{dockerfile}: no `ARG {BASE_IMAGE_ARG}=<name>@sha256:<64 hex>` before the first FROM"
+    )
+
+
+def check_base_override(base_image: str) -> str:
+    """A stand-in base (tests) may carry a tag instead of a digest, but must be a reference."""
+    if not IMAGE_REFERENCE.fullmatch(base_image):
+        raise BaseImageError(
+            f"{BASE_IMAGE_ARG}: {base_image!r} is not an image reference (name[:tag][@sha256:…])"
+        )
+    return base_image
 
 
 def dockerignore_patterns(context: Path) -> list[str]:
@@ -46,27 +118,36 @@ def dockerignore_patterns(context: Path) -> list[str]:
 
 
 def build_files(context: Path, dockerfile: Path) -> list[str]:
-    """Sorted relative paths of the regular files the daemon receives."""
+    """Sorted `/`-separated relative paths of the files and symlinks the daemon receives."""
     relative_dockerfile = _relative_to(dockerfile, context)
     included = exclude_paths(
         str(context), dockerignore_patterns(context), dockerfile=relative_dockerfile
     )
-    return sorted(path for path in included if (context / path).is_file())
+    # A symlinked folder is sent as a link, not walked, so only real folders are left out.
+    return sorted(
+        PurePath(path).as_posix()
+        for path in included
+        if (context / path).is_symlink() or (context / path).is_file()
+    )
 
 
 def content_digest(
     context: Path, dockerfile: Path, build_args: Mapping[str, str], platform: str
 ) -> str:
-    """Hex SHA-256 over the build inputs, independent of file-system order and timestamps."""
+    """Hex SHA-256 over the records in the module docstring."""
     digest = hashlib.sha256()
     for relative in build_files(context, dockerfile):
         path = context / relative
-        executable = "x" if os.access(path, os.X_OK) else "-"
+        if path.is_symlink():
+            digest.update(f"link\0{relative}\0{path.readlink().as_posix()}\n".encode())
+            continue
+        # git's rule (S_IXUSR), not os.access: root may execute any file with any x bit.
+        executable = "x" if path.stat().st_mode & stat.S_IXUSR else "-"
         digest.update(f"file\0{relative}\0{executable}\0{_file_sha256(path)}\n".encode())
     # The Dockerfile counts even when it lives outside the context or is ignored by it.
     digest.update(f"dockerfile\0{_file_sha256(dockerfile)}\n".encode())
-    for key in sorted(build_args):
-        digest.update(f"arg\0{key}\0{build_args[key]}\n".encode())
+    for name in sorted(set(build_args) - UNHASHED_ARGS):
+        digest.update(f"arg\0{name}\0{build_args[name]}\n".encode())
     digest.update(f"platform\0{platform}\n".encode())
     return digest.hexdigest()
 
@@ -78,34 +159,33 @@ def content_tag(
 
 
 def build_plan(
-    context: Path, dockerfile: Path, platform: str, tag_override: str | None = None
+    context: Path,
+    dockerfile: Path,
+    platform: str,
+    tag_override: str | None = None,
+    *,
+    base_image: str | None = None,
+    project_root: Path = PROJECT_ROOT,
 ) -> BuildPlan:
-    """Tag and build args; the OCI revision label carries the content tag, not a git SHA,
+    """Tag and engine inputs. `base_image` replaces the pinned base (offline stand-ins) and
+    so changes the tag. The OCI revision label carries the content tag, not a git SHA,
     because a commit that leaves the image's inputs alone must not produce a new tag."""
-    hashed_args = {"VERSION": project_version()}
+    base = check_base_override(base_image) if base_image else pinned_base_image(dockerfile)
+    hashed_args = {BASE_IMAGE_ARG: base, "VERSION": project_version(project_root)}
     tag = content_tag(context, dockerfile, hashed_args, platform)
     return BuildPlan(
         tag=tag_override or tag,
         content_tag=tag,
+        base_image=base,
+        context=_relative_path(context, project_root),
+        dockerfile=_relative_path(dockerfile, project_root),
+        platform=platform,
         build_args={**hashed_args, "REVISION": tag},
     )
 
 
-def digest_of(repo_digest: str) -> str:
-    """`sha256:…` from the `<repository>@sha256:…` reference pulumi-docker reports."""
-    _, _, digest = repo_digest.partition("@")
-    algorithm, _, hex_part = digest.partition(":")
-    if algorithm != "sha256" or len(hex_part) != 64 or not _is_hex(hex_part):
-        raise ValueError(f"repoDigest: expected <repository>@sha256:<64 hex>, got {repo_digest!r}")
-    return digest
-
-
-def _is_hex(text: str) -> bool:
-    return all(char in "0123456789abcdef" for char in text)
-
-
-def project_version() -> str:
-    with (PROJECT_ROOT / "pyproject.toml").open("rb") as file:
+def project_version(project_root: Path = PROJECT_ROOT) -> str:
+    with (project_root / "pyproject.toml").open("rb") as file:
         return str(tomllib.load(file)["project"]["version"])
 
 
@@ -120,11 +200,24 @@ def _relative_to(path: Path, root: Path) -> str:
         return path.name
 
 
+def _relative_path(path: Path, root: Path) -> str:
+    return PurePath(os.path.relpath(path.resolve(), root.resolve())).as_posix()
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.image_tag", description=__doc__)
-    parser.add_argument("--context", type=Path, default=PROJECT_ROOT / "server")
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.image_tag",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--context", type=Path, default=SERVER_DIR)
     parser.add_argument("--dockerfile", type=Path, help="default: <context>/Dockerfile")
     parser.add_argument("--platform", default="linux/amd64")
+    parser.add_argument(
+        "--base-image",
+        help="build on this base instead of the Dockerfile's pinned one (offline tests); "
+        "the tag covers it, so such a build never gets the real content tag",
+    )
     parser.add_argument(
         "--build-args", action="store_true", help="print the build args as KEY=VALUE lines"
     )
@@ -135,7 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     dockerfile: Path = options.dockerfile or context / "Dockerfile"
     if not dockerfile.is_file():
         parser.error(f"--dockerfile: {dockerfile} does not exist")
-    plan = build_plan(context, dockerfile, options.platform)
+    try:
+        plan = build_plan(context, dockerfile, options.platform, base_image=options.base_image)
+    except BaseImageError as error:
+        parser.error(str(error))
     if options.build_args:
         lines = [f"{key}={value}" for key, value in sorted(plan.build_args.items())]
     else:

@@ -1,20 +1,35 @@
-"""The content tag: same inputs, same tag; any change to what Docker sees, a new tag."""
+"""The content tag: same inputs, same tag on every machine; any change to what Docker sees, a
+new tag. Expected tags are derived here from the record format in the module docstring."""
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from infra.image_tag import build_files, build_plan, content_tag, digest_of
-from infra.settings import PROJECT_ROOT, SERVER_DIR
+from infra.image_tag import (
+    BaseImageError,
+    BuildPlan,
+    build_files,
+    build_plan,
+    content_tag,
+    pinned_base_image,
+)
+from infra.paths import PROJECT_ROOT, SERVER_DIR
 
 PLATFORM = "linux/amd64"
+PINNED = "python:3.11-slim@sha256:" + "ab" * 32
+PYPROJECT = '[project]\nname = "p"\nversion = "1.2.3"\n'
+OTHER_PIN = "python:3.11-slim@sha256:" + "cd" * 32
 
 
-def make_context(root: Path, files: dict[str, str]) -> Path:
+def write_files(root: Path, files: dict[str, str]) -> Path:
     for relative, text in files.items():
         path = root / relative
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -22,12 +37,16 @@ def make_context(root: Path, files: dict[str, str]) -> Path:
     return root
 
 
+def dockerfile_text(base: str = PINNED) -> str:
+    return f"# the base\nARG BASE_IMAGE={base}\nFROM ${{BASE_IMAGE}}\nCOPY app /app\n"
+
+
 @pytest.fixture
 def context(tmp_path: Path) -> Path:
-    return make_context(
+    root = write_files(
         tmp_path / "ctx",
         {
-            "Dockerfile": "FROM base\nCOPY app /app\n",
+            "Dockerfile": dockerfile_text(),
             ".dockerignore": "# not sent\ntraining/\n**/__pycache__\n*.md\n!KEEP.md\n",
             "app/main.py": "print('hi')\n",
             "app/model/forest.npz": "arrays",
@@ -37,17 +56,22 @@ def context(tmp_path: Path) -> Path:
             "KEEP.md": "kept",
         },
     )
+    (root / "app/link").symlink_to("main.py")
+    (root / "app/models").symlink_to("model")  # a link to a folder is sent, not walked
+    return root
+
+
+def retarget(link: Path, target: str) -> None:
+    link.unlink()
+    link.symlink_to(target)
 
 
 def tag(context: Path, build_args: dict[str, str] | None = None, platform: str = PLATFORM) -> str:
     return content_tag(context, context / "Dockerfile", build_args or {"VERSION": "1"}, platform)
 
 
-def test_tag_shape(context: Path) -> None:
-    value = tag(context)
-    assert value.startswith("sha-")
-    assert len(value) == len("sha-") + 12
-    int(value[4:], 16)
+def plan_tag(context: Path, base_image: str | None = None) -> str:
+    return build_plan(context, context / "Dockerfile", PLATFORM, base_image=base_image).tag
 
 
 def test_build_files_follow_dockerignore(context: Path) -> None:
@@ -55,68 +79,259 @@ def test_build_files_follow_dockerignore(context: Path) -> None:
         ".dockerignore",
         "Dockerfile",
         "KEEP.md",
+        "app/link",
         "app/main.py",
         "app/model/forest.npz",
+        "app/models",
     ]
 
 
-def test_stable_across_runs_and_creation_order(context: Path, tmp_path: Path) -> None:
-    files = {
-        str(path.relative_to(context)): path.read_text()
-        for path in context.rglob("*")
-        if path.is_file()
-    }
-    reversed_copy = make_context(tmp_path / "copy", dict(reversed(list(files.items()))))
-    assert tag(context) == tag(context) == tag(reversed_copy)
+def test_stable_across_runs_creation_order_and_checkout_path(context: Path, tmp_path: Path) -> None:
+    files = [p for p in context.rglob("*") if p.is_file() and not p.is_symlink()]
+    texts = {str(p.relative_to(context)): p.read_text() for p in reversed(files)}
+    elsewhere = write_files(tmp_path / "a" / "deeper" / "copy", texts)
+    (elsewhere / "app/link").symlink_to("main.py")
+    (elsewhere / "app/models").symlink_to("model")
+    assert tag(context) == tag(context) == tag(elsewhere)
 
 
-def test_changes_when_a_built_file_changes(context: Path) -> None:
+def test_ignores_mtimes_modes_but_the_x_bit_and_files_docker_never_sees(context: Path) -> None:
     before = tag(context)
-    (context / "app/main.py").write_text("print('bye')\n")
-    assert tag(context) != before
-
-
-def test_changes_when_a_file_is_renamed(context: Path) -> None:
-    before = tag(context)
-    (context / "app/main.py").rename(context / "app/server.py")
-    assert tag(context) != before
-
-
-def test_changes_when_executable_bit_changes(context: Path) -> None:
-    before = tag(context)
-    (context / "app/main.py").chmod(0o755)
-    assert tag(context) != before
-
-
-def test_ignores_files_excluded_by_dockerignore(context: Path) -> None:
-    before = tag(context)
+    for path in context.rglob("*"):
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+    (context / "app/main.py").chmod(0o664)
+    (context / "KEEP.md").chmod(0o600)
     (context / "training/train.py").write_text("changed\n")
-    (context / "training/new.py").write_text("new\n")
     (context / "NOTES.md").write_text("changed")
     (context / "app/__pycache__/x.pyc").write_text("x")
     assert tag(context) == before
 
 
-def test_changes_with_dockerfile_build_args_and_platform(context: Path) -> None:
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda c: (c / "app/main.py").write_text("print('bye')\n"), id="content"),
+        pytest.param(lambda c: (c / "app/main.py").rename(c / "app/srv.py"), id="rename"),
+        pytest.param(lambda c: (c / "app/main.py").chmod(0o744), id="executable-bit"),
+        pytest.param(lambda c: (c / ".dockerignore").write_text("training/\n"), id="dockerignore"),
+        pytest.param(
+            lambda c: (c / "Dockerfile").write_text(dockerfile_text() + "USER 1\n"), id="df"
+        ),
+        pytest.param(lambda c: (c / "app/link").unlink(), id="symlink-removed"),
+        pytest.param(lambda c: retarget(c / "app/link", "forest.npz"), id="symlink-target"),
+        pytest.param(lambda c: retarget(c / "app/models", "."), id="folder-symlink-target"),
+    ],
+)
+def test_changes_when_what_docker_receives_changes(
+    context: Path, change: Callable[[Path], object]
+) -> None:
     before = tag(context)
-    assert tag(context, build_args={"VERSION": "2"}) != before
+    change(context)
+    assert tag(context) != before
+
+
+def test_build_arg_names_values_and_platform_count_but_revision_does_not(context: Path) -> None:
+    before = tag(context, {"VERSION": "1"})
+    assert tag(context, {"VERSION": "2"}) != before
+    assert tag(context, {"VERSIONS": "1"}) != before
     assert tag(context, platform="linux/arm64") != before
-    (context / "Dockerfile").write_text("FROM base\nCOPY app /srv\n")
-    assert tag(context) != before
+    assert tag(context, {"VERSION": "1", "REVISION": "sha-anything"}) == before
 
 
-def test_changes_when_dockerignore_changes_what_is_sent(context: Path) -> None:
-    before = tag(context)
-    (context / ".dockerignore").write_text("training/\n")
-    assert tag(context) != before
+def test_dockerfile_outside_the_context_counts(tmp_path: Path, context: Path) -> None:
+    outside = write_files(tmp_path / "elsewhere", {"Dockerfile": dockerfile_text()})
+    before = content_tag(context, outside / "Dockerfile", {}, PLATFORM)
+    (outside / "Dockerfile").write_text(dockerfile_text() + "USER 1\n")
+    assert content_tag(context, outside / "Dockerfile", {}, PLATFORM) != before
 
 
-def test_plan_carries_the_content_tag_as_revision(context: Path) -> None:
-    plan = build_plan(context, context / "Dockerfile", PLATFORM)
+@pytest.mark.parametrize(
+    "base",
+    [PINNED, "docker.io/library/python:3.11-slim@sha256:" + "0" * 64, f'"{PINNED}"'],
+)
+def test_pinned_base_is_read_from_the_arg_line(tmp_path: Path, base: str) -> None:
+    write_files(tmp_path, {"Dockerfile": dockerfile_text(base)})
+    assert pinned_base_image(tmp_path / "Dockerfile") == base.strip('"')
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("FROM python:3.11-slim\n", "no `ARG BASE_IMAGE=<name>@sha256:<64 hex>` before"),
+        (f"FROM scratch\nARG BASE_IMAGE={PINNED}\n", "before the first FROM"),
+        (dockerfile_text("python:3.11-slim"), "got 'python:3.11-slim'"),
+        (dockerfile_text("python@sha256:abc"), "must pin the base by digest"),
+        (dockerfile_text("python@sha256:" + "AB" * 32), "must pin the base by digest"),
+    ],
+)
+def test_unpinned_base_is_a_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    write_files(tmp_path, {"Dockerfile": text})
+    with pytest.raises(BaseImageError, match="BASE_IMAGE") as raised:
+        pinned_base_image(tmp_path / "Dockerfile")
+    assert message in str(raised.value)
+
+
+def test_the_base_actually_used_is_in_the_tag(context: Path) -> None:
+    pinned = plan_tag(context)
+    assert plan_tag(context, base_image=PINNED) == pinned  # the same base, spelled out
+    assert plan_tag(context, base_image="retail-test-base:bookworm") != pinned
+    (context / "Dockerfile").write_text(dockerfile_text(OTHER_PIN))
+    assert plan_tag(context) not in {pinned, plan_tag(context, base_image="x:1")}
+
+
+@pytest.mark.parametrize("bad", ["has space", "-rm", "Python:3.11", "x@sha256:short"])
+def test_a_base_override_that_is_no_reference_is_refused(context: Path, bad: str) -> None:
+    with pytest.raises(BaseImageError, match=r"^BASE_IMAGE: .* is not an image reference"):
+        plan_tag(context, base_image=bad)
+
+
+def test_plan_hands_the_engine_relative_paths_and_the_base(context: Path) -> None:
+    write_files(context.parent, {"pyproject.toml": PYPROJECT})
+    plan = build_plan(context, context / "Dockerfile", PLATFORM, project_root=context.parent)
+    assert (plan.context, plan.dockerfile, plan.platform) == ("ctx", "ctx/Dockerfile", PLATFORM)
+    assert plan.base_image == plan.build_args["BASE_IMAGE"] == PINNED
     assert plan.tag == plan.content_tag == plan.build_args["REVISION"]
-    overridden = build_plan(context, context / "Dockerfile", PLATFORM, tag_override="v1.2.3")
+    overridden = build_plan(
+        context, context / "Dockerfile", PLATFORM, "v1.2.3", project_root=context.parent
+    )
     assert overridden.tag == "v1.2.3"
     assert overridden.build_args["REVISION"] == plan.content_tag
+
+
+def git(*args: str, cwd: Path, umask: int = 0o022) -> None:
+    command = " ".join(["git", "-c", "user.name=t", "-c", "user.email=t@example.test", *args])
+    subprocess.run(["sh", "-c", f"umask {umask:03o} && {command}"], cwd=cwd, check=True)
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> Path:
+    """A small project laid out like this one, committed to git (which keeps only the x bit)."""
+    root = write_files(
+        tmp_path / "origin",
+        {
+            "pyproject.toml": PYPROJECT,
+            "server/Dockerfile": dockerfile_text(),
+            "server/.dockerignore": "*\n!retail_api\n!entry.sh\n",
+            "server/retail_api/__init__.py": "VERSION = 1\n",
+            "server/entry.sh": "#!/bin/sh\nexec python -m retail_api\n",
+            "server/training/train.py": "heavy\n",
+        },
+    )
+    (root / "server/entry.sh").chmod(0o755)
+    git("init", "-q", ".", cwd=root)
+    git("add", ".", cwd=root)
+    git("commit", "-q", "-m", "c", cwd=root)
+    return root
+
+
+def clone(origin: Path, destination: Path, umask: int) -> Path:
+    """The clone's build context (`server/`), checked out under `umask`."""
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    git("clone", "-q", str(origin), str(destination), cwd=destination.parent, umask=umask)
+    return destination / "server"
+
+
+def plan_of(server: Path) -> BuildPlan:
+    return build_plan(server, server / "Dockerfile", PLATFORM, project_root=server.parent)
+
+
+def modes(server: Path) -> list[int]:
+    return [(server / name).stat().st_mode & 0o777 for name in ("entry.sh", "Dockerfile")]
+
+
+def test_two_clones_with_different_umasks_get_the_same_tag_and_engine_inputs(
+    origin: Path, tmp_path: Path
+) -> None:
+    ci = clone(origin, tmp_path / "ci", 0o022)
+    laptop = clone(origin, tmp_path / "home" / "me" / "laptop", 0o002)
+    # The clones really differ in modes (else this test proves nothing).
+    assert (modes(ci), modes(laptop)) == ([0o755, 0o644], [0o775, 0o664])
+    assert plan_of(laptop) == plan_of(ci)
+    assert (plan_of(ci).context, plan_of(ci).dockerfile) == ("server", "server/Dockerfile")
+    for path in laptop.rglob("*"):
+        os.utime(path, (1_000_000_000, 1_000_000_000))
+    assert plan_of(laptop) == plan_of(ci)
+    (laptop / "retail_api/__init__.py").write_text("VERSION = 2\n")
+    assert plan_of(laptop).tag != plan_of(ci).tag
+
+
+CLI_DOCKERFILE = f"ARG BASE_IMAGE={PINNED}\nFROM ${{BASE_IMAGE}}\nCOPY app.py run.sh /app/\n"
+CLI_APP = "print('hi')\n"
+CLI_RUN = "#!/bin/sh\nexec python /app/app.py\n"
+# `sha-` + 12 hex of SHA-256 over the documented records of the `project` fixture below:
+# three files (run.sh executable), the Dockerfile, two args (sorted) and the platform.
+CLI_RECORDS = (
+    f"file\x00Dockerfile\x00-\x00{hashlib.sha256(CLI_DOCKERFILE.encode()).hexdigest()}\n"
+    f"file\x00app.py\x00-\x00{hashlib.sha256(CLI_APP.encode()).hexdigest()}\n"
+    f"file\x00run.sh\x00x\x00{hashlib.sha256(CLI_RUN.encode()).hexdigest()}\n"
+    f"dockerfile\x00{hashlib.sha256(CLI_DOCKERFILE.encode()).hexdigest()}\n"
+    f"arg\x00BASE_IMAGE\x00{PINNED}\n"
+    "arg\x00VERSION\x001.2.3\n"
+    "platform\x00linux/amd64\n"
+)
+CLI_TAG = "sha-af67403a3122"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of `infra/` in a project of its own, so its PROJECT_ROOT and VERSION are fixed."""
+    root = tmp_path / "project"
+    shutil.copytree(PROJECT_ROOT / "infra", root / "infra", ignore=shutil.ignore_patterns("__py*"))
+    write_files(
+        root,
+        {
+            "pyproject.toml": PYPROJECT,
+            "server/Dockerfile": CLI_DOCKERFILE,
+            "server/app.py": CLI_APP,
+            "server/run.sh": CLI_RUN,
+        },
+    )
+    (root / "server/run.sh").chmod(0o755)
+    return root
+
+
+def cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "infra.image_tag", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_cli_prints_the_documented_tag_and_build_args(project: Path) -> None:
+    assert "sha-" + hashlib.sha256(CLI_RECORDS.encode()).hexdigest()[:12] == CLI_TAG
+    for args in ((), ("--context", "server", "--platform", PLATFORM)):
+        result = cli(project, *args)
+        assert (result.returncode, result.stdout, result.stderr) == (0, CLI_TAG + "\n", "")
+    args_out = cli(project, "--build-args").stdout
+    assert args_out == f"BASE_IMAGE={PINNED}\nREVISION={CLI_TAG}\nVERSION=1.2.3\n"
+
+
+def test_cli_base_override_gets_a_tag_of_its_own(project: Path) -> None:
+    stand_in = cli(project, "--base-image", "stand-in:1").stdout.strip()
+    assert stand_in.startswith("sha-") and stand_in != CLI_TAG
+    lines = cli(project, "--base-image", "stand-in:1", "--build-args").stdout.splitlines()
+    assert lines == ["BASE_IMAGE=stand-in:1", f"REVISION={stand_in}", "VERSION=1.2.3"]
+
+
+@pytest.mark.parametrize(
+    ("args", "dockerfile", "message"),
+    [
+        (("--context", "nope"), CLI_DOCKERFILE, "--context: nope is not a directory"),
+        ((), "FROM python:3.11-slim\n", "no `ARG BASE_IMAGE=<name>@sha256:<64 hex>` before"),
+        (("--base-image", "a b"), CLI_DOCKERFILE, "BASE_IMAGE: 'a b' is not an image reference"),
+    ],
+)
+def test_cli_bad_input_is_one_clear_error(
+    project: Path, args: tuple[str, ...], dockerfile: str, message: str
+) -> None:
+    (project / "server/Dockerfile").write_text(dockerfile)
+    result = cli(project, *args)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_real_server_context_excludes_training_and_tests() -> None:
@@ -124,44 +339,3 @@ def test_real_server_context_excludes_training_and_tests() -> None:
     assert files, "server/ sends nothing to the daemon"
     assert not [f for f in files if f.startswith(("training/", "tests/")) or "__pycache__" in f]
     assert any(f.startswith("retail_api/") for f in files)
-    assert any(f.startswith("model/") for f in files)
-
-
-def test_cli_prints_the_same_tag_as_the_program() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "infra.image_tag", "--context", "server", "--platform", PLATFORM],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    expected = build_plan(SERVER_DIR, SERVER_DIR / "Dockerfile", PLATFORM).tag
-    assert result.stdout.strip() == expected
-
-
-def test_cli_rejects_a_missing_context(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "infra.image_tag", "--context", str(tmp_path / "nope")],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 2
-    assert "--context" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def test_digest_is_taken_from_the_repo_digest() -> None:
-    digest = "sha256:" + "ab" * 32
-    assert (
-        digest_of(f"842676018087.dkr.ecr.ap-southeast-1.amazonaws.com/mlops/retail-api@{digest}")
-        == digest
-    )
-
-
-@pytest.mark.parametrize(
-    "bad", ["", "repo", "repo@sha256:abc", "repo@md5:" + "a" * 64, "repo@sha256:" + "G" * 64]
-)
-def test_malformed_repo_digest_is_a_clear_error(bad: str) -> None:
-    with pytest.raises(ValueError, match="repoDigest"):
-        digest_of(bad)
