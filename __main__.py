@@ -6,7 +6,7 @@ project reads (README, "Stack outputs").
 
 import pulumi
 
-from infra.pulumi_config import read_args
+from infra.config.pulumi_reader import read_args
 from infra.registry import RetailRegistry
 
 args = read_args()

@@ -10,9 +10,10 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from infra.access_policy import repository_policy
-from infra.image_tag import build_plan, digest_of
-from infra.lifecycle import policy_json
-from infra.settings import PROJECT_ROOT, RetailRegistryArgs, resource_tags
+from infra.config import RetailRegistryArgs, resource_tags
+from infra.image_tag import build_plan
+from infra.paths import PROJECT_ROOT
+from infra.registry_lookup import digest_of
 
 COMPONENT_TYPE = "retail:infra:RetailRegistry"
 
@@ -37,7 +38,7 @@ class RetailRegistry(pulumi.ComponentResource):
         self.lifecycle_policy = aws.ecr.LifecyclePolicy(
             f"{name}-lifecycle",
             repository=self.repository.name,
-            policy=policy_json({"rules": list(args.lifecycle_rules)}),
+            policy=args.lifecycle.policy_json,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.repository_policy = self._repository_policy(name, args)

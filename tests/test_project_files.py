@@ -9,10 +9,8 @@ from typing import Any
 
 import yaml
 
-from infra.settings import CONFIG_KEYS, PROJECT_ROOT, default_config
-
-OBJECT_KEYS = {"lifecycleRules"}  # Pulumi's schema has no object type: documented, not typed
-PULUMI_TYPES = {str: "string", bool: "boolean", list: "array", tuple: "array"}
+from infra.config import RetailRegistryArgs, keys_of, pulumi_schema
+from infra.paths import PROJECT_ROOT
 
 
 def project() -> dict[str, Any]:
@@ -27,37 +25,35 @@ def test_project_runs_python_with_uv() -> None:
     assert (PROJECT_ROOT / "uv.lock").is_file()
 
 
-def test_schema_declares_every_typed_key_with_type_and_description() -> None:
-    schema = project()["config"]
-    assert set(schema) == set(CONFIG_KEYS) - OBJECT_KEYS
-    for key, declaration in schema.items():
-        assert declaration["type"] in {"string", "boolean", "array"}, key
-        assert declaration.get("description"), key
-        if declaration["type"] == "array":
-            assert declaration["items"] == {"type": "string"}, key
+def test_project_file_declares_the_key_table() -> None:
+    """Pulumi.yaml's `config:` is the table in infra/config/settings.py, entry for entry."""
+    assert project()["config"] == pulumi_schema(RetailRegistryArgs)
 
 
-def test_schema_defaults_are_the_programs_defaults() -> None:
-    schema = project()["config"]
-    defaults = default_config()
-    for key, declaration in schema.items():
-        # A typed key without a default is a required key to Pulumi: every key needs one.
-        assert "default" in declaration, f"{key} would be required by the engine"
-        assert declaration["default"] == defaults[key], key
-        assert declaration["type"] == PULUMI_TYPES[type(defaults[key])], key
+def test_every_key_is_typed_described_and_defaulted_as_pulumi_requires() -> None:
+    # Pulumi's project schema (sdk/go/common/workspace/project.json): type is one of string,
+    # integer, boolean, array, object; an array needs `items`; a typed key without a default
+    # is required of every stack.
+    for name, declaration in project()["config"].items():
+        assert declaration["type"] in {"string", "integer", "boolean", "array"}, name
+        assert ("items" in declaration) == (declaration["type"] == "array"), name
+        assert declaration.get("description"), name
+        assert "default" in declaration, f"{name} would be required by the engine"
 
 
-def test_object_keys_are_documented_in_the_project_file() -> None:
-    text = (PROJECT_ROOT / "Pulumi.yaml").read_text()
-    for key in OBJECT_KEYS:
-        assert re.search(rf"#\s*{key} \(object\[\]\)", text), key
+def test_lifecycle_rules_are_a_typed_array_of_objects() -> None:
+    declaration = project()["config"]["lifecycleRules"]
+    assert declaration["type"] == "array"
+    assert declaration["items"] == {"type": "object"}
+    assert [rule["rulePriority"] for rule in declaration["default"]] == [1, 2, 3]
 
 
 def test_stack_files_use_only_declared_keys() -> None:
+    declared = {key.name for key in keys_of(RetailRegistryArgs)}
     for path in PROJECT_ROOT.glob("Pulumi.*.yaml"):
         config = yaml.safe_load(path.read_text())["config"]
         project_keys = {k.split(":", 1)[1] for k in config if k.startswith("retail-registry:")}
-        assert project_keys <= set(CONFIG_KEYS), path.name
+        assert project_keys <= declared, path.name
 
 
 def test_server_requirements_are_exported_from_the_lock(tmp_path: Path) -> None:

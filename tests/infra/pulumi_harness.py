@@ -20,7 +20,7 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.sync_await import _sync_await
 
-from infra.settings import PROJECT_ROOT
+from infra.paths import PROJECT_ROOT
 
 ACCOUNT = "842676018087"
 SIGNATURE_KEY = pulumi.runtime.rpc._special_sig_key

@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from infra.access_policy import repository_policy
-from infra.lifecycle import build_policy, policy_json
-from infra.settings import RetailRegistryArgs, load_args, read_stack_config, resource_tags
-
-
-@pytest.fixture
-def ecr(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "ap-southeast-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        yield boto3.client("ecr", region_name="ap-southeast-1")
+from infra.config import RetailRegistryArgs, load_args, read_stack_values, resource_tags
 
 
 def create_like_the_program(ecr: Any, args: RetailRegistryArgs) -> None:
@@ -49,9 +32,9 @@ def create_like_the_program(ecr: Any, args: RetailRegistryArgs) -> None:
 
 @pytest.mark.parametrize("stack", ["prod", "dev"])
 def test_stack_documents_are_accepted_by_ecr(ecr: Any, stack: str) -> None:
-    args = load_args(read_stack_config(stack), stack=stack)
+    args = load_args(read_stack_values(stack), stack=stack)
     create_like_the_program(ecr, args)
-    lifecycle_text = policy_json(build_policy(args.lifecycle_rules))
+    lifecycle_text = args.lifecycle.policy_json
     ecr.put_lifecycle_policy(
         repositoryName=args.repository_name, lifecyclePolicyText=lifecycle_text
     )

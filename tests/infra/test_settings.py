@@ -1,4 +1,4 @@
-"""Stack config validation: one test per rule, each asserting the message names the key."""
+"""infra/config/settings.py: one test per rule, each asserting the message names the key."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from infra.config_values import ConfigError
-from infra.lifecycle.cli import load_stack_rules
-from infra.settings import (
+from infra.config import (
     DEFAULT_LIFECYCLE_RULES,
+    ConfigError,
     RetailRegistryArgs,
     load_args,
-    read_stack_config,
+    read_stack_values,
 )
+from tests.infra.conftest import stack_values
 from tests.infra.lifecycle.helpers import rule
 
 ROLE = "arn:aws:iam::842676018087:role/mlops-retail-cluster-node-role"
@@ -35,7 +35,23 @@ def test_defaults_are_the_safe_choices() -> None:
     assert args.protect is True
     assert args.force_delete is False
     assert args.kms_key_arn is None
-    assert args.lifecycle_rules == DEFAULT_LIFECYCLE_RULES
+    expire = [
+        (
+            r["rulePriority"],
+            r["selection"]["tagStatus"],
+            r["selection"].get("tagPatternList"),
+            r["selection"]["countType"],
+            r["selection"]["countNumber"],
+        )
+        for r in json.loads(args.lifecycle.policy_json)["rules"]
+    ]
+    assert expire == [
+        (1, "untagged", None, "sinceImagePushed", 1),
+        (2, "tagged", ["v*"], "imageCountMoreThan", 10),
+        (3, "tagged", ["sha-*"], "imageCountMoreThan", 30),
+    ]
+    assert [rule.priority for rule in args.lifecycle.rules] == [1, 2, 3]
+    assert args.lifecycle.warnings == ()
     assert args.pull_principals == args.push_principals == args.pull_organization_ids == ()
 
 
@@ -143,6 +159,13 @@ def test_latest_is_refused_where_it_would_be_immutable(mode: str, filters: list[
     assert mode in message
 
 
+def test_five_mutable_tag_filters_are_the_limit_and_allowed() -> None:
+    """ECR: "up to five" exclusion filters; the sixth is refused (see the table above)."""
+    five = [f"t{i}*" for i in range(5)]
+    args = load_args({"tagMutability": "IMMUTABLE_WITH_EXCLUSION", "mutableTags": five}, stack="s")
+    assert args.mutable_tags == tuple(five)
+
+
 def test_exclusion_mode_with_filters_is_accepted() -> None:
     args = load_args(
         {"tagMutability": "IMMUTABLE_WITH_EXCLUSION", "mutableTags": ["dev-*", "cache"]}, stack="s"
@@ -153,19 +176,20 @@ def test_exclusion_mode_with_filters_is_accepted() -> None:
 def test_lifecycle_warnings_are_kept_for_the_program_to_log() -> None:
     multi_prefix = rule(1, prefixes=["prod", "dev"], number=10)
     args = load_args({"lifecycleRules": [multi_prefix]}, stack="s")
-    assert args.lifecycle_warnings
-    assert any("tagPrefixList" in warning for warning in args.lifecycle_warnings)
+    assert args.lifecycle.warnings
+    assert any("tagPrefixList" in warning for warning in args.lifecycle.warnings)
 
 
 @pytest.mark.parametrize("stack", ["prod", "dev"])
 def test_committed_stack_files_load_cleanly(stack: str) -> None:
-    args = load_args(read_stack_config(stack), stack=stack)
-    assert args.lifecycle_warnings == ()
-    assert load_stack_rules(stack) == [dict(rule) for rule in args.lifecycle_rules]
+    args = load_args(read_stack_values(stack), stack=stack)
+    assert args.lifecycle.warnings == ()
+    written = stack_values(stack)["lifecycleRules"]
+    assert json.loads(args.lifecycle.policy_json) == {"rules": written}
 
 
 def test_prod_stack_encodes_the_product_contract() -> None:
-    args = load_args(read_stack_config("prod"), stack="prod")
+    args = load_args(read_stack_values("prod"), stack="prod")
     assert args.repository_name == "mlops/retail-api"
     assert args.tag_mutability == "IMMUTABLE"
     assert args.protect and not args.force_delete
@@ -173,14 +197,9 @@ def test_prod_stack_encodes_the_product_contract() -> None:
 
 
 def test_dev_stack_is_disposable() -> None:
-    args = load_args(read_stack_config("dev"), stack="dev")
+    args = load_args(read_stack_values("dev"), stack="dev")
     assert args.force_delete and not args.protect
     assert args.repository_name != "mlops/retail-api"
-
-
-def test_stack_without_rules_falls_back_to_defaults(tmp_path: Any) -> None:
-    (tmp_path / "Pulumi.bare.yaml").write_text("config:\n  aws:region: eu-west-1\n")
-    assert load_stack_rules("bare", root=tmp_path) == [dict(r) for r in DEFAULT_LIFECYCLE_RULES]
 
 
 def test_empty_optional_strings_mean_unset() -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from infra.access_policy import repository_policy
 from infra.lifecycle import build_policy, policy_json
-from infra.settings import DEFAULT_LIFECYCLE_RULES
+from infra.config import DEFAULT_LIFECYCLE_RULES
 from policy import checks
 
 GOOD_REPOSITORY: dict[str, Any] = {

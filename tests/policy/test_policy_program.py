@@ -18,7 +18,7 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
-from infra.settings import PROJECT_ROOT
+from infra.paths import PROJECT_ROOT
 from policy import checks
 from policy.retail_policies import POLICIES
 from tests.infra.pulumi_harness import ProgramRun, Registration, program_run

@@ -60,7 +60,7 @@ def test_moto_accepts_every_valid_policy(ecr: Any, policy: dict[str, Any]) -> No
 
 
 def test_moto_accepts_the_default_rules(ecr: Any) -> None:
-    from infra.settings import DEFAULT_LIFECYCLE_RULES
+    from infra.config import DEFAULT_LIFECYCLE_RULES
 
     put(ecr, policy_json({"rules": list(DEFAULT_LIFECYCLE_RULES)}))
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra.lifecycle import Image, LifecyclePolicyError, simulate
-from infra.settings import DEFAULT_LIFECYCLE_RULES
+from infra.config import DEFAULT_LIFECYCLE_RULES
 
 from .helpers import NOW, archive_unpulled, image, rule
 

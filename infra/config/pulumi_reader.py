@@ -1,4 +1,4 @@
-"""The bridge from Pulumi's config to RetailRegistryArgs: the only config code that needs Pulumi."""
+"""The bridge from Pulumi's config to RetailRegistryArgs: the only config code importing Pulumi."""
 
 from __future__ import annotations
 
@@ -7,18 +7,19 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from infra.config_values import PROJECT, ConfigError
-from infra.settings import RetailRegistryArgs, load_args
+from infra.config import settings
+from infra.config.parsers import PROJECT, ConfigError
 
 
-def read_args() -> RetailRegistryArgs:
-    """Validated args for the current stack; a bad value ends the run with one clear message."""
+def read_args() -> settings.RetailRegistryArgs:
+    """Validated args for the current stack; a bad value ends the run with one clear message
+    before any resource is declared, so nothing is half-applied."""
     try:
-        args = load_args(_namespace_values(), stack=pulumi.get_stack())
+        args = settings.load_args(_namespace_values(), stack=pulumi.get_stack())
     except ConfigError as error:
         # RunError ends the program with its message alone, no traceback.
         raise pulumi.RunError(str(error)) from None
-    for warning in args.lifecycle_warnings:
+    for warning in args.lifecycle.warnings:
         pulumi.log.warn(f"{PROJECT}:lifecycleRules: {warning}")
     return args
 

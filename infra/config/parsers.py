@@ -2,6 +2,7 @@
 
 Pure Python. Each parser takes the config key (for the message) and the raw value — a string
 as the Pulumi engine hands it over, or a YAML value as it stands in `Pulumi.<stack>.yaml`.
+The key table (`infra.config.settings`) names one parser per key.
 """
 
 from __future__ import annotations
@@ -50,13 +51,13 @@ def decode(value: Any) -> Any:
     return value
 
 
-def _string(key: str, value: Any) -> str:
+def string(key: str, value: Any) -> str:
     if not isinstance(value, str) or not value:
         raise ConfigError(key, value, "must be a non-empty string")
     return value
 
 
-def _bool(key: str, value: Any) -> bool:
+def boolean(key: str, value: Any) -> bool:
     if isinstance(value, bool):
         return value
     if isinstance(value, str) and value.lower() in ("true", "false"):
@@ -64,7 +65,7 @@ def _bool(key: str, value: Any) -> bool:
     raise ConfigError(key, value, "must be a boolean (true or false)")
 
 
-def _string_list(key: str, value: Any) -> list[str]:
+def string_list(key: str, value: Any) -> list[str]:
     decoded = decode(value)
     if not isinstance(decoded, list) or not all(isinstance(v, str) and v for v in decoded):
         raise ConfigError(key, value, "must be a list of non-empty strings")
@@ -73,9 +74,9 @@ def _string_list(key: str, value: Any) -> list[str]:
     return decoded
 
 
-def _matching(pattern: re.Pattern[str], rule: str) -> Callable[[str, Any], str]:
+def matching(pattern: re.Pattern[str], rule: str) -> Callable[[str, Any], str]:
     def parse(key: str, value: Any) -> str:
-        text = _string(key, value)
+        text = string(key, value)
         if not pattern.fullmatch(text):
             raise ConfigError(key, value, rule)
         return text
@@ -83,10 +84,10 @@ def _matching(pattern: re.Pattern[str], rule: str) -> Callable[[str, Any], str]:
     return parse
 
 
-def _optional_matching(pattern: re.Pattern[str], rule: str) -> Callable[[str, Any], str | None]:
+def optional_matching(pattern: re.Pattern[str], rule: str) -> Callable[[str, Any], str | None]:
     """Like _matching, but "" means unset: Pulumi makes a typed key without a default required,
     so optional keys declare `default: ""`."""
-    parse_set = _matching(pattern, rule)
+    parse_set = matching(pattern, rule)
 
     def parse(key: str, value: Any) -> str | None:
         return None if value == "" else parse_set(key, value)
@@ -94,9 +95,9 @@ def _optional_matching(pattern: re.Pattern[str], rule: str) -> Callable[[str, An
     return parse
 
 
-def _each_matching(pattern: re.Pattern[str], rule: str) -> Callable[[str, Any], tuple[str, ...]]:
+def each_matching(pattern: re.Pattern[str], rule: str) -> Callable[[str, Any], tuple[str, ...]]:
     def parse(key: str, value: Any) -> tuple[str, ...]:
-        items = _string_list(key, value)
+        items = string_list(key, value)
         for item in items:
             if not pattern.fullmatch(item):
                 raise ConfigError(key, item, rule)
@@ -105,8 +106,8 @@ def _each_matching(pattern: re.Pattern[str], rule: str) -> Callable[[str, Any], 
     return parse
 
 
-def _principals(key: str, value: Any) -> tuple[str, ...]:
-    items = _string_list(key, value)
+def principals(key: str, value: Any) -> tuple[str, ...]:
+    items = string_list(key, value)
     for item in items:
         if "*" in item:
             raise ConfigError(key, item, "wildcards are not allowed: name each principal's ARN")
@@ -115,7 +116,7 @@ def _principals(key: str, value: Any) -> tuple[str, ...]:
     return tuple(items)
 
 
-def _one_of(choices: Sequence[str]) -> Callable[[str, Any], str]:
+def one_of(choices: Sequence[str]) -> Callable[[str, Any], str]:
     def parse(key: str, value: Any) -> str:
         if value not in choices:
             raise ConfigError(key, value, f"must be one of {', '.join(choices)}")
@@ -124,8 +125,8 @@ def _one_of(choices: Sequence[str]) -> Callable[[str, Any], str]:
     return parse
 
 
-def _repository_name(key: str, value: Any) -> str:
-    name = _string(key, value)
+def repository_name(key: str, value: Any) -> str:
+    name = string(key, value)
     if not 2 <= len(name) <= 256:
         raise ConfigError(key, value, "must be 2 to 256 characters long")
     if not _REPOSITORY_NAME.fullmatch(name):
@@ -138,39 +139,37 @@ def _repository_name(key: str, value: Any) -> str:
     return name
 
 
-def _lifecycle_rules(key: str, value: Any) -> tuple[dict[str, Any], ...]:
-    decoded = decode(value)
-    if not isinstance(decoded, list):
-        raise ConfigError(key, value, "must be a list of ECR lifecycle rule objects")
-    return tuple(decoded)
-
-
 _PRINCIPAL_RULE = (
     "must be an IAM ARN: arn:aws:iam::<12-digit account>:root, :role/<name> or :user/<name>"
 )
 
-PARSERS: dict[str, Callable[[str, Any], Any]] = {
-    "repositoryName": _repository_name,
-    "tagMutability": _one_of(TAG_MUTABILITY_MODES),
-    "mutableTags": _each_matching(
-        _MUTABLE_TAG_FILTER, "must be 1-128 characters of letters, digits, '.', '_', '-' and '*'"
-    ),
-    "scanOnPush": _bool,
-    "kmsKeyArn": _optional_matching(
-        _KMS_KEY_ARN, "must be a KMS key ARN: arn:aws:kms:<region>:<account>:key/<id>"
-    ),
-    "forceDelete": _bool,
-    "protect": _bool,
-    "pullPrincipals": _principals,
-    "pushPrincipals": _principals,
-    "pullOrganizationIds": _each_matching(
-        _ORGANIZATION_ID,
-        "must be an AWS Organization ID: o- followed by 10-32 lowercase letters or digits",
-    ),
-    "lifecycleRules": _lifecycle_rules,
-    "imagePlatform": _one_of(PLATFORMS),
-    "imageTag": _optional_matching(
-        _DOCKER_TAG,
-        "must be a Docker tag: 1-128 letters, digits, '_', '.', '-', not starting with '.' or '-'",
-    ),
-}
+
+def integer_between(low: int, high: int) -> Callable[[str, Any], int]:
+    def parse(key: str, value: Any) -> int:
+        decoded = decode(value)
+        # bool is an int subclass: `true` must not read as 1.
+        if isinstance(decoded, bool) or not isinstance(decoded, int):
+            raise ConfigError(key, value, f"must be a whole number from {low} to {high}")
+        if not low <= decoded <= high:
+            raise ConfigError(key, value, f"must be a whole number from {low} to {high}")
+        return decoded
+
+    return parse
+
+
+tag_mutability = one_of(TAG_MUTABILITY_MODES)
+mutable_tags = each_matching(
+    _MUTABLE_TAG_FILTER, "must be 1-128 characters of letters, digits, '.', '_', '-' and '*'"
+)
+kms_key_arn = optional_matching(
+    _KMS_KEY_ARN, "must be a KMS key ARN: arn:aws:kms:<region>:<account>:key/<id>"
+)
+organization_ids = each_matching(
+    _ORGANIZATION_ID,
+    "must be an AWS Organization ID: o- followed by 10-32 lowercase letters or digits",
+)
+image_platform = one_of(PLATFORMS)
+image_tag = optional_matching(
+    _DOCKER_TAG,
+    "must be a Docker tag: 1-128 letters, digits, '_', '.', '-', not starting with '.' or '-'",
+)

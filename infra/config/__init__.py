@@ -1,0 +1,41 @@
+"""Stack configuration, in one place: the key table, its loader and the stack-file reader.
+
+- `settings`: the table (`RetailRegistryArgs`, one `config_key` field per key) and `load_args`.
+- `keys`: what a row holds and what is derived from the rows (defaults, the `Pulumi.yaml`
+  schema, the README table check).
+- `parsers`: one parser per kind of value; `lifecycle_rules`: the lifecycle key, analysed once.
+- `stack_file.read_stack_values`: the one reader of `Pulumi.<stack>.yaml`.
+- `pulumi_reader.read_args`: the program's entry (imports Pulumi; not re-exported here, so the
+  pure parts load without it).
+"""
+
+from infra.config.keys import Key, default_config, keys_of, pulumi_schema, readme_table_problems
+from infra.config.lifecycle_rules import DEFAULT_LIFECYCLE_RULES, LifecycleSettings
+from infra.config.parsers import PROJECT, ConfigError
+from infra.config.settings import (
+    MAX_MUTABLE_TAG_FILTERS,
+    RetailRegistryArgs,
+    load_args,
+    resource_tags,
+    tag_is_immutable,
+)
+from infra.config.stack_file import StackFileError, read_stack_values
+
+__all__ = [
+    "DEFAULT_LIFECYCLE_RULES",
+    "MAX_MUTABLE_TAG_FILTERS",
+    "PROJECT",
+    "ConfigError",
+    "Key",
+    "LifecycleSettings",
+    "RetailRegistryArgs",
+    "StackFileError",
+    "default_config",
+    "keys_of",
+    "load_args",
+    "pulumi_schema",
+    "read_stack_values",
+    "readme_table_problems",
+    "resource_tags",
+    "tag_is_immutable",
+]

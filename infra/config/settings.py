@@ -1,0 +1,205 @@
+"""The key table: the stack's settings, one field per config key, validated when they load.
+
+Pure Python (no Pulumi import) so every rule can be tested directly. Each `config_key(...)`
+line is one row of the table (name, Pulumi type, default, parser, description); the loader,
+the Pulumi reader, the `Pulumi.yaml` check and the README check all read the rows from here.
+Adding a key = one line here + its entry in `Pulumi.yaml` (a test says which entry).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra.config import parsers as p
+from infra.config.keys import config_key, keys_of
+from infra.config.lifecycle_rules import DEFAULT_LIFECYCLE_RULES, LifecycleSettings, lifecycle_rules
+from infra.config.parsers import PROJECT, ConfigError
+from infra.paths import DOCKERFILE, SERVER_DIR
+
+MAX_MUTABLE_TAG_FILTERS = 5
+
+
+@dataclass(frozen=True)
+class RetailRegistryArgs:
+    """Everything the RetailRegistry component needs; each default is the safe choice."""
+
+    stack: str
+    """Pulumi stack name; tagged onto the repository (not a config key)."""
+    repository_name: str = config_key(
+        "repositoryName",
+        "string",
+        "mlops/retail-api",
+        p.repository_name,
+        "ECR repository name. Lowercase letters and digits in `/`-separated components "
+        "('.', '_', '-' inside a component), 2-256 characters.",
+    )
+    tag_mutability: str = config_key(
+        "tagMutability",
+        "string",
+        "IMMUTABLE",
+        p.tag_mutability,
+        "Tag mutability. One of IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE, "
+        "MUTABLE_WITH_EXCLUSION.",
+    )
+    mutable_tags: tuple[str, ...] = config_key(
+        "mutableTags",
+        "array",
+        [],
+        p.mutable_tags,
+        "Wildcard exclusion filters (letters, digits, '.', '_', '-', '*'; at most 5). Required "
+        "with, and only with, the *_WITH_EXCLUSION modes.",
+        items="string",
+    )
+    scan_on_push: bool = config_key(
+        "scanOnPush", "boolean", True, p.boolean, "Basic vulnerability scan of every pushed image."
+    )
+    kms_key_arn: str | None = config_key(
+        "kmsKeyArn",
+        "string",
+        "",
+        p.kms_key_arn,
+        "KMS key ARN for encryption at rest. Empty (the default) means AES256.",
+    )
+    force_delete: bool = config_key(
+        "forceDelete",
+        "boolean",
+        False,
+        p.boolean,
+        "Let `pulumi destroy` delete the repository while it still holds images.",
+    )
+    protect: bool = config_key(
+        "protect",
+        "boolean",
+        True,
+        p.boolean,
+        "Pulumi `protect` on the repository, so a destroy or replace fails until it is lifted.",
+    )
+    pull_principals: tuple[str, ...] = config_key(
+        "pullPrincipals",
+        "array",
+        [],
+        p.principals,
+        "IAM ARNs (arn:aws:iam::<account>:root, :role/<name>, :user/<name>) allowed to pull, "
+        "e.g. EKS node roles and IRSA roles. No wildcards.",
+        items="string",
+    )
+    push_principals: tuple[str, ...] = config_key(
+        "pushPrincipals",
+        "array",
+        [],
+        p.principals,
+        "IAM ARNs allowed to push, e.g. the CI deploy role. Push implies pull. No wildcards.",
+        items="string",
+    )
+    pull_organization_ids: tuple[str, ...] = config_key(
+        "pullOrganizationIds",
+        "array",
+        [],
+        p.organization_ids,
+        "AWS Organization IDs (o-...) whose principals may pull.",
+        items="string",
+    )
+    lifecycle: LifecycleSettings = config_key(  # noqa: RUF009 - returns a field(), like field()
+        "lifecycleRules",
+        "array",
+        [dict(rule) for rule in DEFAULT_LIFECYCLE_RULES],
+        lifecycle_rules,
+        "ECR lifecycle rules exactly as in ECR's lifecycle-policy JSON (rulePriority, "
+        "description, selection, action), checked by the program before any resource is "
+        "declared. Default: expire untagged images 1 day after push; keep the 10 newest v*; "
+        "keep the 30 newest sha-*.",
+        items="object",
+    )
+    image_platform: str = config_key(
+        "imagePlatform",
+        "string",
+        "linux/amd64",
+        p.image_platform,
+        "Build platform of the API image. One of linux/amd64, linux/arm64, linux/arm64/v8.",
+    )
+    image_tag: str | None = config_key(
+        "imageTag",
+        "string",
+        "",
+        p.image_tag,
+        "Override for the image tag. Empty (the default) derives `sha-<12 hex>` from "
+        "everything that goes into the build.",
+    )
+    build_context: Path = SERVER_DIR
+    """Docker build context (not stack config: the program always builds `server/`)."""
+    dockerfile: Path = DOCKERFILE
+    """Dockerfile inside the build context (not stack config)."""
+
+
+def load_args(values: Mapping[str, Any], *, stack: str) -> RetailRegistryArgs:
+    """Validate raw values of the project namespace (keys without the prefix) in one pass."""
+    keys = {key.name: key for key in keys_of(RetailRegistryArgs)}
+    unknown = sorted(set(values) - set(keys))
+    if unknown:
+        raise ConfigError(
+            unknown[0], values[unknown[0]], f"unknown key; known keys: {', '.join(keys)}"
+        )
+    parsed = {
+        keys[name].field: keys[name].parse(name, value)
+        for name, value in values.items()
+        if value is not None
+    }
+    args = RetailRegistryArgs(stack=stack, **parsed)
+    _check_mutable_tags(args)
+    _check_image_tag(args)
+    return args
+
+
+def resource_tags(stack: str) -> dict[str, str]:
+    return {"project": PROJECT, "stack": stack, "managed-by": "pulumi"}
+
+
+# --- rules across keys -------------------------------------------------------------------------
+
+
+def _check_mutable_tags(args: RetailRegistryArgs) -> None:
+    with_exclusion = args.tag_mutability.endswith("_WITH_EXCLUSION")
+    if with_exclusion and not args.mutable_tags:
+        raise ConfigError(
+            "mutableTags",
+            [],
+            f"required (1-{MAX_MUTABLE_TAG_FILTERS} filters) with {args.tag_mutability}",
+        )
+    if not with_exclusion and args.mutable_tags:
+        raise ConfigError(
+            "mutableTags",
+            list(args.mutable_tags),
+            f"only allowed with a *_WITH_EXCLUSION tagMutability, not {args.tag_mutability}",
+        )
+    if len(args.mutable_tags) > MAX_MUTABLE_TAG_FILTERS:
+        raise ConfigError(
+            "mutableTags", list(args.mutable_tags), f"at most {MAX_MUTABLE_TAG_FILTERS} filters"
+        )
+
+
+def tag_is_immutable(tag: str, mode: str, exclusion_filters: tuple[str, ...]) -> bool:
+    """Whether ECR refuses a second push of `tag`: the filters invert the mode for the tags
+    they match. They only use `*` wildcards, which fnmatch reads the same way."""
+    excluded = any(fnmatch.fnmatchcase(tag, pattern) for pattern in exclusion_filters)
+    if mode == "IMMUTABLE_WITH_EXCLUSION":
+        return not excluded
+    if mode == "MUTABLE_WITH_EXCLUSION":
+        return excluded
+    return mode == "IMMUTABLE"
+
+
+def _check_image_tag(args: RetailRegistryArgs) -> None:
+    # A moving tag in an immutable repository is accepted once and refused on every later push.
+    if args.image_tag == "latest" and tag_is_immutable(
+        "latest", args.tag_mutability, args.mutable_tags
+    ):
+        raise ConfigError(
+            "imageTag",
+            "latest",
+            f"`latest` is immutable under tagMutability {args.tag_mutability} and could be "
+            "pushed only once; use a content or release tag, or exclude it with mutableTags",
+        )
