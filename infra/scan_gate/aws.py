@@ -16,7 +16,7 @@ from infra.scan_gate.verdict import FetchPage
 
 _REPOSITORY_ARN = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):ecr:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-    r"repository/(?P<name>.+)"
+    r"repository/(?P<repository>.+)"
 )
 
 

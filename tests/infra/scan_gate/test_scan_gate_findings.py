@@ -118,7 +118,10 @@ def test_unjudgeable_status_is_refused(status: str) -> None:
             response(counts={"HIGH": -1}),
             r"imageScanFindings.findingSeverityCounts.HIGH: -1 must be a count",
         ),
-        (response(findings={"name": "CVE-1"}), "imageScanFindings.findings: must be a list"),
+        (
+            {**response(), "imageScanFindings": {"findings": {"name": "CVE-1"}}},
+            "imageScanFindings.findings: must be a list",
+        ),
         (
             response("ACTIVE", enhanced_findings=[{"severity": "HIGH"}]),
             r"enhancedFindings\[0\]: no packageVulnerabilityDetails.vulnerabilityId, title",

@@ -35,10 +35,6 @@ MIXED = response(
 )
 
 
-def verdict(page: dict[str, object], policy: ScanPolicy, today: dt.date = TODAY) -> object:
-    return judge(merge_pages([page]), policy, today)
-
-
 @pytest.mark.parametrize(
     ("threshold", "failing"),
     [
