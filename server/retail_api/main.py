@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
+import anyio
 from fastapi import FastAPI
-from fastapi.exceptions import RequestValidationError
 
 import retail_api
-from retail_api.api.errors import validation_error_handler
+from retail_api.api.errors import install_error_handlers
 from retail_api.api.routes import health, metrics, model_info, predict
+from retail_api.api.routes.docs import install_docs
 from retail_api.core.config import Settings
-from retail_api.core.metrics import Metrics, MetricsMiddleware
+from retail_api.core.logging import access_log_for
+from retail_api.core.metrics import Metrics
+from retail_api.core.middleware import ObserveMiddleware
 from retail_api.forest.loader import ModelLoadError, load_model
 from retail_api.predictor import Predictor
+from retail_api.schemas import PredictRequest
 
 logger = logging.getLogger("retail_api")
+
+# Batches parsing and predicting at once per worker; more wait without holding a thread.
+BATCH_CONCURRENCY = 2
+# How often each worker republishes its memory/CPU figures in multiprocess mode.
+PROCESS_METRICS_SECONDS = 5.0
 
 
 def _load_into(app: FastAPI, settings: Settings) -> None:
@@ -27,8 +39,10 @@ def _load_into(app: FastAPI, settings: Settings) -> None:
     except ModelLoadError as exc:
         app.state.model, app.state.predictor, app.state.model_error = None, None, str(exc)
         app.state.metrics.set_model(None, None)
+        # The log names the directory; /health shows only the file and fault (no paths).
         logger.error(
-            "model load failed: %s",
+            "model load failed in %s: %s",
+            settings.model_dir,
             exc,
             extra={
                 "event": "model_load_failed",
@@ -50,12 +64,41 @@ def _load_into(app: FastAPI, settings: Settings) -> None:
     )
 
 
+async def _publish_process_metrics(metrics: Metrics) -> None:
+    while True:
+        metrics.refresh_process()
+        await asyncio.sleep(PROCESS_METRICS_SECONDS)
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     _load_into(app, app.state.settings)
+    app.state.batch_slots = anyio.CapacityLimiter(BATCH_CONCURRENCY)
+    metrics: Metrics = app.state.metrics
+    publisher = (
+        asyncio.create_task(_publish_process_metrics(metrics)) if metrics.multiprocess else None
+    )
     yield
+    if publisher is not None:
+        publisher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await publisher
+    metrics.mark_dead()
     app.state.model = app.state.predictor = None
     logger.info("shutdown complete", extra={"event": "shutdown"})
+
+
+def _openapi_with_request_schema(app: FastAPI) -> dict[str, Any]:
+    """The generated schema plus PredictRequest, which the routes reference by $ref: they
+    read their bodies themselves (api/body.py), so FastAPI does not add it."""
+    if app.openapi_schema is None:
+        schema = FastAPI.openapi(app)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["PredictRequest"] = PredictRequest.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -65,13 +108,21 @@ def create_app(settings: Settings) -> FastAPI:
         description="Predicts basket price sensitivity (Low/Medium/High) with a compiled "
         "random forest.",
         lifespan=_lifespan,
+        # A slash redirect would be built from the client's Host header; /health/ is a 404.
+        redirect_slashes=False,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.metrics = Metrics()
     app.state.model = app.state.predictor = None
     app.state.model_error = "model not loaded yet"
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
-    app.add_exception_handler(RequestValidationError, validation_error_handler)
+    app.add_middleware(
+        ObserveMiddleware,
+        metrics=app.state.metrics,
+        access_log=access_log_for(settings.log_level),
+    )
+    install_error_handlers(app)
     for router in (
         predict.router,
         health.router,
@@ -80,6 +131,8 @@ def create_app(settings: Settings) -> FastAPI:
         metrics.router,
     ):
         app.include_router(router)
+    install_docs(app)
+    app.openapi = lambda: _openapi_with_request_schema(app)  # type: ignore[method-assign]
     return app
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from retail_api.forest.contract import CLASSES
@@ -29,6 +29,14 @@ def _not_blank(value: str) -> str:
     """Reject whitespace-only text as empty; valid values pass through unchanged."""
     if value.isspace():
         raise PydanticCustomError("string_blank", "String should not be empty or only whitespace")
+    return value
+
+
+def _whole_number(value: object) -> object:
+    """4807.0 is an integer to JSON Schema; pass it on as 4807. 2.5, "3" and true stay as
+    they are, so strict mode still refuses them."""
+    if type(value) is float and value.is_integer():
+        return int(value)
     return value
 
 
@@ -59,12 +67,33 @@ class PredictRequest(BaseModel):
     SPEND: float = Field(
         gt=0, le=MAX_SPEND_GBP, allow_inf_nan=False, description="Basket spend in GBP"
     )
-    QUANTITY: int = Field(gt=0, le=MAX_QUANTITY, description="Number of items")
+    QUANTITY: Annotated[int, BeforeValidator(_whole_number)] = Field(
+        gt=0, le=MAX_QUANTITY, description="Number of items (4807.0 counts as 4807)"
+    )
     PROD_CODE_20: Label
     PROD_CODE_30: Label
 
 
 BatchRequest = Annotated[list[PredictRequest], Field(min_length=1, max_length=MAX_BATCH)]
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str | int]
+    field: str = Field(description='The bad field: "SPEND", "[3].SPEND", or "body"')
+    msg: str
+    type: str = Field(description="The rule broken (pydantic's error type)")
+
+
+class ValidationErrorResponse(BaseModel):
+    """422: the first 20 errors, one line per error in `messages`, and how many there were."""
+
+    detail: list[ErrorDetail]
+    messages: list[str]
+    error_count: int
+
+
+class ErrorResponse(BaseModel):
+    detail: str
 
 
 class ClassProbabilities(BaseModel):

@@ -1,13 +1,21 @@
-"""Validation errors as 422 bodies that name each bad field and the broken rule."""
+"""Error responses: 422 bodies that name each bad field and the rule, capped; 408/413/499."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from fastapi import Request, status
+from fastapi import FastAPI, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+
+from retail_api.api.body import BodyTimeoutError, BodyTooLargeError, ClientGoneError
+
+# A 10 KB batch of junk used to produce 9,000 errors (1.4 MB); the first few name the fault.
+MAX_REPORTED_ERRORS = 20
+# nginx's code for "client closed the request": never sent, but it is what the access log
+# and the request counter show, so a client hanging up is not counted as a server error.
+CLIENT_CLOSED_REQUEST = 499
 
 
 def _field(loc: Sequence[str | int]) -> str:
@@ -19,20 +27,12 @@ def _field(loc: Sequence[str | int]) -> str:
     return text or "body"
 
 
-def _json_position(error: Any) -> str | None:
-    # For malformed JSON the loc's number is a character offset, not a list index.
-    if error.get("type") != "json_invalid":
-        return None
-    loc = error.get("loc", ())
-    return f"body (character {loc[-1]})" if len(loc) > 1 else "body"
-
-
 def describe_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     """Keep loc/msg/type and add the field name; drop echoed input and ctx objects."""
     return [
         {
             "loc": list(error.get("loc", ())),
-            "field": _json_position(error) or _field(error.get("loc", ())),
+            "field": _field(error.get("loc", ())),
             "msg": str(error.get("msg", "")),
             "type": str(error.get("type", "")),
         }
@@ -40,11 +40,40 @@ def describe_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     ]
 
 
-async def validation_error_handler(request: Request, exc: Exception) -> JSONResponse:
+async def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    detail = describe_errors(exc.errors())
+    errors = exc.errors()
+    detail = describe_errors(errors[:MAX_REPORTED_ERRORS])
     messages = [f"{item['field']}: {item['msg']} (rule: {item['type']})" for item in detail]
     return JSONResponse(
         status_code=status.HTTP_422_UNPROCESSABLE_CONTENT,
-        content={"detail": detail, "messages": messages},
+        content={"detail": detail, "messages": messages, "error_count": len(errors)},
     )
+
+
+def _closing_error(status_code: int, message: str) -> Response:
+    # Connection: close makes uvicorn drop the connection instead of draining a body
+    # the client may still be sending.
+    return JSONResponse(
+        status_code=status_code, content={"detail": message}, headers={"connection": "close"}
+    )
+
+
+async def _too_large(request: Request, exc: Exception) -> Response:
+    return _closing_error(status.HTTP_413_CONTENT_TOO_LARGE, str(exc))
+
+
+async def _timeout(request: Request, exc: Exception) -> Response:
+    return _closing_error(status.HTTP_408_REQUEST_TIMEOUT, str(exc))
+
+
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    # uvicorn drops writes to a closed connection; this only sets the logged status.
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(BodyTooLargeError, _too_large)
+    app.add_exception_handler(BodyTimeoutError, _timeout)
+    app.add_exception_handler(ClientGoneError, _client_gone)

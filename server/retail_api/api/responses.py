@@ -14,5 +14,9 @@ from pydantic import BaseModel
 class ModelResponse(Response):
     media_type = "application/json"
 
-    def __init__(self, model: BaseModel, status_code: int = 200) -> None:
-        super().__init__(content=model.model_dump_json(), status_code=status_code)
+    def __init__(
+        self, model: BaseModel, status_code: int = 200, exclude_unset: bool = False
+    ) -> None:
+        super().__init__(
+            content=model.model_dump_json(exclude_unset=exclude_unset), status_code=status_code
+        )

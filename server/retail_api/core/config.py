@@ -11,11 +11,19 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # server/artifact in the repo; /app/artifact when the image puts the package at /app/retail_api.
 DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "artifact"
 
+# The largest valid batch (1000 baskets, every text field 64 ASCII characters, numbers at
+# their longest) is ~0.45 MB of compact JSON; 1 MiB leaves room for indentation and
+# \u-escapes without letting a client park hundreds of MB in a worker.
+DEFAULT_MAX_BODY_BYTES = 1024 * 1024
+
+# prometheus_client's switch to multiprocess mode (read when it is first imported).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 
 
 class Settings(BaseSettings):
-    """HOST, PORT, WORKERS, LOG_LEVEL and MODEL_DIR; invalid values name the variable."""
+    """Every variable the server reads; invalid values name the variable."""
 
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
 
@@ -25,6 +33,14 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     log_level: LogLevel = "info"
     model_dir: Path = DEFAULT_MODEL_DIR
+    # /predict/batch's body limit; /predict's is fixed (api/body.py) and never above this.
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=16 * 1024, le=64 * 1024**2)
+    # Slowloris guards. Headers: from connection (or previous response) to the end of the
+    # request headers. Body: from the first body read to the last byte. Keep-alive: idle
+    # time between requests on one connection. All three close or answer, never hang.
+    header_timeout: float = Field(default=5.0, gt=0, le=300)
+    body_timeout: float = Field(default=10.0, gt=0, le=300)
+    keep_alive_timeout: int = Field(default=5, ge=1, le=300)
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -1,33 +1,59 @@
-"""Prometheus metrics on a per-app registry, fed by a plain ASGI middleware.
+"""Prometheus metrics: per-app registry in one process, the library's multiprocess mode with
+several workers (every scrape sums all of them), and process metrics in both.
 
-A registry per app (not the global one) lets tests build many apps in one process.
+Multiprocess mode is on when PROMETHEUS_MULTIPROC_DIR is set; `python -m retail_api` sets
+it whenever WORKERS > 1 (see core/server.py). prometheus_client reads the variable when it
+is first imported, so it must be set before that, in the parent process.
 """
 
 from __future__ import annotations
 
-import time
+import os
 from collections.abc import Iterable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from starlette.routing import Match
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+    multiprocess,
+)
+
+from retail_api.core.config import MULTIPROC_ENV
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+# Methods outside this set share one label, so a client cannot mint series.
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# process_* as ProcessCollector names them; in multiprocess mode each worker publishes its
+# own and the scrape adds up the live ones.
+_PROCESS_SERIES = {
+    "process_resident_memory_bytes": "Resident memory, summed over live workers",
+    "process_cpu_seconds_total": "CPU seconds, summed over live workers",
+    "process_open_fds": "Open file descriptors, summed over live workers",
+}
+
+
+def multiprocess_enabled() -> bool:
+    return bool(os.environ.get(MULTIPROC_ENV))
 
 
 class Metrics:
     def __init__(self) -> None:
+        self.multiprocess = multiprocess_enabled()
         self.registry = CollectorRegistry(auto_describe=True)
+        labels = ["route", "method", "status"]
         self.requests = Counter(
             "retail_api_requests",
-            "HTTP requests by route template, method and status",
-            ["route", "method", "status"],
+            "HTTP requests by route template, method and status (499: client left)",
+            labels,
             registry=self.registry,
         )
         self.latency = Histogram(
             "retail_api_request_duration_seconds",
-            "HTTP request latency by route and status",
-            ["route", "method", "status"],
+            "HTTP request latency by route template, method and status",
+            labels,
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
@@ -37,17 +63,30 @@ class Metrics:
             ["prediction"],
             registry=self.registry,
         )
+        # live*: a stopped worker's value leaves the sum (mark_dead removes its file).
         self.model_info = Gauge(
             "retail_api_model_info",
             "Loaded model (1 = loaded) labelled by version",
             ["model_version", "algorithm"],
             registry=self.registry,
+            multiprocess_mode="livemax",
         )
         self.model_loaded = Gauge(
             "retail_api_model_loaded",
-            "1 when a model is loaded, else 0",
+            "1 when a model is loaded (in every live worker), else 0",
             registry=self.registry,
+            multiprocess_mode="livemin",
         )
+        self._process = ProcessCollector(registry=None)
+        self._process_gauges: dict[str, Gauge] = {}
+        if self.multiprocess:
+            self._process_gauges = {
+                name: Gauge(name, text, registry=None, multiprocess_mode="livesum")
+                for name, text in _PROCESS_SERIES.items()
+            }
+        else:
+            self.registry.register(self._process)
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def set_model(self, version: str | None, algorithm: str | None) -> None:
         self.model_info.clear()
@@ -59,57 +98,36 @@ class Metrics:
         for label in labels:
             self.predictions.labels(label).inc()
 
+    def observe(self, route: str, method: str, status: int, seconds: float) -> None:
+        """Count and time one request; label children are looked up once per label set."""
+        key = (route, method, status)
+        children = self._children.get(key)
+        if children is None:
+            labels = (route, method if method in _METHODS else "other", str(status))
+            children = (self.requests.labels(*labels), self.latency.labels(*labels))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
-def _path_of(route: object) -> str | None:
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) and path else None
-
-
-def route_label(scope: Scope, status: int) -> str:
-    """The route template that served the request; never a raw request path.
-
-    FastAPI leaves its ``APIRoute`` in ``scope["route"]``. Plain Starlette routes
-    (``/openapi.json``, ``/docs``, ``/redoc``) don't show up there, so they are found
-    by asking the app's routes which one matches, as the router did. What matched no
-    route is ``"redirect"`` (trailing-slash redirects) or ``"unmatched"`` (404s and
-    the like). Every label is a route template or one of those two words, so the
-    label set is bounded by the app's routes.
-    """
-    path = _path_of(scope.get("route"))
-    if path is not None:
-        return path
-    router = scope.get("router")
-    for route in getattr(router, "routes", ()):
-        path = _path_of(route)
-        # Routers included by FastAPI have no path; their APIRoutes set scope["route"].
-        if path is not None and route.matches(scope)[0] is not Match.NONE:
-            return path
-    return "redirect" if 300 <= status < 400 else "unmatched"
-
-
-class MetricsMiddleware:
-    """Time every HTTP request; label by route template so paths can't explode cardinality."""
-
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
+    def refresh_process(self) -> None:
+        """Publish this worker's process figures (multiprocess mode; a no-op otherwise)."""
+        if not self._process_gauges:
             return
-        status = 500
-        start = time.perf_counter()
+        for family in self._process.collect():
+            for sample in family.samples:
+                gauge = self._process_gauges.get(sample.name)
+                if gauge is not None:
+                    gauge.set(sample.value)
 
-        async def send_wrapper(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = int(message["status"])
-            await send(message)
+    def mark_dead(self) -> None:
+        """This worker is stopping: drop its live* gauge values from the sums."""
+        if self.multiprocess:
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
 
-        try:
-            await self.app(scope, receive, send_wrapper)
-        finally:
-            labels = (route_label(scope, status), scope["method"], str(status))
-            self.metrics.requests.labels(*labels).inc()
-            self.metrics.latency.labels(*labels).observe(time.perf_counter() - start)
+    def exposition(self) -> bytes:
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        self.refresh_process()
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry)

@@ -26,7 +26,10 @@ from retail_api.forest.evaluator import Forest, ForestError, build_forest
 
 
 class ModelLoadError(Exception):
-    """The artifact is missing or unusable; the message names the file and the problem."""
+    """The artifact is missing or unusable.
+
+    The message names the file (not its directory: it is shown on /health) and the problem.
+    """
 
 
 class FeatureSpec(BaseModel):
@@ -80,18 +83,25 @@ class CompiledModel:
         return self.forest.predict_proba(self.encoder.encode(records))
 
 
+def _reason(exc: Exception) -> str:
+    # An OSError's text repeats the absolute path; its strerror alone names the fault.
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc)
+
+
 def _read_metadata(path: Path) -> ModelMetadata:
     try:
         return ModelMetadata.model_validate(json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError as exc:
-        raise ModelLoadError(f"{path}: file not found") from exc
+        raise ModelLoadError(f"{path.name}: file not found") from exc
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelLoadError(f"{path}: not readable JSON ({exc})") from exc
+        raise ModelLoadError(f"{path.name}: not readable JSON ({_reason(exc)})") from exc
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
-        raise ModelLoadError(f"{path}: invalid metadata ({problems})") from exc
+        raise ModelLoadError(f"{path.name}: invalid metadata ({problems})") from exc
 
 
 # Local-file header, or end-of-central-directory for an empty archive.
@@ -103,27 +113,27 @@ def _read_arrays(path: Path) -> dict[str, npt.NDArray[Any]]:
         with path.open("rb") as file:
             magic = file.read(4)
     except FileNotFoundError as exc:
-        raise ModelLoadError(f"{path}: file not found") from exc
+        raise ModelLoadError(f"{path.name}: file not found") from exc
     except OSError as exc:
-        raise ModelLoadError(f"{path}: not readable ({exc})") from exc
+        raise ModelLoadError(f"{path.name}: not readable ({_reason(exc)})") from exc
     # Checked first: np.load treats any non-zip, non-.npy bytes as a pickle and would
     # report "pickled (object) data" for plain garbage, and it returns a bare array
     # (not an archive) for a .npy file.
     if magic not in _ZIP_MAGIC:
-        raise ModelLoadError(f"{path}: not a .npz (zip) archive (starts with {magic!r})")
+        raise ModelLoadError(f"{path.name}: not a .npz (zip) archive (starts with {magic!r})")
     try:
         with np.load(path, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
     except FileNotFoundError as exc:
-        raise ModelLoadError(f"{path}: file not found") from exc
+        raise ModelLoadError(f"{path.name}: file not found") from exc
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
-        raise ModelLoadError(f"{path}: not a readable .npz ({exc})") from exc
+        raise ModelLoadError(f"{path.name}: not a readable .npz ({_reason(exc)})") from exc
     for name, dtype in ARRAY_DTYPES.items():
         if name not in arrays:
-            raise ModelLoadError(f"{path}: missing array {name!r}")
+            raise ModelLoadError(f"{path.name}: missing array {name!r}")
         if arrays[name].dtype != dtype:
             raise ModelLoadError(
-                f"{path}: array {name!r} has dtype {arrays[name].dtype}, expected {dtype}"
+                f"{path.name}: array {name!r} has dtype {arrays[name].dtype}, expected {dtype}"
             )
     return arrays
 
@@ -132,10 +142,10 @@ def _check_contract(meta: ModelMetadata, path: Path) -> None:
     names = [feature.name for feature in meta.features]
     if sorted(names) != sorted(INPUT_FEATURES):
         raise ModelLoadError(
-            f"{path}: features {names} do not match the API fields {list(INPUT_FEATURES)}"
+            f"{path.name}: features {names} do not match the API fields {list(INPUT_FEATURES)}"
         )
     if sorted(meta.classes) != sorted(CLASSES):
-        raise ModelLoadError(f"{path}: classes {meta.classes} must be {list(CLASSES)}")
+        raise ModelLoadError(f"{path.name}: classes {meta.classes} must be {list(CLASSES)}")
 
 
 def _encoder(meta: ModelMetadata) -> Encoder:
@@ -154,11 +164,13 @@ def load_model(model_dir: Path) -> CompiledModel:
     meta_path, arrays_path = model_dir / METADATA_FILE, model_dir / ARRAYS_FILE
     meta = _read_metadata(meta_path)
     if meta.format_version != FORMAT_VERSION:
-        raise ModelLoadError(f"{meta_path}: format_version {meta.format_version} unsupported")
+        raise ModelLoadError(f"{meta_path.name}: format_version {meta.format_version} unsupported")
     _check_contract(meta, meta_path)
     arrays = _read_arrays(arrays_path)
     if arrays_digest(arrays) != meta.arrays_sha256:
-        raise ModelLoadError(f"{arrays_path}: arrays do not match arrays_sha256 in {meta_path}")
+        raise ModelLoadError(
+            f"{arrays_path.name}: arrays do not match arrays_sha256 in {meta_path.name}"
+        )
     try:
         forest = build_forest(
             arrays["roots"],
@@ -170,16 +182,16 @@ def load_model(model_dir: Path) -> CompiledModel:
             len(meta.features),
         )
     except ForestError as exc:
-        raise ModelLoadError(f"{arrays_path}: {exc}") from exc
+        raise ModelLoadError(f"{arrays_path.name}: {exc}") from exc
     if forest.n_classes != len(meta.classes):
         raise ModelLoadError(
-            f"{arrays_path}: value has {forest.n_classes} classes, metadata "
+            f"{arrays_path.name}: value has {forest.n_classes} classes, metadata "
             f"lists {len(meta.classes)}"
         )
     try:
         artifact_bytes = meta_path.stat().st_size + arrays_path.stat().st_size
     except OSError as exc:
-        raise ModelLoadError(f"{model_dir}: artifact files vanished while loading ({exc})") from exc
+        raise ModelLoadError(f"artifact files vanished while loading ({_reason(exc)})") from exc
     return CompiledModel(
         metadata=meta,
         encoder=_encoder(meta),

@@ -96,16 +96,15 @@ def test_graceful_shutdown_fits_inside_docker_stop(monkeypatch: pytest.MonkeyPat
     """uvicorn's drain must end before `docker stop`'s SIGKILL (10 s after SIGTERM)."""
     import signal
 
-    import uvicorn
-
     import retail_api.__main__ as entry
+    from retail_api.core import server
 
     calls: list[dict[str, object]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(server.uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
     monkeypatch.setattr(signal, "signal", lambda *args: None)  # keep pytest's handlers
     for name in ("HOST", "PORT", "WORKERS", "LOG_LEVEL", "MODEL_DIR"):
         monkeypatch.delenv(name, raising=False)
     assert entry.main() == 0
     (kwargs,) = calls
     # docker stop's default grace is 10 s; leave half of it for lifespan shutdown and exit.
-    assert kwargs["timeout_graceful_shutdown"] == entry.GRACEFUL_SHUTDOWN_SECONDS == 5
+    assert kwargs["timeout_graceful_shutdown"] == server.GRACEFUL_SHUTDOWN_SECONDS == 5

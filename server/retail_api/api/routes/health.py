@@ -1,49 +1,81 @@
-"""Liveness and readiness: /health/live never looks at the model; /health and /ready do."""
+"""Liveness and readiness: /health/live never looks at the model; /health and /ready do.
+
+GET and HEAD both answer: some load balancers probe with HEAD (uvicorn sends no body then).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Request, Response
 
-from retail_api.api.deps import OptionalModelDep
+from retail_api.api.responses import ModelResponse
 from retail_api.schemas import HealthResponse, LiveResponse
 
 router = APIRouter(prefix="/health", tags=["health"])
 ready_router = APIRouter(prefix="/ready", tags=["health"])
 
 _UNHEALTHY: dict[int | str, dict[str, Any]] = {
-    503: {"model": HealthResponse, "description": "No model is loaded"}
+    503: {"model": HealthResponse, "description": "No model is loaded; `detail` says why"}
 }
 
 
-def _model_status(request: Request, model: OptionalModelDep, response: Response) -> HealthResponse:
+def model_status(request: Request) -> ModelResponse:
+    """200 healthy with the model's version, or 503 naming the load fault (never a path)."""
+    model = request.app.state.model
     if model is None:
-        response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
         error: str | None = request.app.state.model_error
-        return HealthResponse(
-            status="unhealthy", model_loaded=False, model_version=None, detail=error
+        return ModelResponse(
+            HealthResponse(
+                status="unhealthy", model_loaded=False, model_version=None, detail=error
+            ),
+            status_code=503,
         )
-    return HealthResponse(status="healthy", model_loaded=True, model_version=model.version)
+    # `detail` is left out of a healthy body rather than sent as null.
+    return ModelResponse(
+        HealthResponse(status="healthy", model_loaded=True, model_version=model.version),
+        exclude_unset=True,
+    )
 
 
-@router.get(
-    "", response_model=HealthResponse, responses=_UNHEALTHY, response_model_exclude_unset=True
-)
-async def health(request: Request, model: OptionalModelDep, response: Response) -> HealthResponse:
+async def health(request: Request) -> ModelResponse:
     """200 when the model is loaded, 503 otherwise."""
-    return _model_status(request, model, response)
+    return model_status(request)
 
 
-@router.get("/live", response_model=LiveResponse)
-async def live() -> LiveResponse:
+async def live() -> ModelResponse:
     """200 while the process serves, whatever the model's state."""
-    return LiveResponse(status="alive")
+    return ModelResponse(LiveResponse(status="alive"))
 
 
-@ready_router.get(
-    "", response_model=HealthResponse, responses=_UNHEALTHY, response_model_exclude_unset=True
-)
-async def ready(request: Request, model: OptionalModelDep, response: Response) -> HealthResponse:
+async def ready(request: Request) -> ModelResponse:
     """Readiness for load balancers: same rule as /health."""
-    return _model_status(request, model, response)
+    return model_status(request)
+
+
+def _probe(
+    router: APIRouter,
+    path: str,
+    endpoint: Callable[..., Coroutine[Any, Any, ModelResponse]],
+    model: type[HealthResponse | LiveResponse],
+    responses: dict[int | str, dict[str, Any]],
+) -> None:
+    """GET documents the body; HEAD is its own operation (own id), statuses only."""
+    name = endpoint.__name__
+    router.add_api_route(path, endpoint, methods=["GET"], response_model=model, responses=responses)
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=["HEAD"],
+        operation_id=f"{name}_head",
+        response_class=Response,
+        responses={
+            status: {"description": spec["description"]} for status, spec in responses.items()
+        },
+    )
+
+
+_probe(router, "", health, HealthResponse, _UNHEALTHY)
+_probe(router, "/live", live, LiveResponse, {})
+_probe(ready_router, "", ready, HealthResponse, _UNHEALTHY)

@@ -54,7 +54,7 @@ def test_missing_model_logs_path_and_problem(
         make_client(missing)
     (record,) = [r for r in caplog.records if getattr(r, "event", "") == "model_load_failed"]
     assert record.model_dir == str(missing)  # type: ignore[attr-defined]
-    assert str(missing / "model.json") in record.getMessage()
+    assert record.getMessage() == f"model load failed in {missing}: model.json: file not found"
     assert "file not found" in record.getMessage()
 
 

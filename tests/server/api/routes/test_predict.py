@@ -166,7 +166,10 @@ def test_malformed_json_points_at_body(client: TestClient) -> None:
     batch = client.post(
         "/predict/batch", content=b'[{"SPEND": ', headers={"content-type": "application/json"}
     )
-    assert _messages(batch) == ["body (character 11): JSON decode error (rule: json_invalid)"]
+    # Both routes read bodies the same way (api/body.py): same fault, same words.
+    assert _messages(batch) == [
+        "body: Invalid JSON: EOF while parsing a value at line 1 column 11 (rule: json_invalid)"
+    ]
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
