@@ -4,14 +4,18 @@
 Manual fallback for publishing the API image when Pulumi cannot run (e.g. a locked state).
 
 .DESCRIPTION
-The same steps as scripts/ecr_push.sh:
-  1. repository URL: the argument, else `pulumi stack output repositoryUrl`;
+Publishes the API image (server/) to an ECR repository under the program's content tag,
+unless the repository already holds that tag. The same steps as scripts/ecr_push.sh:
+  1. repository URL: the argument, else `pulumi stack output repositoryUrl`
+     (<registry>/<name>, without tag or digest);
   2. `aws ecr get-login-password | docker login --username AWS --password-stdin <registry>`;
-  3. build server/ for linux/amd64, tagged with the program's content tag (`sha-` + 12 hex)
-     and build args, both from `python -m infra.image_tag`;
-  4. push, unless that tag is already in the repository;
-  5. print the pushed reference by digest (REPOSITORY_URL@sha256:...); for a tag that was
-     already there, the digest comes from its manifest, without pulling the image.
+  3. tag (sha- + 12 hex) and build args from `python -m infra.image_tag`, the module the
+     Pulumi program uses, so both build on the base pinned by `ARG BASE_IMAGE=` at the top
+     of server/Dockerfile and agree on the tag;
+  4. tag already in the repository: success, nothing is built or pushed (immutable tags:
+     ECR refuses a second push of a tag, even with the same digest);
+     otherwise: build for linux/amd64 and push once;
+  5. print REPOSITORY_URL@sha256:... (the digest the registry serves the tag by).
 
 Needs PowerShell 7.2 or later (Windows PowerShell 5.1 turns a native command's redirected
 stderr into a terminating error under $ErrorActionPreference = 'Stop').
@@ -20,9 +24,17 @@ Environment: AWS_ENDPOINT_URL (optional ECR API endpoint), AWS_REGION / AWS_DEFA
 (when the URL names no region), PYTHON (interpreter with the project's deps), PIP_INDEX_URL
 and BUILD_NETWORK (optional build settings). Credentials come from the usual AWS chain.
 
-BASE_IMAGE is FOR OFFLINE TESTS ONLY: it overrides the Dockerfile's base image, but it is NOT
-part of the content tag, so an image built with it is pushed under the same sha-... tag as one
-on the real base. Never set it when publishing for real.
+BASE_IMAGE is FOR OFFLINE TESTS ONLY: build on this base instead of the pinned one. The tag
+covers the base, so such an image gets a tag of its own and can never be pushed under the
+real content tag.
+
+Exit status: 0 pushed or already there, 1 failure, 2 bad usage.
+
+.PARAMETER RepositoryUrl
+<registry>/<name> of the ECR repository; default: `pulumi stack output repositoryUrl`.
+
+.PARAMETER Help
+Print this help and exit (also -h, --help, -?).
 
 .EXAMPLE
 ./scripts/ecr_push.ps1 123456789012.dkr.ecr.eu-west-2.amazonaws.com/retail-api
@@ -30,7 +42,9 @@ on the real base. Never set it when publishing for real.
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
-    [string]$RepositoryUrl
+    [string]$RepositoryUrl,
+    [Alias('h')]
+    [switch]$Help
 )
 
 Set-StrictMode -Version Latest
@@ -42,6 +56,10 @@ $PSNativeCommandUseErrorActionPreference = $false
 function Fail([string]$Message) {
     [Console]::Error.WriteLine("ecr_push: $Message")
     exit 1
+}
+
+function Write-Log([string]$Message) {
+    [Console]::Error.WriteLine("ecr_push: $Message")
 }
 
 function Assert-LastExit([string]$What) {
@@ -57,6 +75,17 @@ function Invoke-NativeQuiet([string]$Command, [string[]]$Arguments) {
     $ErrorActionPreference = 'Continue'
     try { & $Command @Arguments 2>$null }
     finally { $ErrorActionPreference = $saved }
+}
+
+# Arguments first: help must work on a machine without aws or docker. `--help` is not a
+# PowerShell parameter token, so it arrives as the positional argument.
+if ($Help -or $RepositoryUrl -in @('--help', '/?')) {
+    Get-Help -Full $PSCommandPath
+    exit 0
+}
+if ($RepositoryUrl -like '-*') {
+    [Console]::Error.WriteLine("ecr_push: unknown option '$RepositoryUrl' (see -Help)")
+    exit 2
 }
 
 if (-not (Get-Command aws -ErrorAction SilentlyContinue)) {
@@ -109,19 +138,24 @@ if (-not $Region) { Fail "cannot tell the AWS region from '$Registry': set AWS_R
 # 2. Login. The password only ever travels through the pipe.
 $awsArgs = @('--region', $Region)
 if ($env:AWS_ENDPOINT_URL) { $awsArgs += @('--endpoint-url', $env:AWS_ENDPOINT_URL) }
-[Console]::Error.WriteLine("ecr_push: logging in to $Registry")
+Write-Log "logging in to $Registry"
 & aws ecr get-login-password @awsArgs | & docker login --username AWS --password-stdin $Registry | Out-Null
 if ($LASTEXITCODE -ne 0) { Fail "docker login to $Registry failed (check AWS credentials and region)" }
 
-# 3. Tag and build args from the program's own module.
+# 3. Tag and build args from the program's own module; BASE_IMAGE (tests) goes into both.
+$tagArgs = @('-m', 'infra.image_tag', '--context', $Context, '--platform', $Platform)
+if ($env:BASE_IMAGE) {
+    Write-Log "BASE_IMAGE=$($env:BASE_IMAGE) replaces the pinned base (tests only); the tag covers it"
+    $tagArgs += @('--base-image', $env:BASE_IMAGE)
+}
 Push-Location $Root
 try {
     # Captured into variables first, so a failure is caught before anything is built.
-    $Tag = (& $Python -m infra.image_tag --context $Context --platform $Platform)
+    $Tag = (& $Python @tagArgs)
     if ($LASTEXITCODE -ne 0) {
         Fail "could not compute the content tag with $Python -m infra.image_tag (set PYTHON)"
     }
-    $planArgs = @(& $Python -m infra.image_tag --context $Context --platform $Platform --build-args)
+    $planArgs = @(& $Python @tagArgs --build-args)
     if ($LASTEXITCODE -ne 0) {
         Fail "could not compute the build args with $Python -m infra.image_tag --build-args (set PYTHON)"
     }
@@ -135,51 +169,61 @@ foreach ($arg in $planArgs) {
     $buildArgs += @('--build-arg', $arg)
 }
 if ($buildArgs.Count -eq 0) { Fail 'infra.image_tag printed no build args' }
-if ($env:BASE_IMAGE) {
-    [Console]::Error.WriteLine("ecr_push: BASE_IMAGE=$($env:BASE_IMAGE) overrides the base; the tag does not cover it (tests only)")
-    $buildArgs += @('--build-arg', "BASE_IMAGE=$($env:BASE_IMAGE)")
-}
 if ($env:PIP_INDEX_URL) { $buildArgs += @('--build-arg', "PIP_INDEX_URL=$($env:PIP_INDEX_URL)") }
 if ($env:BUILD_NETWORK) { $buildArgs += @('--network', $env:BUILD_NETWORK) }
 
 $Ref = "${RepositoryUrl}:$Tag"
-[Console]::Error.WriteLine("ecr_push: building $Ref for $Platform")
-& docker build --platform $Platform @buildArgs --tag $Ref $Context | ForEach-Object { [Console]::Error.WriteLine($_) }
-Assert-LastExit 'docker build'
-
-# 4. Push, unless the content tag is already there.
 $manifestArgs = @('manifest', 'inspect', '--verbose')
 if ($Registry -match '^(127\.0\.0\.1|localhost)(:[0-9]+)?$') { $manifestArgs += '--insecure' }
-$manifest = Invoke-NativeQuiet 'docker' ($manifestArgs + @($Ref))
-$DigestRef = $null
-if ($LASTEXITCODE -eq 0) {
-    [Console]::Error.WriteLine("ecr_push: $Ref already exists; same content tag, nothing to push")
-    # A single-platform image's verbose manifest names its digest: no pull needed. For a
-    # multi-platform index it lists the per-platform manifests, and only a pull tells the
-    # index digest.
+
+# The digest the registry serves $Ref by, or $null when the tag is not there. A
+# single-platform image's verbose manifest names its digest, so no pull is needed; for a
+# multi-platform index it lists the per-platform manifests, and only a pull tells the digest.
+function Get-RegistryDigest {
+    $manifest = Invoke-NativeQuiet 'docker' ($manifestArgs + @($Ref))
+    if ($LASTEXITCODE -ne 0) { return $null }
     $digest = ''
     try {
         $parsed = ($manifest -join "`n") | ConvertFrom-Json -NoEnumerate
         if ($parsed -isnot [array]) { $digest = [string]$parsed.Descriptor.digest }
     } catch { $digest = '' }
-    if ($digest -match '^sha256:[0-9a-f]{64}$') {
-        $DigestRef = "$RepositoryUrl@$digest"
-    } else {
-        [Console]::Error.WriteLine("ecr_push: no single-image digest in the manifest of $Ref (a multi-platform index?); pulling it to learn its digest")
-        & docker pull $Ref | Out-Null
-        Assert-LastExit 'docker pull'
-    }
-} else {
-    [Console]::Error.WriteLine("ecr_push: pushing $Ref")
-    & docker push $Ref | ForEach-Object { [Console]::Error.WriteLine($_) }
-    Assert-LastExit 'docker push'
+    if ($digest -match '^sha256:[0-9a-f]{64}$') { return $digest }
+    Write-Log "no single-image digest in the manifest of $Ref (a multi-platform index?); pulling it to learn its digest"
+    & docker pull $Ref | Out-Null
+    Assert-LastExit 'docker pull'
+    $digests = & docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' $Ref
+    Assert-LastExit 'docker image inspect'
+    $found = $digests | Where-Object { $_ -like "$RepositoryUrl@sha256:*" } | Select-Object -First 1
+    if (-not $found) { Fail "pulled $Ref, but docker recorded no digest" }
+    return $found.Split('@')[1]
+}
+
+# 4. The tag names its content: if the registry has it, that content is published already.
+$existing = Get-RegistryDigest
+if ($existing) {
+    Write-Log "$Ref already exists; same content tag, nothing to build or push"
+    Write-Output "$RepositoryUrl@$existing"
+    exit 0
+}
+
+Write-Log "building $Ref for $Platform"
+& docker build --platform $Platform @buildArgs --tag $Ref $Context | ForEach-Object { [Console]::Error.WriteLine($_) }
+Assert-LastExit 'docker build'
+
+Write-Log "pushing $Ref"
+& docker push $Ref | ForEach-Object { [Console]::Error.WriteLine($_) }
+if ($LASTEXITCODE -ne 0) {
+    # Someone else may have pushed the same tag meanwhile; an immutable tag then refuses ours.
+    $existing = Get-RegistryDigest
+    if (-not $existing) { Fail "docker push $Ref failed" }
+    Write-Log "$Ref appeared while pushing (another push won); using the registry's digest"
+    Write-Output "$RepositoryUrl@$existing"
+    exit 0
 }
 
 # 5. The digest the registry knows the image by.
-if (-not $DigestRef) {
-    $digests = & docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' $Ref
-    Assert-LastExit 'docker image inspect'
-    $DigestRef = $digests | Where-Object { $_ -like "$RepositoryUrl@sha256:*" } | Select-Object -First 1
-}
+$digests = & docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' $Ref
+Assert-LastExit 'docker image inspect'
+$DigestRef = $digests | Where-Object { $_ -like "$RepositoryUrl@sha256:*" } | Select-Object -First 1
 if (-not $DigestRef) { Fail "pushed, but no digest for $Ref was recorded" }
 Write-Output $DigestRef

@@ -1,34 +1,56 @@
 #!/usr/bin/env bash
 # Manual fallback for publishing the API image when Pulumi cannot run (e.g. a locked state).
-#
-#   scripts/ecr_push.sh [REPOSITORY_URL]
-#
-# Steps (the same as scripts/ecr_push.ps1):
-#   1. repository URL: the argument, else `pulumi stack output repositoryUrl`;
-#   2. `aws ecr get-login-password | docker login --username AWS --password-stdin <registry>`;
-#   3. build server/ for linux/amd64, tagged with the program's content tag (`sha-` + 12 hex),
-#      computed by `python -m infra.image_tag` so the script and the program can never disagree;
-#      its build args (VERSION, REVISION) come from the same module;
-#   4. push, unless that tag is already in the repository (content tag => same content; ECR's
-#      immutable tags would reject a second push anyway);
-#   5. print the pushed reference by digest (REPOSITORY_URL@sha256:...) on stdout; for a tag
-#      that was already there, the digest comes from its manifest, without pulling the image.
-#
-# Environment:
-#   AWS_ENDPOINT_URL  optional ECR API endpoint (tests aim it at a local moto server)
-#   AWS_REGION / AWS_DEFAULT_REGION  used when the URL is not an ECR URL naming a region
-#   PYTHON            interpreter with the project's deps (default: .venv/bin/python, python3)
-#   BASE_IMAGE        FOR OFFLINE TESTS ONLY: overrides the Dockerfile's base image (tests use a
-#                     local stand-in). It is NOT part of the content tag, so an image built with
-#                     it is pushed under the same sha-… tag as one on the real base. Never set it
-#                     when publishing for real.
-#   PIP_INDEX_URL     optional package index for the builder stage (not kept in the image)
-#   BUILD_NETWORK     optional `docker build --network` value (default: Docker's default)
-# Credentials come from the usual AWS chain; none are read or stored here.
+# Run `scripts/ecr_push.sh --help` for usage; scripts/ecr_push.ps1 does the same on Windows.
 set -euo pipefail
+
+usage() {
+    cat <<'EOF'
+Usage: scripts/ecr_push.sh [REPOSITORY_URL]
+       scripts/ecr_push.sh -h | --help
+
+Publish the API image (server/) to an ECR repository under the program's content tag,
+unless the repository already holds that tag.
+
+  1. REPOSITORY_URL: the argument, else `pulumi stack output repositoryUrl`
+     (<registry>/<name>, without tag or digest);
+  2. aws ecr get-login-password | docker login --username AWS --password-stdin <registry>;
+  3. tag (sha- + 12 hex) and build args from `python -m infra.image_tag`, the module the
+     Pulumi program uses, so both build on the base pinned by `ARG BASE_IMAGE=` at the top
+     of server/Dockerfile and agree on the tag;
+  4. tag already in the repository: success, nothing is built or pushed (immutable tags:
+     ECR refuses a second push of a tag, even with the same digest);
+     otherwise: build for linux/amd64 and push once;
+  5. print REPOSITORY_URL@sha256:... (the digest the registry serves the tag by) on stdout.
+
+Environment:
+  AWS_ENDPOINT_URL   optional ECR API endpoint (tests aim it at a local moto server)
+  AWS_REGION, AWS_DEFAULT_REGION
+                     used when the URL is not an ECR URL naming a region
+  PYTHON             interpreter with the project's deps (default: .venv/bin/python, python3)
+  BASE_IMAGE         FOR OFFLINE TESTS ONLY: build on this base instead of the pinned one.
+                     The tag covers the base, so such an image gets a tag of its own and can
+                     never be pushed under the real content tag.
+  PIP_INDEX_URL      optional package index for the builder stage (not kept in the image)
+  BUILD_NETWORK      optional `docker build --network` value
+Credentials come from the usual AWS chain; none are read or stored here.
+Exit status: 0 pushed or already there, 1 failure, 2 bad usage.
+EOF
+}
 
 die() { echo "ecr_push: $*" >&2; exit 1; }
 log() { echo "ecr_push: $*" >&2; }
+usage_error() { echo "ecr_push: $* (see --help)" >&2; exit 2; }
+
+# Arguments first: --help must work on a machine without aws or docker.
+REPO=""
+for arg in "$@"; do
+    case "$arg" in
+        -h | --help) usage; exit 0 ;;
+        -*) usage_error "unknown option '$arg'" ;;
+        *) [[ -z "$REPO" ]] || usage_error "one repository URL only, got '$REPO' and '$arg'"
+           REPO="$arg" ;;
+    esac
+done
 
 command -v aws >/dev/null 2>&1 || die "the aws CLI is not installed (https://aws.amazon.com/cli/)"
 command -v docker >/dev/null 2>&1 || die "docker is not installed or not on PATH"
@@ -46,7 +68,6 @@ else
 fi
 
 # 1. Repository URL.
-REPO="${1:-}"
 if [[ -z "$REPO" ]] && command -v pulumi >/dev/null 2>&1; then
     REPO="$( (cd "$ROOT" && pulumi stack output repositoryUrl 2>/dev/null) || true)"
 fi
@@ -72,65 +93,81 @@ aws ecr get-login-password "${aws_args[@]}" \
     | docker login --username AWS --password-stdin "$REGISTRY" >/dev/null \
     || die "docker login to $REGISTRY failed (check AWS credentials and region)"
 
-# 3. Tag and build args from the program's own module.
-TAG="$(cd "$ROOT" && "$PYTHON" -m infra.image_tag --context "$CONTEXT" --platform "$PLATFORM")" \
+# 3. Tag and build args from the program's own module; BASE_IMAGE (tests) goes into both.
+tag_args=(--context "$CONTEXT" --platform "$PLATFORM")
+if [[ -n "${BASE_IMAGE:-}" ]]; then
+    log "BASE_IMAGE=$BASE_IMAGE replaces the pinned base (tests only); the tag covers it"
+    tag_args+=(--base-image "$BASE_IMAGE")
+fi
+TAG="$(cd "$ROOT" && "$PYTHON" -m infra.image_tag "${tag_args[@]}")" \
     || die "could not compute the content tag with $PYTHON -m infra.image_tag (set PYTHON)"
 [[ "$TAG" =~ ^sha-[0-9a-f]{12}$ ]] || die "unexpected tag '$TAG' from infra.image_tag"
 # Captured first (not read from a process substitution, whose failure set -e never sees).
-PLAN_ARGS="$(cd "$ROOT" && "$PYTHON" -m infra.image_tag --context "$CONTEXT" --platform "$PLATFORM" --build-args)" \
+PLAN_ARGS="$(cd "$ROOT" && "$PYTHON" -m infra.image_tag "${tag_args[@]}" --build-args)" \
     || die "could not compute the build args with $PYTHON -m infra.image_tag --build-args (set PYTHON)"
 build_args=()
 while IFS= read -r arg; do
-    if [[ -z "$arg" ]]; then
-        continue
-    fi
+    [[ -n "$arg" ]] || continue
     [[ "$arg" =~ ^[A-Za-z_][A-Za-z0-9_]*= ]] || die "unexpected build arg '$arg' from infra.image_tag"
     build_args+=(--build-arg "$arg")
 done <<< "$PLAN_ARGS"
 (( ${#build_args[@]} > 0 )) || die "infra.image_tag printed no build args"
-if [[ -n "${BASE_IMAGE:-}" ]]; then
-    log "BASE_IMAGE=$BASE_IMAGE overrides the base; the tag does not cover it (tests only)"
-    build_args+=(--build-arg "BASE_IMAGE=$BASE_IMAGE")
-fi
 # Only the builder stage sees the index; it never reaches the pushed image.
 [[ -n "${PIP_INDEX_URL:-}" ]] && build_args+=(--build-arg "PIP_INDEX_URL=$PIP_INDEX_URL")
 network_args=()
 [[ -n "${BUILD_NETWORK:-}" ]] && network_args+=(--network "$BUILD_NETWORK")
 
-log "building $REPO:$TAG for $PLATFORM"
-docker build --platform "$PLATFORM" "${network_args[@]}" "${build_args[@]}" \
-    --tag "$REPO:$TAG" "$CONTEXT" >&2 || die "docker build of $CONTEXT failed"
-
-# 4. Push, unless the content tag is already there.
 manifest_args=(--verbose)
 # Plain HTTP is only ever allowed for a registry on this machine (the local test registry).
 if [[ "$REGISTRY" =~ ^(127\.0\.0\.1|localhost)(:[0-9]+)?$ ]]; then
     manifest_args+=(--insecure)
 fi
-DIGEST_REF=""
-if MANIFEST="$(docker manifest inspect "${manifest_args[@]}" "$REPO:$TAG" 2>/dev/null)"; then
-    log "$REPO:$TAG already exists; same content tag, nothing to push"
-    # For a single-platform image, `--verbose` carries the digest the registry serves it by,
-    # so only the manifest (a few kB) is fetched. For a multi-platform index it lists the
-    # per-platform manifests instead, and only a pull tells the index digest.
-    DIGEST="$(printf '%s' "$MANIFEST" | "$PYTHON" -c \
+
+# Prints the digest the registry serves REPO:TAG by. Returns 1 when the tag is not there,
+# 3 when it is but its digest cannot be learnt.
+# For a single-platform image, `--verbose` carries that digest, so only the manifest (a few
+# kB) is fetched; for a multi-platform index it lists the per-platform manifests instead,
+# and only a pull tells the index digest.
+registry_digest() {
+    local manifest digest
+    manifest="$(docker manifest inspect "${manifest_args[@]}" "$REPO:$TAG" 2>/dev/null)" || return 1
+    digest="$(printf '%s' "$manifest" | "$PYTHON" -c \
         'import json, sys; d = json.load(sys.stdin); print(d["Descriptor"]["digest"] if isinstance(d, dict) else "")' \
         2>/dev/null || true)"
-    if [[ "$DIGEST" =~ ^sha256:[0-9a-f]{64}$ ]]; then
-        DIGEST_REF="$REPO@$DIGEST"
-    else
+    if [[ ! "$digest" =~ ^sha256:[0-9a-f]{64}$ ]]; then
         log "no single-image digest in the manifest of $REPO:$TAG (a multi-platform index?); pulling it to learn its digest"
-        docker pull "$REPO:$TAG" >/dev/null || die "docker pull $REPO:$TAG failed"
+        docker pull "$REPO:$TAG" >/dev/null || { log "docker pull $REPO:$TAG failed"; return 3; }
+        digest="$(docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$REPO:$TAG" \
+            | grep -F "$REPO@sha256:" | head -n 1 | cut -d@ -f2 || true)"
+        [[ -n "$digest" ]] || { log "pulled $REPO:$TAG, but docker recorded no digest"; return 3; }
     fi
-else
-    log "pushing $REPO:$TAG"
-    docker push "$REPO:$TAG" >&2 || die "docker push $REPO:$TAG failed"
+    echo "$digest"
+}
+
+# 4. The tag names its content: if the registry has it, that content is published already.
+DIGEST="$(registry_digest)" && found=0 || found=$?
+if (( found == 0 )); then
+    log "$REPO:$TAG already exists; same content tag, nothing to build or push"
+    echo "$REPO@$DIGEST"
+    exit 0
+fi
+(( found == 1 )) || die "$REPO:$TAG exists, but its digest could not be read"
+
+log "building $REPO:$TAG for $PLATFORM"
+docker build --platform "$PLATFORM" "${network_args[@]}" "${build_args[@]}" \
+    --tag "$REPO:$TAG" "$CONTEXT" >&2 || die "docker build of $CONTEXT failed"
+
+log "pushing $REPO:$TAG"
+if ! docker push "$REPO:$TAG" >&2; then
+    # Someone else may have pushed the same tag meanwhile; an immutable tag then refuses ours.
+    DIGEST="$(registry_digest)" || die "docker push $REPO:$TAG failed"
+    log "$REPO:$TAG appeared while pushing (another push won); using the registry's digest"
+    echo "$REPO@$DIGEST"
+    exit 0
 fi
 
 # 5. The digest the registry knows the image by.
-if [[ -z "$DIGEST_REF" ]]; then
-    DIGEST_REF="$(docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$REPO:$TAG" \
-        | grep -F "$REPO@sha256:" | head -n 1 || true)"
-fi
+DIGEST_REF="$(docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$REPO:$TAG" \
+    | grep -F "$REPO@sha256:" | head -n 1 || true)"
 [[ -n "$DIGEST_REF" ]] || die "pushed, but no digest for $REPO:$TAG was recorded"
 echo "$DIGEST_REF"

@@ -1,13 +1,16 @@
-"""scripts/ecr_push.sh end to end: moto's ECR API for the login password, a real registry."""
+"""scripts/ecr_push.sh end to end (moto's ECR API for the login password, a real registry),
+its decisions against a stub docker CLI, and static checks of ecr_push.ps1 (no pwsh here)."""
 
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,31 +19,41 @@ import pytest
 
 from infra.image_tag import build_plan
 from infra.paths import PROJECT_ROOT as REPO_ROOT
-from testkit.engine import docker, inspect, pip_build_args, untag_registry
+from testkit.engine import inspect, pip_build_args, untag_registry
 from testkit.moto_server import MotoEcr
-from testkit.registry import Registry
+from testkit.registry import REGISTRY_USER, Registry
 from tests.container.conftest import BuiltImage
 
 SCRIPT = REPO_ROOT / "scripts" / "ecr_push.sh"
+PS1 = REPO_ROOT / "scripts" / "ecr_push.ps1"
 REGION = "us-east-1"
 FAKE_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+STUB_REPO = "r.example/retail-api"
+STUB_DIGEST = "sha256:" + "5e" * 32
+# What the stub docker does: log every call; the manifest exists once `state/exists` does.
+STUB_DOCKER = """#!/bin/sh
+echo "$*" >> "$STUB_DIR/calls"
+case "$1" in
+  login) cat >/dev/null ;;
+  manifest) [ -f "$STUB_DIR/exists" ] || { echo "no such manifest" >&2; exit 1; }
+            printf '{"Descriptor": {"digest": "%s"}}' "$STUB_DIGEST" ;;
+  push) [ -z "$STUB_RACE" ] || touch "$STUB_DIR/exists"; [ -z "$STUB_PUSH_FAILS" ] || exit 1 ;;
+  image) echo "$STUB_REPO@$STUB_DIGEST" ;;
+esac
+"""
 
 
 def ecr_login_password(moto: MotoEcr) -> str:
     """The password `aws ecr get-login-password` will print, asked through the ECR API."""
-    client = boto3.client(
-        "ecr",
-        region_name=REGION,
-        endpoint_url=moto.endpoint,
-        **{
-            "aws_access_key_id": FAKE_KEYS["AWS_ACCESS_KEY_ID"],
-            "aws_secret_access_key": FAKE_KEYS["AWS_SECRET_ACCESS_KEY"],
-        },
-    )
+    client = boto3.client("ecr", region_name=REGION, endpoint_url=moto.endpoint, **_keys())
     token = client.get_authorization_token()["authorizationData"][0]["authorizationToken"]
     user, _, password = base64.b64decode(token).decode().partition(":")
     assert user == "AWS"
     return password
+
+
+def _keys() -> dict[str, str]:
+    return {key.lower(): value for key, value in FAKE_KEYS.items()}
 
 
 @pytest.fixture(scope="module")
@@ -91,34 +104,40 @@ def script_env(moto_ecr: MotoEcr) -> dict[str, str]:
     }
 
 
+def registry_tags(registry: Registry, name: str) -> list[str]:
+    """The registry's own tag list (Docker Registry HTTP API V2, `GET /v2/<name>/tags/list`)."""
+    request = urllib.request.Request(f"http://{registry.host}/v2/{name}/tags/list")
+    credentials = base64.b64encode(f"{REGISTRY_USER}:{registry.password}".encode()).decode()
+    request.add_header("Authorization", f"Basic {credentials}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        tags: list[str] = json.load(response)["tags"]
+    return tags
+
+
 @pytest.mark.container
-def test_pushes_with_the_ecr_password_and_prints_the_digest(
+def test_pushes_once_then_a_second_run_is_a_no_op_with_the_same_digest(
     ecr_registry: Registry, script_env: dict[str, str], built_image: BuiltImage, checkout: Path
 ) -> None:
     repo = f"{ecr_registry.host}/retail-api"
-    # Same base as the session image, so the dependency layer comes from the build cache.
-    script_env = {**script_env, "BASE_IMAGE": built_image.build_args["BASE_IMAGE"]}
+    base = built_image.build_args["BASE_IMAGE"]  # cached layers; stand-in when offline
+    script_env = {**script_env, "BASE_IMAGE": base}
     result = run_script(checkout, repo, env=script_env)
     assert result.returncode == 0, result.stderr[-3000:]
     printed = result.stdout.strip()
     context = checkout / "server"
-    expected_tag = build_plan(context, context / "Dockerfile", "linux/amd64").tag
+    expected_tag = build_plan(context, context / "Dockerfile", "linux/amd64", base_image=base).tag
     assert re.fullmatch(rf"{re.escape(repo)}@sha256:[0-9a-f]{{64}}", printed), printed
-    assert f"{repo}:{expected_tag}" in result.stderr
-    # The digest printed is the one the registry serves for the content tag.
-    manifest = docker(
-        "manifest", "inspect", "--insecure", "--verbose", f"{repo}:{expected_tag}", timeout=60
-    )
-    assert printed.split("@")[1] in manifest
+    assert f"pushing {repo}:{expected_tag}" in result.stderr
+    assert registry_tags(ecr_registry, "retail-api") == [expected_tag]
     labels = inspect(f"{repo}:{expected_tag}")["Config"]["Labels"]
     assert labels["org.opencontainers.image.revision"] == expected_tag
 
     again = run_script(checkout, repo, env=script_env)
     assert again.returncode == 0, again.stderr[-3000:]
-    assert "nothing to push" in again.stderr
-    # The digest came from the manifest alone: the image was not pulled.
-    assert "pulling" not in again.stderr
+    assert "already exists; same content tag, nothing to build or push" in again.stderr
+    assert not re.search(r"building|pushing|pulling", again.stderr), again.stderr
     assert again.stdout.strip() == printed
+    assert registry_tags(ecr_registry, "retail-api") == [expected_tag]
 
 
 @pytest.mark.container
@@ -134,77 +153,70 @@ def test_wrong_ecr_password_fails_the_login(
     assert "docker login" in result.stderr
 
 
-@pytest.mark.parametrize(
-    ("drop", "args", "message"),
-    [
-        ("", ("registry.example/no-tags:latest",), "without tag or digest"),
-        ("", ("no-slash",), "must look like <registry>/<name>"),
-        ("AWS_DEFAULT_REGION", ("127.0.0.1:1/repo",), "set AWS_REGION"),
-    ],
-)
-def test_bad_input_fails_with_a_clear_message(
-    script_env: dict[str, str], checkout: Path, drop: str, args: tuple[str, ...], message: str
-) -> None:
-    env = {key: value for key, value in script_env.items() if key != drop}
-    result = run_script(checkout, *args, env=env)
-    assert result.returncode == 1
-    assert message in result.stderr
-
-
-def test_missing_tools_are_named(
-    tmp_path: Path, script_env: dict[str, str], checkout: Path
-) -> None:
-    # A PATH with bash but neither aws nor docker.
-    (tmp_path / "bash").symlink_to(Path("/bin/bash"))
-    result = run_script(checkout, "r.example/x", env={**script_env, "PATH": str(tmp_path)})
-    assert result.returncode == 1
-    assert "aws CLI is not installed" in result.stderr
-
-
-def tool_dir(tmp_path: Path, *, docker_cli: bool) -> Path:
-    """A PATH folder with bash, the coreutils the script calls, a stub aws, maybe docker."""
+def tool_dir(tmp_path: Path, *, docker: str | None) -> Path:
+    """A PATH folder with bash, the tools the script calls, a stub aws and maybe a docker:
+    "real", "stub" (STUB_DOCKER) or None."""
     folder = tmp_path / "bin"
     folder.mkdir()
-    for tool in ("bash", "dirname"):
+    for tool in ("bash", "dirname", "sh", "cat", "touch", "grep", "head", "cut"):
         found = shutil.which(tool)
         assert found, tool
         (folder / tool).symlink_to(found)
-    if docker_cli:
+    if docker == "real":
         found = shutil.which("docker")
         if found is None:
             pytest.skip("docker CLI not on PATH")
         (folder / "docker").symlink_to(found)
-    aws = folder / "aws"
-    aws.write_text("#!/bin/sh\necho stub-password\n")
-    aws.chmod(0o755)
+    elif docker == "stub":
+        (folder / "docker").write_text(STUB_DOCKER)
+        (folder / "docker").chmod(0o755)
+    (folder / "aws").write_text("#!/bin/sh\necho stub-password\n")
+    (folder / "aws").chmod(0o755)
     return folder
 
 
-def test_missing_docker_is_named(
+def run_stubbed(
+    checkout: Path, tmp_path: Path, env: dict[str, str], **stub: str
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """The script against STUB_DOCKER; returns the result and the docker subcommands called."""
+    stub_env = {"STUB_DIR": str(tmp_path), "STUB_DIGEST": STUB_DIGEST, "STUB_REPO": STUB_REPO}
+    path = str(tool_dir(tmp_path, docker="stub"))
+    result = run_script(checkout, STUB_REPO, env={**env, **stub_env, **stub, "PATH": path})
+    calls = tmp_path / "calls"
+    lines = calls.read_text().splitlines() if calls.exists() else []
+    return result, [line.split()[0] for line in lines]
+
+
+def test_an_existing_tag_is_a_success_with_no_build_and_no_push(
     tmp_path: Path, script_env: dict[str, str], checkout: Path
 ) -> None:
-    path = tool_dir(tmp_path, docker_cli=False)
-    result = run_script(checkout, "r.example/x", env={**script_env, "PATH": str(path)})
-    assert result.returncode == 1
-    assert "docker is not installed or not on PATH" in result.stderr
-    assert "Traceback" not in result.stderr
+    (tmp_path / "exists").touch()
+    result, calls = run_stubbed(checkout, tmp_path, script_env)
+    assert (result.returncode, result.stdout) == (0, f"{STUB_REPO}@{STUB_DIGEST}\n")
+    assert calls == ["login", "manifest"]
 
 
-def test_no_url_and_no_pulumi_is_a_clear_error(
+def test_a_new_tag_is_built_and_pushed_once(
     tmp_path: Path, script_env: dict[str, str], checkout: Path
 ) -> None:
-    path = tool_dir(tmp_path, docker_cli=True)
-    assert shutil.which("pulumi", path=str(path)) is None
-    result = run_script(checkout, env={**script_env, "PATH": str(path)})
-    assert result.returncode == 1
-    assert "no repository URL: pass it as the first argument" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert result.stdout == ""
+    result, calls = run_stubbed(checkout, tmp_path, script_env)
+    assert (result.returncode, result.stdout) == (0, f"{STUB_REPO}@{STUB_DIGEST}\n")
+    assert calls == ["login", "manifest", "build", "push", "image"]
 
 
-@pytest.mark.container
+@pytest.mark.parametrize(("race", "code"), [("1", 0), ("", 1)])
+def test_a_refused_push_is_a_success_only_if_the_tag_is_there_now(
+    tmp_path: Path, script_env: dict[str, str], checkout: Path, race: str, code: int
+) -> None:
+    result, calls = run_stubbed(checkout, tmp_path, script_env, STUB_RACE=race, STUB_PUSH_FAILS="1")
+    assert result.returncode == code, result.stderr
+    assert calls.count("push") == 1
+    assert result.stdout == (f"{STUB_REPO}@{STUB_DIGEST}\n" if race else "")
+    assert race or "docker push r.example/retail-api:sha-" in result.stderr
+
+
 def test_a_failing_build_args_step_stops_before_the_build(
-    ecr_registry: Registry, script_env: dict[str, str], checkout: Path, tmp_path: Path
+    tmp_path: Path, script_env: dict[str, str], checkout: Path
 ) -> None:
     """`infra.image_tag --build-args` failing must end the script, not build without args."""
     wrapper = tmp_path / "python"
@@ -214,17 +226,84 @@ def test_a_failing_build_args_step_stops_before_the_build(
         f'exec "{sys.executable}" "$@"\n'
     )
     wrapper.chmod(0o755)
-    repo = f"{ecr_registry.host}/retail-api"
-    result = run_script(checkout, repo, env={**script_env, "PYTHON": str(wrapper)})
-    assert result.returncode == 1, result.stderr[-3000:]
+    result, calls = run_stubbed(checkout, tmp_path, {**script_env, "PYTHON": str(wrapper)})
+    assert result.returncode == 1
     assert "could not compute the build args" in result.stderr
-    assert "building" not in result.stderr
-    assert result.stdout == ""
+    assert (calls, result.stdout) == (["login"], "")
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_help_prints_usage_without_needing_any_tool(
+    tmp_path: Path, checkout: Path, flag: str
+) -> None:
+    path = tool_dir(tmp_path, docker=None)
+    (path / "aws").unlink()
+    result = run_script(checkout, flag, env={"PATH": str(path)})  # no aws, no docker
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout.startswith("Usage: scripts/ecr_push.sh [REPOSITORY_URL]\n")
+    # Every variable the script reads is in the usage.
+    read = set(re.findall(r"\$\{([A-Z_]+):-", SCRIPT.read_text()))
+    assert read == {"PYTHON", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"} | {
+        "BASE_IMAGE",
+        "PIP_INDEX_URL",
+        "BUILD_NETWORK",
+    }
+    assert all(name in result.stdout for name in read)
+
+
+@pytest.mark.parametrize(
+    ("drop", "args", "code", "message"),
+    [
+        ("", ("registry.example/no-tags:latest",), 1, "without tag or digest"),
+        ("", ("no-slash",), 1, "must look like <registry>/<name>"),
+        ("AWS_DEFAULT_REGION", ("127.0.0.1:1/repo",), 1, "set AWS_REGION"),
+        ("", ("--bogus",), 2, "unknown option '--bogus' (see --help)"),
+        ("", ("a.example/x", "b.example/y"), 2, "one repository URL only"),
+    ],
+)
+def test_bad_input_fails_with_a_clear_message(
+    script_env: dict[str, str],
+    checkout: Path,
+    drop: str,
+    args: tuple[str, ...],
+    code: int,
+    message: str,
+) -> None:
+    env = {key: value for key, value in script_env.items() if key != drop}
+    result = run_script(checkout, *args, env=env)
+    assert (result.returncode, result.stdout) == (code, "")
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("docker", "aws", "message"),
+    [
+        ("real", True, "no repository URL: pass it as the first argument"),
+        (None, True, "docker is not installed or not on PATH"),
+        ("real", False, "the aws CLI is not installed"),
+    ],
+)
+def test_missing_tools_and_url_are_named(
+    tmp_path: Path,
+    script_env: dict[str, str],
+    checkout: Path,
+    docker: str | None,
+    aws: bool,
+    message: str,
+) -> None:
+    path = tool_dir(tmp_path, docker=docker)
+    if not aws:
+        (path / "aws").unlink()
+    assert shutil.which("pulumi", path=str(path)) is None
+    result = run_script(checkout, env={**script_env, "PATH": str(path)})
+    assert (result.returncode, result.stdout) == (1, "")
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_powershell_script_requires_7_2_and_quiets_stderr_safely() -> None:
-    """No pwsh here: a static guard for the Windows PowerShell 5.1 stderr pitfall."""
-    text = (REPO_ROOT / "scripts" / "ecr_push.ps1").read_text()
+    """A static guard for the Windows PowerShell 5.1 stderr pitfall."""
+    text = PS1.read_text()
     assert text.splitlines()[0] == "#Requires -Version 7.2"
     # Every redirected native stderr goes through the one helper that lifts 'Stop'.
     assert text.count("2>$null") == 1
@@ -232,5 +311,24 @@ def test_powershell_script_requires_7_2_and_quiets_stderr_safely() -> None:
     helper = helper[: helper.index("\n}\n")]
     assert "$ErrorActionPreference = 'Continue'" in helper
     assert "2>$null" in helper
-    assert "BASE_IMAGE is FOR OFFLINE TESTS ONLY" in text
-    assert "could not compute the build args" in text
+
+
+def test_powershell_script_follows_the_same_rules_as_the_bash_one() -> None:
+    text = PS1.read_text()
+    # --help: -h/-Help bind the switch; `--help` is no parameter token, so it arrives as the URL.
+    assert "[Alias('h')]\n    [switch]$Help" in text
+    assert "if ($Help -or $RepositoryUrl -in @('--help', '/?')) {" in text
+    assert text.index("Get-Help -Full $PSCommandPath") < text.index("Get-Command aws")
+    # Same tag: the program's module, with BASE_IMAGE passed to it, never appended afterwards.
+    assert "@('-m', 'infra.image_tag', '--context', $Context, '--platform', $Platform)" in text
+    assert "$tagArgs += @('--base-image', $env:BASE_IMAGE)" in text
+    for script in (text, SCRIPT.read_text()):
+        assert not re.search(r"--build-arg[^\n]*BASE_IMAGE", script)
+    # Look before you build: an existing tag ends the run before any build or push.
+    look = text.index("$existing = Get-RegistryDigest")
+    assert look < text.index("& docker build") < text.index("& docker push")
+    assert "nothing to build or push" in text[look : text.index("& docker build")]
+    # Every environment variable the bash usage documents is documented here too.
+    usage = SCRIPT.read_text().split("Environment:")[1].split("EOF")[0]
+    for name in re.findall(r"^  ([A-Z_]+)", usage, re.MULTILINE):
+        assert name in text, name
