@@ -117,6 +117,39 @@ def untag_registry(host: str) -> None:
         docker("rmi", *mine, timeout=120)
 
 
+def remove_descendants(image_id: str) -> int:
+    """Remove every local image built on `image_id` (tags, intermediates), not the image.
+
+    The classic builder's cache is exactly these images, so afterwards a build on
+    `image_id` starts from an empty cache, while everyone else's cache stays intact.
+    """
+    ids = docker("images", "--all", "--quiet", "--no-trunc", timeout=60).split()
+    parents = {}
+    if ids:
+        for image in json.loads(docker("image", "inspect", *set(ids), timeout=120)):
+            parents[image["Id"]] = image.get("Parent", "")
+    doomed: set[str] = set()
+    grew = True
+    while grew:
+        grew = False
+        for child, parent in parents.items():
+            if child not in doomed and (parent == image_id or parent in doomed):
+                doomed.add(child)
+                grew = True
+    if doomed:
+        docker("rmi", "--force", *doomed, timeout=300)
+    return len(doomed)
+
+
+def step_used_cache(log: str, marker: str) -> bool:
+    """Whether the classic-builder step whose instruction contains `marker` was cached."""
+    steps = log.split("\nStep ")
+    matching = [step for step in steps if marker in step.split("\n", 1)[0]]
+    if not matching:
+        raise AssertionError(f"no build step contains {marker!r}")
+    return all("---> Using cache" in step for step in matching)
+
+
 def pip_build_args() -> dict[str, str]:
     """The index the builder stage installs from: the host's PIP_INDEX_URL, else PyPI.
 

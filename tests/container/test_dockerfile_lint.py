@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -45,8 +46,16 @@ def test_dockerfile_works_with_both_builders() -> None:
     assert not lines[0].replace(" ", "").lower().startswith("#syntax=")
     instructions = [line for line in lines if not line.lstrip().startswith("#")]
     assert not any("--mount=" in line for line in instructions)
-    assert "ARG BASE_IMAGE=python:3.11-slim" in lines
     assert sum(line.startswith("FROM ${BASE_IMAGE} AS ") for line in lines) == 2
+
+
+def test_base_is_pinned_by_digest_in_the_first_instruction() -> None:
+    """One place for the base: the first instruction, the official image, a full sha256."""
+    instructions = [
+        line for line in DOCKERFILE.read_text().splitlines() if line and not line.startswith("#")
+    ]
+    assert re.fullmatch(r"ARG BASE_IMAGE=python:3\.11-slim@sha256:[0-9a-f]{64}", instructions[0])
+    assert sum("BASE_IMAGE=" in line for line in instructions) == 1
 
 
 def test_dockerignore_sends_only_runtime_inputs(tmp_path: Path) -> None:
@@ -54,6 +63,7 @@ def test_dockerignore_sends_only_runtime_inputs(tmp_path: Path) -> None:
     for rel in [
         "Dockerfile",
         "requirements.txt",
+        "sbom-requirements.txt",
         "retail_api/__init__.py",
         "retail_api/api/x.py",
         "artifact/model.json",
@@ -86,6 +96,7 @@ def test_dockerignore_sends_only_runtime_inputs(tmp_path: Path) -> None:
         "Dockerfile",
         ".dockerignore",
         "requirements.txt",
+        "sbom-requirements.txt",
         "retail_api/__init__.py",
         "retail_api/api/x.py",
         "artifact/model.json",
