@@ -4,6 +4,7 @@ under Pulumi mocks, and the offline Kubernetes schema check every rendered objec
 
 from __future__ import annotations
 
+import functools
 import importlib
 import runpy
 import sys
@@ -91,8 +92,18 @@ def _validate(document: dict[str, Any]) -> None:
             pytest.fail(f"{document['kind']} is not valid Kubernetes {version}: {where}: {error}")
 
 
+@pytest.fixture(scope="session")
+def _schema_cache() -> Iterator[None]:
+    """kubernetes-validate re-reads its 1.3 MB definitions file on every call (~60 % of the
+    time); memoising that reader leaves the validation itself untouched."""
+    reader = kubernetes_validate.utils.schema_contents
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kubernetes_validate.utils, "schema_contents", functools.cache(reader))
+        yield
+
+
 @pytest.fixture
-def assert_valid_kubernetes() -> Callable[[dict[str, Any]], None]:
+def assert_valid_kubernetes(_schema_cache: None) -> Callable[[dict[str, Any]], None]:
     """Checks one object against the real Kubernetes OpenAPI schemas, offline and strict
     (an unknown or misspelt field fails), for every version in KUBERNETES_VERSIONS."""
     return _validate
