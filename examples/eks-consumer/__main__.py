@@ -4,9 +4,28 @@ Kept dependency-free (no pulumi-kubernetes): the manifests are exported as dicts
 add pulumi-kubernetes and pass the list to `kubernetes.yaml.v2.ConfigGroup(objs=[...])`.
 """
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import pulumi
 from manifest import build_manifests
 from pull_policy import node_pull_policy
+
+T = TypeVar("T")
+
+
+def one_line(build: Callable[..., T]) -> Callable[..., T]:
+    """A builder's ValueError (it names the output or key) ends the update as that message
+    alone: pulumi.RunError is reported without a traceback."""
+
+    def run(*args: Any) -> T:
+        try:
+            return build(*args)
+        except ValueError as error:
+            raise pulumi.RunError(str(error)) from None
+
+    return run
+
 
 config = pulumi.Config()
 # Fully qualified name of the registry stack, e.g. "acme/retail-registry/prod".
@@ -26,17 +45,19 @@ region = registry.require_output("region")
 repository_arn = registry.require_output("repositoryArn")
 
 manifests = pulumi.Output.all(image_ref, region).apply(
-    lambda values: build_manifests(
-        values[0],
-        values[1],
-        namespace=namespace,
-        replicas=replicas,
-        max_replicas=max_replicas,
-        target_rps_per_pod=target_rps_per_pod,
+    one_line(
+        lambda values: build_manifests(
+            values[0],
+            values[1],
+            namespace=namespace,
+            replicas=replicas,
+            max_replicas=max_replicas,
+            target_rps_per_pod=target_rps_per_pod,
+        )
     )
 )
 deployment = manifests.apply(lambda objects: objects[0])
-pull_policy = repository_arn.apply(node_pull_policy)
+pull_policy = repository_arn.apply(one_line(node_pull_policy))
 
 # A v1 List, so `kubectl apply -f` takes the exported JSON as it is.
 manifest_list = manifests.apply(lambda items: {"apiVersion": "v1", "kind": "List", "items": items})

@@ -112,7 +112,7 @@ def test_program_fails_on_a_tag_only_image_ref(
     run_program: RunProgram, registry_outputs: dict[str, str]
 ) -> None:
     outputs = {**registry_outputs, "imageRef": registry_outputs["imageUri"]}
-    with pytest.raises(ValueError, match=r"^imageRef: .*pinned by digest"):
+    with pytest.raises(pulumi.RunError, match=r"^imageRef: .*pinned by digest"):
         run_program(outputs, {"registryStack": STACK})
 
 
@@ -127,5 +127,13 @@ def test_program_fails_on_a_tag_only_image_ref(
 def test_program_names_the_bad_config_key(
     run_program: RunProgram, registry_outputs: dict[str, str], config: dict[str, str], message: str
 ) -> None:
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(pulumi.RunError, match=message):
         run_program(registry_outputs, {"registryStack": STACK, **config})
+
+
+def test_program_fails_on_a_repository_arn_of_another_service(
+    run_program: RunProgram, registry_outputs: dict[str, str]
+) -> None:
+    outputs = {**registry_outputs, "repositoryArn": "arn:aws:s3:::retail-api"}
+    with pytest.raises(pulumi.RunError, match=r"^repositoryArn: must be 'arn:aws:ecr:"):
+        run_program(outputs, {"registryStack": STACK})
