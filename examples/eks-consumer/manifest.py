@@ -16,15 +16,16 @@ CONTAINER_UID = 10001
 CONTAINER_PORT = 8000
 LIVENESS_PATH = "/health/live"
 READINESS_PATH = "/ready"
-# The server finishes in-flight requests for up to 5 s after SIGTERM. Before that, the pod
-# keeps serving 5 s while it is taken out of the Service's endpoints, so a scale-in or a
-# rollout refuses no connection; 5 s more of grace covers process exit.
+# The pod keeps serving 5 s while it is taken out of the Service's endpoints, so a scale-in
+# or a rollout refuses no connection; then SIGTERM, after which the server finishes in-flight
+# requests for up to 5 s (server/retail_api/core/server.py); 5 s more covers process exit.
 PRE_STOP_SLEEP_SECONDS = 5
+SERVER_GRACEFUL_SHUTDOWN_SECONDS = 5
+TERMINATION_GRACE_SECONDS = PRE_STOP_SLEEP_SECONDS + SERVER_GRACEFUL_SHUTDOWN_SECONDS + 5
 # With several workers the server runs prometheus_client's multi-process mode in this folder
 # (on the /tmp emptyDir) and empties it at start; a fixed path means a restarted container
 # reuses one folder instead of leaving a new one behind each time.
 METRICS_DIR = "/tmp/prometheus"  # noqa: S108
-TERMINATION_GRACE_SECONDS = PRE_STOP_SLEEP_SECONDS + 5 + 5
 
 _IMAGE_REF = re.compile(
     r"^(?P<host>\d{12}\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?)"
