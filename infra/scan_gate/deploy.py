@@ -1,11 +1,14 @@
 """The gate in `pulumi up`: wait for the pushed digest's ECR scan and fail the update on a bad one.
 
 Why an `apply` on the program side and not a dynamic resource: the verdict must be re-read on
-every `up` (enhanced scanning keeps finding new CVEs in an unchanged digest, and an ignore entry
+every `up` (enhanced scanning keeps finding CVEs in an unchanged digest, and an ignore entry
 can expire), the digest outputs must not resolve before it, and the AWS client has to be
 injectable for tests under `pulumi.runtime.set_mocks` — a dynamic provider runs pickled in
-another process, where mocks never call it. The ECR call runs in a worker thread so the rest of
-the program keeps registering resources while the scan finishes.
+another process, where mocks never call it. pulumi-aws has no function that returns scan
+findings, so the call is boto3's.
+
+Test harnesses that run the whole program may replace the module attribute
+`boto3_client_factory` (looked up when `gate_image` is called) with a fake.
 """
 
 from __future__ import annotations
@@ -28,8 +31,17 @@ from infra.scan_gate.aws import (
     page_fetcher,
 )
 from infra.scan_gate.findings import JUDGEABLE, merge_pages, page_status
-from infra.scan_gate.model import FindingsError, ScanGateError, ScanPolicy, ScanSummary
+from infra.scan_gate.model import (
+    FindingsError,
+    ScanGateError,
+    ScanPolicy,
+    ScanSummary,
+    unjudged_output,
+)
 from infra.scan_gate.verdict import Clock, collect_pages, failure_message, judge, wait_for_scan
+
+# check_image and look_once share this signature, so `up` and preview run the same way.
+Check = Callable[[str, str, ScanPolicy, ClientFactory, "Clock | None", dt.date], ScanSummary]
 
 
 @dataclass(frozen=True)
@@ -39,7 +51,7 @@ class GatedImage:
     digest: pulumi.Output[str]
     """The image digest, resolved only once the gate has passed (during `up`)."""
     image_scan: pulumi.Output[dict[str, Any]]
-    """The `imageScan` stack output: ScanSummary.to_output(), or a preview report."""
+    """The `imageScan` stack output: ScanSummary.to_output(), or unjudged_output()."""
 
 
 def gate_image(
@@ -56,7 +68,8 @@ def gate_image(
     During `up`: waits up to `policy.timeout_seconds` for the scan, then raises
     `pulumi.RunError` (failing the update; the stack keeps its previous outputs) when the
     verdict fails, the status is not judgeable, or the wait times out. During preview: one
-    look, no waiting, never raises; a known digest's verdict is logged as a warning.
+    look, no waiting, never raises; a failing or unfinished scan is logged as a warning.
+    With `fail_severity` None (NONE) `up` never fails either: it waits, reports and warns.
 
     The region and account come from the repository ARN (where the repository really is);
     credentials from `aws:profile` and the caller is checked against `aws:allowedAccountIds`
@@ -67,19 +80,27 @@ def gate_image(
 
     async def run(args: list[Any]) -> dict[str, Any]:
         arn, image_digest = str(args[0]), str(args[1])
-        if pulumi.runtime.is_dry_run():
-            return await asyncio.to_thread(_preview, arn, image_digest, policy, factory, day())
+        preview = pulumi.runtime.is_dry_run()
+        check: Check = look_once if preview else check_image
         try:
+            # The ECR calls (and the waiting) run in a worker thread, so the event loop keeps
+            # registering the rest of the program meanwhile.
             summary = await asyncio.to_thread(
-                check_image, arn, image_digest, policy, factory, clock, day()
+                check, arn, image_digest, policy, factory, clock, day()
             )
         except (ScanGateError, FindingsError, ValueError) as exc:
+            status = exc.status if isinstance(exc, ScanGateError) else "UNKNOWN"
+            if preview or policy.fail_severity is None:
+                # Preview and report-only never fail the update; they say what they saw.
+                pulumi.log.warn(f"{exc} ({'preview' if preview else 'scanFailSeverity NONE'})")
+                if isinstance(exc, ScanGateError) and exc.summary is not None:
+                    return exc.summary.to_output()
+                return unjudged_output(image_digest, status, policy.fail_severity)
             # RunError: the engine prints the message alone, without a Python traceback.
             raise pulumi.RunError(str(exc)) from None
-        if summary.fail_severity is not None and summary.expired_ignore_ids:
-            pulumi.log.warn(
-                f"scan gate: expired scanIgnore entries: {', '.join(summary.expired_ignore_ids)}"
-            )
+        if summary.expired_ignore_ids:
+            expired = ", ".join(summary.expired_ignore_ids)
+            pulumi.log.warn(f"scan gate: expired scanIgnore entries (renew or remove): {expired}")
         pulumi.log.info(f"scan gate: {json.dumps(summary.to_output(), sort_keys=True)}")
         return summary.to_output()
 
@@ -96,12 +117,37 @@ def check_image(
     clock: Clock | None,
     today: dt.date,
 ) -> ScanSummary:
-    """Blocking: wait for the scan, judge it; raise ScanGateError unless the gate passes."""
+    """`up`, blocking: wait for the scan and judge it; ScanGateError unless the gate passes."""
     target = EcrTarget.from_arn(repository_arn)
     fetch = page_fetcher(_client(client_factory, target, digest), target, digest)
     summary = judge(wait_for_scan(fetch, policy.timeout_seconds, clock), policy, today)
     if not summary.passed:
         raise ScanGateError(failure_message(summary), summary)
+    return summary
+
+
+def look_once(
+    repository_arn: str,
+    digest: str,
+    policy: ScanPolicy,
+    client_factory: ClientFactory,
+    clock: Clock | None,
+    today: dt.date,
+) -> ScanSummary:
+    """Preview: one look, no waiting (`clock` unused); an unfinished scan is not judged yet."""
+    target = EcrTarget.from_arn(repository_arn)
+    fetch = page_fetcher(_client(client_factory, target, digest), target, digest)
+    first = fetch(None)
+    _, status, description = page_status(first)
+    if status not in JUDGEABLE:
+        raise ScanGateError(
+            f"scan gate: image {digest}: scan {status} ({description or 'not finished'}); "
+            "`up` waits for it",
+            status=status,
+        )
+    summary = judge(merge_pages(collect_pages(fetch, first)), policy, today)
+    if not summary.passed:
+        raise ScanGateError(f"{failure_message(summary)}; `up` would fail", summary)
     return summary
 
 
@@ -113,29 +159,6 @@ def credentials_from_stack() -> AwsCredentials:
         profile=config.get("profile") or None,
         allowed_account_ids=tuple(str(a) for a in allowed) if isinstance(allowed, list) else (),
     )
-
-
-def _preview(
-    arn: str, digest: str, policy: ScanPolicy, factory: ClientFactory, today: dt.date
-) -> dict[str, Any]:
-    # Preview never blocks and never fails: one look, reported as a warning.
-    report: dict[str, Any] = {"digest": digest, "status": "UNKNOWN", "passed": False}
-    try:
-        target = EcrTarget.from_arn(arn)
-        fetch = page_fetcher(_client(factory, target, digest), target, digest)
-        first = fetch(None)
-        _, status, _ = page_status(first)
-        report["status"] = status
-        if status in JUDGEABLE:
-            summary = judge(merge_pages(collect_pages(fetch, first)), policy, today)
-            report = summary.to_output()
-            if not summary.passed:
-                pulumi.log.warn(f"{failure_message(summary)} (preview: `up` would fail)")
-        else:
-            pulumi.log.info(f"scan gate: image {digest}: scan {status}; `up` will wait for it")
-    except Exception as exc:
-        pulumi.log.warn(f"{exc} (preview: not judged)")
-    return report
 
 
 def _client(factory: ClientFactory, target: EcrTarget, digest: str) -> EcrScanClient:

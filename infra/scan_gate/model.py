@@ -149,6 +149,21 @@ class ScanSummary:
         }
 
 
+def unjudged_output(digest: str, status: str, fail_severity: Severity | None) -> dict[str, Any]:
+    """The `imageScan` output, same keys, for a scan that was not judged (preview, report-only)."""
+    return {
+        "digest": digest,
+        "status": status,
+        "failSeverity": fail_severity.value if fail_severity else REPORT_ONLY,
+        "passed": False,
+        "counts": {},
+        "failingIds": [],
+        "unlistedFailing": 0,
+        "ignoredIds": [],
+        "expiredIgnoreIds": [],
+    }
+
+
 def sorted_counts(counts: dict[Severity, int]) -> list[tuple[Severity, int]]:
     """Non-zero counts, most severe first."""
     return sorted(((s, n) for s, n in counts.items() if n), key=lambda item: -item[0].rank)
@@ -160,9 +175,13 @@ class ScanGateError(Exception):
     The message names the digest and the status (and, for a verdict, the failing ids).
     """
 
-    def __init__(self, message: str, summary: ScanSummary | None = None) -> None:
+    def __init__(
+        self, message: str, summary: ScanSummary | None = None, status: str = "UNKNOWN"
+    ) -> None:
         super().__init__(message)
         self.summary = summary
+        self.status = summary.status if summary else status
+        """The scan status the gate stopped at (UNKNOWN when ECR could not be asked)."""
 
 
 class FindingsError(ValueError):

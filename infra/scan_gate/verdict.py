@@ -83,12 +83,15 @@ def wait_for_scan(
             return merge_pages(collect_pages(fetch, first))
         detail = f" ({description})" if description else ""
         if status not in WAITING:
-            raise ScanGateError(f"scan gate: image {digest}: scan status {status}{detail}")
+            raise ScanGateError(
+                f"scan gate: image {digest}: scan status {status}{detail}", status=status
+            )
         remaining = deadline - clock.monotonic()
         if remaining <= 0:
             raise ScanGateError(
                 f"scan gate: image {digest}: still {status}{detail} after "
-                f"{timeout_seconds:g} s (scanTimeoutSeconds)"
+                f"{timeout_seconds:g} s (scanTimeoutSeconds)",
+                status=status,
             )
         clock.sleep(min(clock.poll_seconds, remaining))
 

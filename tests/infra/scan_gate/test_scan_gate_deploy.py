@@ -146,16 +146,34 @@ def test_preview_reports_without_waiting_or_failing() -> None:
     assert resolve(pending.image_scan) == {
         "digest": DIGEST,
         "status": "IN_PROGRESS",
+        "failSeverity": "CRITICAL",
         "passed": False,
+        "counts": {},
+        "failingIds": [],
+        "unlistedFailing": 0,
+        "ignoredIds": [],
+        "expiredIgnoreIds": [],
     }
     assert clock.sleeps == []
 
 
-def test_report_only_passes_critical_findings() -> None:
+def test_report_only_passes_critical_findings_and_failed_scans() -> None:
+    """scanFailSeverity NONE: `up` reports (and warns) but never fails the update."""
     mocks(preview=False)
     gated = gate(ScriptedEcr([DIRTY]), ScanPolicy(fail_severity=None))
     assert resolve(gated.digest) == DIGEST
     assert resolve(gated.image_scan)["failSeverity"] == "NONE"
+    assert resolve(gated.image_scan)["failingIds"] == []
+    failed = gate(ScriptedEcr([response("FAILED")]), ScanPolicy(fail_severity=None))
+    assert resolve(failed.digest) == DIGEST
+    assert resolve(failed.image_scan)["status"] == "FAILED"
+
+
+def test_unfinished_scan_fails_the_update_when_gating() -> None:
+    mocks(preview=False)
+    gated = gate(ScriptedEcr([response("SCAN_ELIGIBILITY_EXPIRED")]), ScanPolicy(Severity.LOW))
+    with pytest.raises(pulumi.RunError, match="scan status SCAN_ELIGIBILITY_EXPIRED"):
+        resolve(pulumi.Output.concat(URL, "@", gated.digest))
 
 
 def test_credentials_follow_the_aws_namespace() -> None:
