@@ -199,28 +199,30 @@ def test_plan_hands_the_engine_relative_paths_and_the_base(context: Path) -> Non
 
 
 def git(*args: str, cwd: Path, umask: int = 0o022) -> None:
-    command = " ".join(["git", "-c", "user.name=t", "-c", "user.email=t@example.test", *args])
+    identity = [
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.test",
+        "-c",
+        "commit.gpgsign=false",
+    ]
+    command = " ".join(["git", *identity, *args])
     subprocess.run(["sh", "-c", f"umask {umask:03o} && {command}"], cwd=cwd, check=True)
 
 
 @pytest.fixture
 def origin(tmp_path: Path) -> Path:
-    """A small project laid out like this one, committed to git (which keeps only the x bit)."""
-    root = write_files(
-        tmp_path / "origin",
-        {
-            "pyproject.toml": PYPROJECT,
-            "server/Dockerfile": dockerfile_text(),
-            "server/.dockerignore": "*\n!retail_api\n!entry.sh\n",
-            "server/retail_api/__init__.py": "VERSION = 1\n",
-            "server/entry.sh": "#!/bin/sh\nexec python -m retail_api\n",
-            "server/training/train.py": "heavy\n",
-        },
-    )
-    (root / "server/entry.sh").chmod(0o755)
-    git("init", "-q", ".", cwd=root)
-    git("add", ".", cwd=root)
-    git("commit", "-q", "-m", "c", cwd=root)
+    """This project's server/ and pyproject.toml plus one executable, committed to a fresh
+    repository (git keeps only the x bit of a file's mode)."""
+    root = tmp_path / "origin"
+    skip = shutil.ignore_patterns("__pycache__", ".*_cache")
+    shutil.copytree(SERVER_DIR, root / "server", ignore=skip)
+    shutil.copy(PROJECT_ROOT / "pyproject.toml", root / "pyproject.toml")
+    write_files(root, {"server/retail_api/entry.sh": "#!/bin/sh\n"})
+    (root / "server/retail_api/entry.sh").chmod(0o755)
+    for args in (("init", "-q", "."), ("add", "."), ("commit", "-q", "-m", "c")):
+        git(*args, cwd=root)
     return root
 
 
@@ -236,7 +238,9 @@ def plan_of(server: Path) -> BuildPlan:
 
 
 def modes(server: Path) -> list[int]:
-    return [(server / name).stat().st_mode & 0o777 for name in ("entry.sh", "Dockerfile")]
+    return [
+        (server / name).stat().st_mode & 0o777 for name in ("retail_api/entry.sh", "Dockerfile")
+    ]
 
 
 def test_two_clones_with_different_umasks_get_the_same_tag_and_engine_inputs(
@@ -251,7 +255,8 @@ def test_two_clones_with_different_umasks_get_the_same_tag_and_engine_inputs(
     for path in laptop.rglob("*"):
         os.utime(path, (1_000_000_000, 1_000_000_000))
     assert plan_of(laptop) == plan_of(ci)
-    (laptop / "retail_api/__init__.py").write_text("VERSION = 2\n")
+    with (laptop / "retail_api/__init__.py").open("a") as file:
+        file.write("# a change\n")
     assert plan_of(laptop).tag != plan_of(ci).tag
 
 
