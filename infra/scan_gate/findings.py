@@ -69,21 +69,20 @@ def merge_pages(pages: Sequence[object]) -> ScanResult:
         if counts is None and "findingSeverityCounts" in block:
             counts = _counts(block["findingSeverityCounts"], f"{where}.findingSeverityCounts")
         shapes |= {name for name in ("findings", "enhancedFindings") if name in block}
-        findings += [_basic(f, f"{where}.findings[{i}]") for i, f in _items(block, "findings")]
-        findings += [
-            _enhanced(f, f"{where}.enhancedFindings[{i}]")
-            for i, f in _items(block, "enhancedFindings")
-        ]
+        basic = _items(block, "findings", where)
+        findings += [_basic(f, f"{where}.findings[{i}]") for i, f in basic]
+        enhanced = _items(block, "enhancedFindings", where)
+        findings += [_enhanced(f, f"{where}.enhancedFindings[{i}]") for i, f in enhanced]
     if counts is None:
         counts = Counter(f.severity for f in findings)
     shape = "enhanced" if "enhancedFindings" in shapes else "basic" if shapes else "counts"
     return ScanResult(digest, status, dict(counts), tuple(findings), shape)
 
 
-def _items(block: Mapping[str, Any], name: str) -> list[tuple[int, object]]:
+def _items(block: Mapping[str, Any], name: str, where: str) -> list[tuple[int, object]]:
     value = block.get(name, [])
     if not isinstance(value, list):
-        raise FindingsError(f"imageScanFindings.{name}: must be a list")
+        raise FindingsError(f"{where}.{name}: must be a list")
     return list(enumerate(value))
 
 

@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.scan_gate.findings import JUDGEABLE, WAITING, merge_pages, next_token, page_status
-from infra.scan_gate.model import ScanGateError, ScanPolicy, ScanResult, ScanSummary, Severity
+from infra.scan_gate.model import (
+    Finding,
+    ScanGateError,
+    ScanPolicy,
+    ScanResult,
+    ScanSummary,
+    Severity,
+)
 
 # Fetch one response page: (nextToken or None) -> the DescribeImageScanFindings response.
 FetchPage = Callable[[str | None], Mapping[str, Any]]
@@ -34,7 +41,7 @@ def judge(result: ScanResult, policy: ScanPolicy, today: dt.date) -> ScanSummary
     open_findings = [f for f in result.findings if f.counts]
     ignored = tuple(sorted({f.id for f in open_findings if f.id in active}))
     if threshold is None:
-        failing: tuple[Any, ...] = ()
+        failing: tuple[Finding, ...] = ()
         unlisted = 0
     else:
         failing = tuple(
@@ -112,7 +119,7 @@ def collect_pages(fetch: FetchPage, first: Mapping[str, Any]) -> list[Mapping[st
 
 def failure_message(summary: ScanSummary) -> str:
     """The one-line reason a summary fails the gate (also used by the program's error)."""
-    assert summary.fail_severity is not None
+    threshold = summary.fail_severity.value if summary.fail_severity else "NONE"
     parts = []
     if summary.failing_ids:
         parts.append(f"{len(summary.failing_ids)} failing: {', '.join(summary.failing_ids)}")
@@ -120,5 +127,5 @@ def failure_message(summary: ScanSummary) -> str:
         parts.append(f"{summary.unlisted_failing} counted but not listed (no ids to ignore)")
     return (
         f"scan gate: image {summary.digest} ({summary.status}) has findings at or above "
-        f"{summary.fail_severity.value}: {'; '.join(parts)}"
+        f"{threshold}: {'; '.join(parts)}"
     )

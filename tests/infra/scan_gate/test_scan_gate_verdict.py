@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from infra.scan_gate import (
     Clock,
@@ -174,3 +176,31 @@ def test_timeout_names_digest_and_status() -> None:
     # The last sleep is cut to the deadline: no waiting past the timeout.
     assert clock.sleeps == [10, 10, 5]
     assert len(ecr.requests) == 4
+
+
+# Written out from the AWS severity order, independently of Severity.rank.
+ORDER = ["UNDEFINED", "INFORMATIONAL", "LOW", "MEDIUM", "HIGH", "CRITICAL"]
+
+
+@given(
+    findings=st.lists(
+        st.tuples(st.sampled_from([f"CVE-2024-{n}" for n in range(6)]), st.sampled_from(ORDER)),
+        max_size=12,
+    ),
+    threshold=st.sampled_from(ORDER),
+    ignored=st.sets(st.sampled_from([f"CVE-2024-{n}" for n in range(6)]), max_size=3),
+)
+def test_failing_ids_are_exactly_those_at_or_above_and_not_ignored(
+    findings: list[tuple[str, str]], threshold: str, ignored: set[str]
+) -> None:
+    page = response(findings=[basic(ident, severity) for ident, severity in findings])
+    entries = tuple(IgnoreEntry(i, dt.date(2030, 1, 1), "accepted") for i in sorted(ignored))
+    summary = judge(merge_pages([page]), ScanPolicy(Severity(threshold), entries), TODAY)
+    expected = {
+        ident
+        for ident, severity in findings
+        if ORDER.index(severity) >= ORDER.index(threshold) and ident not in ignored
+    }
+    assert set(summary.failing_ids) == expected
+    assert summary.passed is (not expected)
+    assert set(summary.ignored_ids) == {ident for ident, _ in findings if ident in ignored}
