@@ -71,12 +71,15 @@ def boto3_client_factory(credentials: AwsCredentials) -> ClientFactory:
     def build(target: EcrTarget) -> EcrScanClient:
         # Imported here: only the deploy path needs boto3.
         import boto3
+        from botocore.config import Config
 
         session = boto3.Session(profile_name=credentials.profile, region_name=target.region)
         if credentials.allowed_account_ids:
             caller = session.client("sts").get_caller_identity()["Account"]
             check_account(caller, credentials.allowed_account_ids)
-        client: EcrScanClient = session.client("ecr")
+        # Standard retries absorb ThrottlingException while many updates poll at once.
+        retries = Config(retries={"mode": "standard", "max_attempts": 8})
+        client: EcrScanClient = session.client("ecr", config=retries)
         return client
 
     return build

@@ -122,6 +122,7 @@ def test_factory_checks_the_caller_account(pushed: tuple[Any, str, str]) -> None
     # A real boto3 ECR client, in the ARN's region, that reaches the pushed image.
     assert page_fetcher(client, target, digest)(None)["imageScanStatus"]["status"] == "PENDING"
     assert client.meta.region_name == ecr.meta.region_name  # type: ignore[attr-defined]
+    assert client.meta.config.retries["mode"] == "standard"  # type: ignore[attr-defined]
     other = AwsCredentials(allowed_account_ids=("111122223333",))
     with pytest.raises(ScanGateError) as caught:
         boto3_client_factory(other)(target)
