@@ -70,9 +70,9 @@ def parse_ignore(value: object, key: str = IGNORE_KEY) -> tuple[IgnoreEntry, ...
     entries = tuple(_entry(item, f"{key}[{index}]") for index, item in enumerate(value))
     seen: set[str] = set()
     for index, entry in enumerate(entries):
-        if entry.id in seen:
+        if entry.id.upper() in seen:
             raise ValueError(f"{key}[{index}].id: {entry.id!r} is listed twice")
-        seen.add(entry.id)
+        seen.add(entry.id.upper())
     return entries
 
 

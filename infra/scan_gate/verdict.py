@@ -35,17 +35,18 @@ def judge(result: ScanResult, policy: ScanPolicy, today: dt.date) -> ScanSummary
     active ignore entry names its id. Findings that `counts` report but no listed finding names
     cannot be matched to an ignore entry, so at or above the threshold they fail (fail closed).
     """
-    active = {e.id for e in policy.ignore if e.active_on(today)}
+    # Ids match whatever their case: `cve-2024-1` in a stack file means CVE-2024-1.
+    active = {e.id.upper() for e in policy.ignore if e.active_on(today)}
     expired = tuple(sorted({e.id for e in policy.ignore if not e.active_on(today)}))
     threshold = policy.fail_severity
     open_findings = [f for f in result.findings if f.counts]
-    ignored = tuple(sorted({f.id for f in open_findings if f.id in active}))
+    ignored = tuple(sorted({f.id for f in open_findings if f.id.upper() in active}))
     if threshold is None:
         failing: tuple[Finding, ...] = ()
         unlisted = 0
     else:
         failing = tuple(
-            f for f in open_findings if f.severity.reaches(threshold) and f.id not in active
+            f for f in open_findings if f.severity.reaches(threshold) and f.id.upper() not in active
         )
         listed: Counter[Severity] = Counter(f.severity for f in result.findings)
         unlisted = sum(

@@ -85,6 +85,10 @@ def test_ignore_from_yaml_values_and_engine_strings() -> None:
             r"^scanIgnore\[0\].expires: .* without a time",
         ),
         ([ENTRY, ENTRY], r"^scanIgnore\[1\].id: 'CVE-2024-0001' is listed twice"),
+        (
+            [ENTRY, {**ENTRY, "id": "cve-2024-0001"}],
+            r"^scanIgnore\[1\].id: 'cve-2024-0001' is listed twice",
+        ),
         ("[unclosed", r"^scanIgnore: not valid YAML or JSON"),
     ],
 )

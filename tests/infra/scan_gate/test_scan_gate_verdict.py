@@ -85,6 +85,12 @@ def test_ignore_entry_counts_through_its_expiry_day(expires: dt.date, passes: bo
     assert summary.expired_ignore_ids == (() if passes else ("CVE-2024-0001",))
 
 
+def test_ignore_ids_match_in_any_case() -> None:
+    entry = IgnoreEntry("cve-2024-0001", dt.date(2027, 1, 1), "written in lower case")
+    summary = judge(merge_pages([MIXED]), ScanPolicy(ignore=(entry,)), TODAY)
+    assert (summary.passed, summary.ignored_ids) == (True, ("CVE-2024-0001",))
+
+
 def test_counts_only_fails_closed_and_cannot_be_ignored() -> None:
     """No ids listed: CRITICAL counts fail, and no ignore entry can match them."""
     entry = IgnoreEntry("CVE-2024-0001", dt.date(2027, 1, 1), "accepted")
