@@ -115,6 +115,8 @@ def _pages(text: str, source: str) -> list[object]:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise FindingsError(f"{source}: not JSON ({exc.msg} at line {exc.lineno})") from None
+    except RecursionError:
+        raise FindingsError(f"{source}: nested too deeply to be a findings document") from None
     pages = document if isinstance(document, list) else [document]
     if not pages:
         raise FindingsError(f"{source}: an empty list has no response pages")

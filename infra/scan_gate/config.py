@@ -101,6 +101,8 @@ def _load_text(text: str, key: str) -> object:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ValueError(f"{key}: not valid YAML or JSON{where}") from None
+    except RecursionError:
+        raise ValueError(f"{key}: nested too deeply to be a list of ignore entries") from None
 
 
 def _entry(item: object, where: str) -> IgnoreEntry:

@@ -118,13 +118,25 @@ def test_counts_only_fails_closed(tmp_path: Path) -> None:
             ["--findings", "{findings}"],
             "{findings}: an empty list has no response",
         ),
+        ({"findings": 5}, ["--findings", "{findings}"], "document: must be a JSON object"),
+        (
+            {"findings": "[" * 100_000 + "]" * 100_000},
+            ["--findings", "{findings}"],
+            "{findings}: nested too deeply",
+        ),
+        (
+            {"findings": FAILING, "ignore": "[" * 100_000 + "]" * 100_000},
+            ["--findings", "{findings}", "--ignore", "{ignore}"],
+            "{ignore}: nested too deeply",
+        ),
+        ({}, ["--findings", "{tmp}"], "{tmp}: cannot read: Is a directory"),
         ({}, [], "the following arguments are required: --findings"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(
     tmp_path: Path, files: dict[str, object], args: list[str], error: str
 ) -> None:
-    names = {"missing": str(tmp_path / "missing.json")}
+    names = {"missing": str(tmp_path / "missing.json"), "tmp": str(tmp_path)}
     for name, content in files.items():
         path = tmp_path / f"{name}.txt"
         path.write_text(content if isinstance(content, str) else json.dumps(content))
