@@ -19,7 +19,9 @@ Pure gate (no Pulumi, no boto3):
     merge_pages(pages) -> ScanResult        DescribeImageScanFindings responses, basic or enhanced
     judge(result, policy, today) -> ScanSummary
     wait_for_scan(fetch, timeout_seconds, clock) -> ScanResult   polls; raises ScanGateError
-    ScanSummary.to_output() -> dict          the `imageScan` stack output (camelCase keys)
+    ScanSummary.to_output() -> dict          the `imageScan` stack output (camelCase keys:
+        digest, status, failSeverity, passed, counts, failingIds, unlistedFailing, ignoredIds,
+        expiredIgnoreIds); unjudged_output(...) gives the same keys for a scan not judged.
 
 Deploy (imports Pulumi; builds a boto3 client only when no factory is given):
     gate_image(repository_arn, digest, policy, *, client_factory=None, clock=None, today=None)
@@ -27,8 +29,10 @@ Deploy (imports Pulumi; builds a boto3 client only when no factory is given):
     The component passes `repository.arn` and the pushed digest and exports
     `gated.digest` (and `imageRef` built from it) and `gated.image_scan` as `imageScan`:
     during `up` they resolve only after the gate passes, otherwise the update fails with
-    pulumi.RunError naming the digest and status. Import it from `infra.scan_gate.deploy`
-    (kept out of this module so the CLI does not import Pulumi).
+    pulumi.RunError naming the digest and status. Preview, and `scanFailSeverity: NONE`,
+    never fail: they warn. Import it from `infra.scan_gate.deploy` (kept out of this module so
+    the CLI does not import Pulumi); whole-program test harnesses may replace
+    `infra.scan_gate.deploy.boto3_client_factory` with a fake.
 
 CLI: `python -m infra.scan_gate --findings FILE [--fail-on SEVERITY] [--ignore FILE]`
     exit 0 pass, 1 gate fails, 2 bad input. See docs/scan-gate.md.
@@ -59,6 +63,7 @@ from infra.scan_gate.model import (
     ScanResult,
     ScanSummary,
     Severity,
+    unjudged_output,
 )
 from infra.scan_gate.verdict import Clock, judge, wait_for_scan
 
@@ -87,5 +92,6 @@ __all__ = [
     "parse_ignore",
     "parse_timeout_seconds",
     "policy_from_values",
+    "unjudged_output",
     "wait_for_scan",
 ]
