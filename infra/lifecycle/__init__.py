@@ -5,8 +5,10 @@ Pure Python, no Pulumi. The public surface is small:
 - `analyse(document) -> LifecycleAnalysis`: parse and validate a policy document once
   (`ok`, `errors`, `warnings`, typed `rules` by priority). Never raises.
 - `render(rules) -> str`: the canonical policy JSON for `aws.ecr.LifecyclePolicy`.
-- `simulate(rules, images, now)`: an offline preview with ECR's semantics on the output of
-  `aws ecr describe-images` (`parse_describe_images`).
+- `simulate(rules, images, now, relations=None)`: an offline preview with ECR's semantics on
+  the output of `aws ecr describe-images` (`parse_describe_images`), with index and referrer
+  relations from `aws ecr batch-get-image` (`parse_batch_get_image`) when you have them, and an
+  `undetermined` list where the answer depends on relations nobody showed it.
 
 `python -m infra.lifecycle --help` for the CLI; docs/lifecycle.md for what is and is not
 confirmed against AWS, and what moto does not model.
@@ -14,46 +16,34 @@ confirmed against AWS, and what moto does not model.
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
-from typing import Any
-
 from infra.lifecycle.analysis import LifecycleAnalysis, analyse
 from infra.lifecycle.images import Image, ImagesError, parse_describe_images
+from infra.lifecycle.manifests import ManifestsError, Relations, parse_batch_get_image
 from infra.lifecycle.model import Rule, render
-from infra.lifecycle.simulate import DEFAULT_PRICE_PER_GB, Preview, PreviewResult, simulate
+from infra.lifecycle.preview import (
+    DEFAULT_ARCHIVE_PRICE_PER_GB,
+    DEFAULT_PRICE_PER_GB,
+    Preview,
+    PreviewResult,
+    Undetermined,
+)
+from infra.lifecycle.simulate import simulate
 
 __all__ = [
+    "DEFAULT_ARCHIVE_PRICE_PER_GB",
     "DEFAULT_PRICE_PER_GB",
     "Image",
     "ImagesError",
     "LifecycleAnalysis",
+    "ManifestsError",
     "Preview",
     "PreviewResult",
+    "Relations",
     "Rule",
+    "Undetermined",
     "analyse",
-    "build_policy",
+    "parse_batch_get_image",
     "parse_describe_images",
-    "policy_json",
     "render",
     "simulate",
-    "validate",
 ]
-
-
-# TRANSITIONAL, removed as soon as infra/settings.py, infra/registry.py and their tests call
-# `analyse` and `render` (issue 9): the three old entry points, now thin wrappers.
-def validate(document: object) -> LifecycleAnalysis:
-    return analyse(document)
-
-
-def policy_json(document: Mapping[str, Any]) -> str:
-    analysis = analyse(document)
-    if not analysis.ok:
-        raise ValueError("invalid ECR lifecycle policy: " + "; ".join(analysis.errors))
-    return render(analysis.rules)
-
-
-def build_policy(rules: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads(policy_json({"rules": list(rules)}))
-    return document

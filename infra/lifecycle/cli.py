@@ -21,15 +21,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-import yaml
-
+from infra.config import StackFileError, read_stack_values
 from infra.lifecycle.analysis import analyse
 from infra.lifecycle.images import ImagesError, parse_describe_images, parse_timestamp
-from infra.lifecycle.simulate import DEFAULT_PRICE_PER_GB, format_table, simulate
+from infra.lifecycle.manifests import ManifestsError, Relations, parse_batch_get_image
+from infra.lifecycle.preview import (
+    DEFAULT_ARCHIVE_PRICE_PER_GB,
+    DEFAULT_PRICE_PER_GB,
+    PRICE_SOURCE,
+    format_table,
+)
+from infra.lifecycle.simulate import simulate
+from infra.paths import PROJECT_ROOT
 
-PROJECT = "retail-registry"
-RULES_KEY = f"{PROJECT}:lifecycleRules"
-DEFAULT_ROOT = Path(__file__).resolve().parents[2]
 _STACK_NAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 
@@ -97,11 +101,29 @@ def _parser() -> argparse.ArgumentParser:
     )
     preview.add_argument("--now", help="evaluation time, ISO-8601 (default: current UTC time)")
     preview.add_argument(
+        "--manifests",
+        type=Path,
+        metavar="DIR",
+        help="folder of `aws ecr batch-get-image --output json` outputs (*.json): resolves which "
+        "images an index references and which image a referrer (signature, SBOM) refers to; "
+        "without it such images are listed as undetermined instead of guessed",
+    )
+    preview.add_argument(
         "--price-per-gb",
         type=float,
         default=DEFAULT_PRICE_PER_GB,
-        help="USD per GB-month for estimatedMonthlyStorageUsd, a finite number >= 0; a GB is "
-        "2**30 bytes (binary GB, as AWS bills storage) (default: %(default)s)",
+        help="USD per GB-month of standard storage for estimatedMonthlyStorageUsd, a finite "
+        "number >= 0; a GB is 2**30 bytes (binary GB, as AWS bills storage) (default: "
+        f"%(default)s, standard storage on the {PRICE_SOURCE})",
+    )
+    preview.add_argument(
+        "--archive-price-per-gb",
+        type=float,
+        default=DEFAULT_ARCHIVE_PRICE_PER_GB,
+        help="USD per GB-month of archive storage, for archived and transitioned images "
+        f"(default: %(default)s, archive storage for the first 150 TB a month on the "
+        f"{PRICE_SOURCE}). The storage figure is an estimate: it ignores restore fees, the "
+        "90-day archive minimum and layers shared between images",
     )
     _add_root(preview)
     preview.add_argument(
@@ -120,7 +142,7 @@ def _add_root(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="directory holding Pulumi.<STACK>.yaml (default: the current directory if it "
-        f"holds that file, else the project root {DEFAULT_ROOT})",
+        f"holds that file, else the project root {PROJECT_ROOT})",
     )
 
 
@@ -141,24 +163,26 @@ def _run_validate(args: argparse.Namespace) -> int:
 
 
 def _run_simulate(args: argparse.Namespace) -> int:
-    price = args.price_per_gb
-    if not math.isfinite(price) or price < 0:
-        raise InputError(
-            f"--price-per-gb: must be a finite number >= 0 (USD per GB-month), got {price}"
-        )
+    prices = (args.price_per_gb, args.archive_price_per_gb)
+    for option, price in zip(("--price-per-gb", "--archive-price-per-gb"), prices, strict=True):
+        if not math.isfinite(price) or price < 0:
+            raise InputError(
+                f"{option}: must be a finite number >= 0 (USD per GB-month), got {price}"
+            )
     document = _load_policy(args.policy, args.stack, args.root)
     images = _load_images(args.images)
+    relations = _load_manifests(args.manifests)
     now = _parse_now(args.now)
     analysis = analyse(document)
     _write_lines(sys.stderr, "warning", analysis.warnings)
     if not analysis.ok:
         _write_lines(sys.stderr, "error", analysis.errors)
         return 1
-    preview = simulate(analysis.rules, images, now)
+    preview = simulate(analysis.rules, images, now, relations)
     if args.format == "table":
-        sys.stdout.write(format_table(preview, price))
+        sys.stdout.write(format_table(preview, *prices))
     else:
-        sys.stdout.write(json.dumps(preview.to_dict(price), indent=2) + "\n")
+        sys.stdout.write(json.dumps(preview.to_dict(*prices), indent=2) + "\n")
     return 0
 
 
@@ -173,7 +197,13 @@ def one_line(text: str) -> str:
 
 def _load_policy(path: Path | None, stack: str | None, root: Path | None) -> Any:
     if stack is not None:
-        return {"rules": load_stack_rules(stack, stack_root(stack, root))}
+        if not _STACK_NAME.fullmatch(stack):
+            raise InputError(f"--stack: {stack!r} is not a stack name (letters, digits, _ . -)")
+        try:
+            values = read_stack_values(stack, stack_root(stack, root))
+        except StackFileError as exc:
+            raise InputError(str(exc)) from None
+        return {"rules": values["lifecycleRules"]}
     assert path is not None
     return _read_json(path, "policy")
 
@@ -185,7 +215,7 @@ def stack_root(stack: str, root: Path | None = None) -> Path:
         return root
     if _STACK_NAME.fullmatch(stack) and Path.cwd().joinpath(f"Pulumi.{stack}.yaml").is_file():
         return Path.cwd()
-    return DEFAULT_ROOT
+    return PROJECT_ROOT
 
 
 def _load_images(path: Path) -> Any:
@@ -193,6 +223,18 @@ def _load_images(path: Path) -> Any:
         return parse_describe_images(_read_json(path, "images"))
     except ImagesError as exc:
         raise InputError(f"{path}: {exc}") from exc
+
+
+def _load_manifests(folder: Path | None) -> Relations | None:
+    if folder is None:
+        return None
+    if not folder.is_dir():
+        raise InputError(f"--manifests: {folder} is not a folder of batch-get-image JSON files")
+    files = sorted(folder.glob("*.json"))
+    try:
+        return parse_batch_get_image((str(path), _read_json(path, "manifests")) for path in files)
+    except ManifestsError as exc:
+        raise InputError(str(exc)) from exc
 
 
 def _parse_now(text: str | None) -> datetime:
@@ -218,44 +260,3 @@ def _read_json(path: Path, what: str) -> Any:
         ) from exc
     except RecursionError as exc:
         raise InputError(f"{path}: {what} file is nested too deeply to read") from exc
-
-
-def load_stack_rules(stack: str, root: Path = DEFAULT_ROOT) -> Any:
-    """`retail-registry:lifecycleRules` of Pulumi.<stack>.yaml, or the program's defaults."""
-    if not _STACK_NAME.fullmatch(stack):
-        raise InputError(f"--stack: {stack!r} is not a stack name (letters, digits, _ . -)")
-    path = root / f"Pulumi.{stack}.yaml"
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read stack file: {exc.strerror or exc}") from exc
-    except RecursionError as exc:
-        raise InputError(f"{path}: stack file is nested too deeply to read") from exc
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise InputError(f"{path}: stack file is not valid YAML: {first_line}") from exc
-    config = document.get("config") if isinstance(document, dict) else None
-    if document is not None and not isinstance(document, dict):
-        raise InputError(f"{path}: stack file must be a YAML mapping")
-    if config is not None and not isinstance(config, dict):
-        raise InputError(f"{path}: config: must be a mapping of keys to values")
-    rules = (config or {}).get(RULES_KEY)
-    if rules is None:
-        # Imported here: infra.settings imports this package, so a module-level import would
-        # be circular.
-        from infra.settings import DEFAULT_LIFECYCLE_RULES
-
-        return [dict(rule) for rule in DEFAULT_LIFECYCLE_RULES]
-    return _decode(rules, path)
-
-
-def _decode(rules: Any, path: Path) -> Any:
-    # `pulumi config set --path` writes YAML values; `pulumi config set` writes JSON text.
-    if not isinstance(rules, str):
-        return rules
-    try:
-        return json.loads(rules)
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{path}: {RULES_KEY}: a string value must be JSON: {exc.msg}") from exc
-    except RecursionError as exc:
-        raise InputError(f"{path}: {RULES_KEY}: nested too deeply to read") from exc

@@ -3,7 +3,11 @@
 Timestamps may be ISO-8601 strings (the CLI's default) or epoch seconds (the CLI with
 `cli_timestamp_format = none`). A naive ISO timestamp is read as UTC. `imageStatus` ARCHIVED
 or ACTIVATING puts an image in the archive storage class: until a restore finishes, the image
-is still billed and selected as archived.
+is still billed and selected as archived. `lastActivatedAt` is when the last restore finished.
+
+describe-images does not say which images an index references or which image an artifact
+refers to; it does give `imageManifestMediaType` (an index or a single manifest) and
+`artifactMediaType` (an image config, or something else: a signature, SBOM, attestation).
 """
 
 from __future__ import annotations
@@ -14,6 +18,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 ARCHIVED_STATUSES = frozenset({"ARCHIVED", "ACTIVATING"})
+IMAGE_STATUSES = ("ACTIVE", "ARCHIVED", "ACTIVATING")
+INDEX_MEDIA_TYPES = frozenset(
+    {
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+    }
+)
+# Config media types of runnable images; any other artifactMediaType is an artifact (a
+# signature, SBOM or attestation) that may refer to another image.
+IMAGE_CONFIG_MEDIA_TYPES = frozenset(
+    {
+        "application/vnd.oci.image.config.v1+json",
+        "application/vnd.docker.container.image.v1+json",
+    }
+)
 
 
 class ImagesError(ValueError):
@@ -29,6 +48,20 @@ class Image:
     last_pulled_at: datetime | None = None
     storage_class: str = "standard"
     archived_at: datetime | None = None
+    activated_at: datetime | None = None
+    """`lastActivatedAt`: when the image was last restored from archive."""
+    manifest_media_type: str | None = None
+    artifact_media_type: str | None = None
+
+    @property
+    def is_index(self) -> bool:
+        return self.manifest_media_type in INDEX_MEDIA_TYPES
+
+    @property
+    def is_artifact(self) -> bool:
+        """Not a runnable image: possibly a referrer (signature, SBOM, attestation)."""
+        kind = self.artifact_media_type
+        return kind is not None and kind not in IMAGE_CONFIG_MEDIA_TYPES
 
 
 def parse_timestamp(value: object, field: str) -> datetime:
@@ -72,6 +105,10 @@ def _parse_detail(detail: object, where: str) -> Image:
     if "imagePushedAt" not in detail:
         raise ImagesError(f"{where}.imagePushedAt: required")
     status = detail.get("imageStatus", "ACTIVE")
+    if status not in IMAGE_STATUSES:
+        raise ImagesError(
+            f"{where}.imageStatus: must be one of {', '.join(IMAGE_STATUSES)}, got {status!r}"
+        )
     return Image(
         digest=digest,
         tags=_tags(detail.get("imageTags", []), f"{where}.imageTags"),
@@ -80,6 +117,9 @@ def _parse_detail(detail: object, where: str) -> Image:
         last_pulled_at=_optional_time(detail, "lastRecordedPullTime", where),
         storage_class="archive" if status in ARCHIVED_STATUSES else "standard",
         archived_at=_optional_time(detail, "lastArchivedAt", where),
+        activated_at=_optional_time(detail, "lastActivatedAt", where),
+        manifest_media_type=_optional_text(detail, "imageManifestMediaType", where),
+        artifact_media_type=_optional_text(detail, "artifactMediaType", where),
     )
 
 
@@ -100,6 +140,13 @@ def _size(value: object, field: str) -> int:
 def _optional_time(detail: Mapping[str, Any], key: str, where: str) -> datetime | None:
     value = detail.get(key)
     return None if value is None else parse_timestamp(value, f"{where}.{key}")
+
+
+def _optional_text(detail: Mapping[str, Any], key: str, where: str) -> str | None:
+    value = detail.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ImagesError(f"{where}.{key}: must be a string, got {type(value).__name__}")
+    return value
 
 
 def _reject_duplicate_digests(images: Sequence[Image]) -> None:

@@ -19,10 +19,9 @@ MAX_RULES = 50
 MIN_POLICY_CHARS = 100
 MAX_POLICY_CHARS = 30_720
 MAX_PATTERN_WILDCARDS = 4
-# The archive class's minimum storage duration. ECR's user guide ("Archiving an image") says
-# lifecycle policies cannot delete images archived for less; the lifecycle-policy properties
-# page gives no lower bound for countNumber, so a shorter sinceImageTransitioned rule is a
-# warning, not an error.
+# The archive class's minimum storage duration. ECR User Guide, "Archiving an image": "You
+# cannot configure lifecycle policies that delete images that have been in archive for less
+# than 90 days." So an expire rule with sinceImageTransitioned under 90 is an error.
 MIN_ARCHIVE_DAYS = 90
 
 TAG_STATUSES = ("tagged", "untagged", "any")
@@ -34,6 +33,16 @@ COUNT_TYPES = (
     "sinceImageTransitioned",
 )
 SINCE_COUNT_TYPES = frozenset(COUNT_TYPES[1:])
+# What each countType may be combined with: (storage classes it may select, action types it
+# may take). From AWS's "Lifecycle policy properties" and "Examples of lifecycle policies":
+# sinceImagePulled archives only (it cannot expire), sinceImageTransitioned measures time in
+# archive and so only selects archived images, which can only be expired.
+COUNT_TYPE_COMBINATIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "imageCountMoreThan": (("standard",), ("expire", "transition")),
+    "sinceImagePushed": (("standard",), ("expire", "transition")),
+    "sinceImagePulled": (("standard",), ("transition",)),
+    "sinceImageTransitioned": (("archive",), ("expire",)),
+}
 COUNT_UNITS = ("days",)
 ACTION_TYPES = ("expire", "transition")
 TARGET_STORAGE_CLASSES = ("archive",)

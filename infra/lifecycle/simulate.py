@@ -4,96 +4,47 @@
 2. A rule matches images in its storage class (absent means standard): `tagged` needs, for every
    list entry, some tag matching it; `untagged` needs no tags; `any` matches all.
 3. Its candidates are all images it matches, including ones higher rules matched.
-   imageCountMoreThan N selects all but the N newest by imagePushedAt (ties broken by digest,
-   so the result never depends on input order); since* N days selects images whose reference
-   time is more than N days before `now` (last pull or push for sinceImagePulled, archive time
-   or push for sinceImageTransitioned).
+   imageCountMoreThan N selects all but the N newest, newest by the last restore
+   (`lastActivatedAt`) or else the push (ties broken by digest, so the result never depends on
+   input order); since* N days selects images whose reference time is more than N days before
+   `now`: sinceImagePushed the push; sinceImagePulled the later of the last pull and the last
+   restore, or else the push; sinceImageTransitioned the archive time (an archived image without
+   `lastArchivedAt` is undetermined, never guessed).
 4. A selected image is acted on only if no higher-priority rule matched it.
-
-The summary's estimatedMonthlyStorageUsd is retained bytes / 2**30 * the price per GB-month,
-unrounded: AWS bills storage in binary gigabytes (GiB), which its price lists call "GB".
+5. Then the relations describe-images does not show (`infra.lifecycle.relations`): index
+   children and referrers, or, where they are unknown, the `undetermined` list.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from infra.lifecycle.images import Image
+from infra.lifecycle.manifests import Relations
 from infra.lifecycle.model import Rule, tag_matches
+from infra.lifecycle.preview import Preview, PreviewResult, Undetermined
+from infra.lifecycle.relations import apply_relations
 
-# ECR's standard storage price in ap-southeast-1, USD per GB-month.
-DEFAULT_PRICE_PER_GB = 0.10
-BYTES_PER_GB = 2**30  # AWS storage billing counts binary gigabytes.
 MICROSECOND = timedelta(microseconds=1)
 MICROSECONDS_PER_DAY = 24 * 60 * 60 * 10**6
 ACTIONS = {"expire": "EXPIRE", "transition": "TRANSITION"}
+NO_ARCHIVE_TIME = (
+    "archived, but describe-images gave no lastArchivedAt, so its time in archive (which "
+    "sinceImageTransitioned counts) is unknown"
+)
 
 
-@dataclass(frozen=True)
-class PreviewResult:
-    image: Image
-    action: str
-    """"EXPIRE" or "TRANSITION", as ECR's preview names them."""
-    rule_priority: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "imageDigest": self.image.digest,
-            "imageTags": list(self.image.tags),
-            "imagePushedAt": format_time(self.image.pushed_at),
-            "action": {"type": self.action},
-            "appliedRulePriority": self.rule_priority,
-        }
-
-
-@dataclass(frozen=True)
-class Preview:
-    """What a policy would do to a set of images at one moment."""
-
-    results: tuple[PreviewResult, ...]
-    images: tuple[Image, ...]
-
-    def count(self, action: str) -> int:
-        return sum(1 for result in self.results if result.action == action)
-
-    @property
-    def expiring_digests(self) -> frozenset[str]:
-        return frozenset(r.image.digest for r in self.results if r.action == "EXPIRE")
-
-    @property
-    def retained(self) -> tuple[Image, ...]:
-        """Images that still exist afterwards; transitioned images are kept, in archive."""
-        gone = self.expiring_digests
-        return tuple(image for image in self.images if image.digest not in gone)
-
-    def to_dict(self, price_per_gb: float = DEFAULT_PRICE_PER_GB) -> dict[str, Any]:
-        """The GetLifecyclePolicyPreview-shaped result the CLI prints.
-
-        The estimate prices every retained byte, archived or not, at `price_per_gb`: an upper
-        bound, since the archive class is cheaper.
-        """
-        retained_bytes = sum(image.size_bytes for image in self.retained)
-        expiring_bytes = sum(r.image.size_bytes for r in self.results if r.action == "EXPIRE")
-        return {
-            "previewResults": [result.to_dict() for result in self.results],
-            "summary": {
-                "expiringImageTotalCount": self.count("EXPIRE"),
-                "transitioningImageTotalCount": self.count("TRANSITION"),
-                "retainedImageCount": len(self.retained),
-                "retainedBytes": retained_bytes,
-                "expiringBytes": expiring_bytes,
-                "estimatedMonthlyStorageUsd": retained_bytes / BYTES_PER_GB * price_per_gb,
-            },
-        }
-
-
-def simulate(rules: Sequence[Rule], images: Iterable[Image], now: datetime) -> Preview:
+def simulate(
+    rules: Sequence[Rule],
+    images: Iterable[Image],
+    now: datetime,
+    relations: Relations | None = None,
+) -> Preview:
     """Preview `rules` (`analyse(document).rules`) on `images` at `now` (timezone-aware).
 
-    Raises ValueError for a naive `now` or duplicate image digests.
+    `relations` (from `--manifests`) resolves which images indexes reference and which image each
+    referrer refers to. Raises ValueError for a naive `now` or duplicate image digests.
     """
     if now.tzinfo is None:
         raise ValueError("now: must be timezone-aware (e.g. 2026-11-28T00:00:00Z)")
@@ -101,15 +52,27 @@ def simulate(rules: Sequence[Rule], images: Iterable[Image], now: datetime) -> P
     if len({image.digest for image in pool}) != len(pool):
         raise ValueError("images: imageDigest values must be unique")
     claimed: set[str] = set()
-    results: list[PreviewResult] = []
+    proposed: dict[str, PreviewResult] = {}
+    unknown: list[Undetermined] = []
     for rule in sorted(rules, key=lambda rule: rule.priority):
         candidates = [image for image in pool if matches(rule, image)]
         for image in select(rule, candidates, now):
             if image.digest not in claimed:
-                results.append(PreviewResult(image, ACTIONS[rule.action], rule.priority))
+                proposed[image.digest] = PreviewResult(image, ACTIONS[rule.action], rule.priority)
+        if rule.count_type == "sinceImageTransitioned":
+            unknown += [
+                Undetermined(
+                    PreviewResult(image, ACTIONS[rule.action], rule.priority), NO_ARCHIVE_TIME
+                )
+                for image in candidates
+                if image.archived_at is None and image.digest not in claimed
+            ]
         claimed.update(image.digest for image in candidates)
+    results, undetermined = apply_relations(pool, proposed, relations or Relations())
     results.sort(key=lambda r: (r.rule_priority, r.image.pushed_at, r.image.digest))
-    return Preview(tuple(results), pool)
+    undetermined += unknown
+    undetermined.sort(key=lambda u: (u.would_be.rule_priority, u.would_be.image.digest))
+    return Preview(tuple(results), pool, tuple(undetermined))
 
 
 def matches(rule: Rule, image: Image) -> bool:
@@ -127,7 +90,11 @@ def matches(rule: Rule, image: Image) -> bool:
 
 
 def newest_first(images: Iterable[Image]) -> list[Image]:
-    return sorted(images, key=lambda image: (-image.pushed_at.timestamp(), image.digest))
+    """AWS orders by the last restore when there is one: a restored image counts as new."""
+    return sorted(
+        images,
+        key=lambda image: (-(image.activated_at or image.pushed_at).timestamp(), image.digest),
+    )
 
 
 def select(rule: Rule, candidates: Sequence[Image], now: datetime) -> list[Image]:
@@ -137,42 +104,20 @@ def select(rule: Rule, candidates: Sequence[Image], now: datetime) -> list[Image
     # Compared as whole microseconds (exact integers): countNumber may exceed what a timedelta
     # can hold (999,999,999 days), and such a rule simply selects nothing.
     limit = rule.count_number * MICROSECONDS_PER_DAY
-    return [
-        image for image in candidates if (now - reference_time(rule, image)) // MICROSECOND > limit
-    ]
+    chosen = []
+    for image in candidates:
+        since = reference_time(rule, image)
+        if since is not None and (now - since) // MICROSECOND > limit:
+            chosen.append(image)
+    return chosen
 
 
-def reference_time(rule: Rule, image: Image) -> datetime:
+def reference_time(rule: Rule, image: Image) -> datetime | None:
+    """The moment a since* rule counts from; None when describe-images does not tell."""
     if rule.count_type == "sinceImagePulled":
-        return image.last_pulled_at or image.pushed_at
+        # Restored but not pulled since: AWS counts from the restore.
+        seen = [t for t in (image.last_pulled_at, image.activated_at) if t is not None]
+        return max(seen) if seen else image.pushed_at
     if rule.count_type == "sinceImageTransitioned":
-        return image.archived_at or image.pushed_at
+        return image.archived_at
     return image.pushed_at
-
-
-def format_time(moment: datetime) -> str:
-    text = moment.isoformat()
-    return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
-
-
-def format_table(preview: Preview, price_per_gb: float = DEFAULT_PRICE_PER_GB) -> str:
-    """A human-readable rendering of `Preview.to_dict`."""
-    data = preview.to_dict(price_per_gb)
-    rows = [("PRIORITY", "ACTION", "PUSHED", "DIGEST", "TAGS")]
-    for result in data["previewResults"]:
-        rows.append(
-            (
-                str(result["appliedRulePriority"]),
-                result["action"]["type"],
-                result["imagePushedAt"],
-                result["imageDigest"][:19],
-                ",".join(result["imageTags"]) or "<untagged>",
-            )
-        )
-    widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-    lines += [f"{key}: {value}" for key, value in data["summary"].items()]
-    return "\n".join(lines) + "\n"

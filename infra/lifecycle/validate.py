@@ -14,6 +14,7 @@ from infra.lifecycle.findings import Report, show, type_name
 from infra.lifecycle.model import (
     ACTION_KEYS,
     ACTION_TYPES,
+    COUNT_TYPE_COMBINATIONS,
     COUNT_TYPES,
     COUNT_UNITS,
     MAX_PATTERN_WILDCARDS,
@@ -201,12 +202,12 @@ def _check_storage_class(
             and not isinstance(number, bool)
             and 0 < number < MIN_ARCHIVE_DAYS
         ):
-            report.warn(
+            report.error(
                 "selection.countNumber",
-                f"{number} is under {MIN_ARCHIVE_DAYS}, the archive class's minimum storage "
-                "duration: ECR's user guide says lifecycle policies cannot delete images "
-                f"archived for less than {MIN_ARCHIVE_DAYS} days, so ECR may refuse this rule "
-                f"or keep those images until day {MIN_ARCHIVE_DAYS}",
+                f'{number} is under {MIN_ARCHIVE_DAYS}: AWS: "You cannot configure lifecycle '
+                "policies that delete images that have been in archive for less than "
+                f'{MIN_ARCHIVE_DAYS} days" (archived images have a {MIN_ARCHIVE_DAYS}-day minimum '
+                "storage duration)",
             )
     elif storage == "archive" and count_type is not None:
         report.error(
@@ -229,3 +230,13 @@ def _check_action(report: Report, action: Mapping[str, Any], selection: Mapping[
         report.error(
             "action.type", 'must be "expire" for storageClass "archive": those images are archived'
         )
+    count_type = selection.get("countType")
+    if kind is not None and isinstance(count_type, str) and count_type in COUNT_TYPE_COMBINATIONS:
+        _, actions = COUNT_TYPE_COMBINATIONS[count_type]
+        if kind not in actions and selection.get("storageClass") != "archive":
+            allowed = " or ".join(f'"{action}"' for action in actions)
+            report.error(
+                "action.type",
+                f"countType {count_type} must be used with action type {allowed}; it cannot "
+                f'be used with "{kind}" (AWS, "Lifecycle policy properties")',
+            )

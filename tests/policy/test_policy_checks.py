@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from infra.access_policy import repository_policy
-from infra.lifecycle import build_policy, policy_json
 from infra.config import DEFAULT_LIFECYCLE_RULES
+from infra.config.lifecycle_rules import lifecycle_rules
 from policy import checks
 
 GOOD_REPOSITORY: dict[str, Any] = {
@@ -86,7 +86,8 @@ def test_valid_lifecycle_policy_passes() -> None:
 def test_project_lifecycle_builder_output_passes() -> None:
     props = {
         "repository": "retail-api",
-        "policy": policy_json(build_policy(DEFAULT_LIFECYCLE_RULES)),
+        # What the program hands aws.ecr.LifecyclePolicy for the default rules.
+        "policy": lifecycle_rules("lifecycleRules", list(DEFAULT_LIFECYCLE_RULES)).policy_json,
     }
     assert checks.check_lifecycle_policy(props) == []
 

@@ -16,9 +16,7 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy import (
     EnforcementLevel,
-    PolicyCustomTimeouts,
     PolicyResource,
-    PolicyResourceOptions,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationArgs,
@@ -27,6 +25,7 @@ from pulumi_policy import (
 
 from policy import checks
 from policy.retail_policies import PACK_NAME, POLICIES
+from tests.policy.conftest import policy_options
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MANDATORY = {
@@ -51,10 +50,6 @@ def _urn(resource_type: str, name: str, stack: str = "prod") -> str:
     return f"urn:pulumi:{stack}::retail-registry::{resource_type}::{name}"
 
 
-def _opts() -> PolicyResourceOptions:
-    return PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
-
-
 def _messages(policy: ResourceValidationPolicy, args: ResourceValidationArgs) -> list[str]:
     messages: list[str] = []
 
@@ -68,7 +63,7 @@ def _messages(policy: ResourceValidationPolicy, args: ResourceValidationArgs) ->
 def _violations(resource_type: str, props: Mapping[str, Any], stack: str = "prod") -> set[str]:
     """Names of the resource policies that report a violation for one resource."""
     urn = _urn(resource_type, "r", stack)
-    args = ResourceValidationArgs(resource_type, props, urn, "r", _opts(), None)
+    args = ResourceValidationArgs(resource_type, props, urn, "r", policy_options(), None)
     return {
         policy.name
         for policy in POLICIES
@@ -122,7 +117,7 @@ def test_public_repository_policy_is_blocked() -> None:
 
 def _resource(resource_type: str, name: str, props: Mapping[str, Any]) -> PolicyResource:
     return PolicyResource(
-        resource_type, props, _urn(resource_type, name), name, _opts(), None, None, [], {}
+        resource_type, props, _urn(resource_type, name), name, policy_options(), None, None, [], {}
     )
 
 

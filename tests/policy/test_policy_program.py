@@ -2,41 +2,25 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
 from pulumi_policy import (
     EnforcementLevel,
-    PolicyCustomTimeouts,
     PolicyResource,
-    PolicyResourceOptions,
     ResourceValidationArgs,
     ResourceValidationPolicy,
     StackValidationArgs,
 )
 
-from infra.paths import PROJECT_ROOT
 from policy import checks
 from policy.retail_policies import POLICIES
+from tests.infra.conftest import engine_config
 from tests.infra.pulumi_harness import ProgramRun, Registration, program_run
+from tests.policy.conftest import policy_options
 
 Violations = dict[str, list[str]]
-
-
-def _engine_config(stack: str) -> dict[str, str]:
-    """The stack file as the engine hands it to a program: every value a string."""
-    document = yaml.safe_load((PROJECT_ROOT / f"Pulumi.{stack}.yaml").read_text())
-    return {
-        key: value if isinstance(value, str) else json.dumps(value)
-        for key, value in document["config"].items()
-    }
-
-
-def _opts() -> PolicyResourceOptions:
-    return PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
 
 
 def _evaluate(resources: list[Registration]) -> Violations:
@@ -49,12 +33,16 @@ def _evaluate(resources: list[Registration]) -> Violations:
     for policy in POLICIES:
         if isinstance(policy, ResourceValidationPolicy):
             for r in resources:
-                args = ResourceValidationArgs(r.type, r.inputs, r.urn, r.name, _opts(), None)
+                args = ResourceValidationArgs(
+                    r.type, r.inputs, r.urn, r.name, policy_options(), None
+                )
                 policy.validate(args, reporter(policy.name))
         else:
             # Inputs stand in for outputs here; the checked keys are inputs the program sets.
             stack = [
-                PolicyResource(r.type, r.inputs, r.urn, r.name, _opts(), None, None, [], {})
+                PolicyResource(
+                    r.type, r.inputs, r.urn, r.name, policy_options(), None, None, [], {}
+                )
                 for r in resources
             ]
             policy.validate(StackValidationArgs(stack), reporter(policy.name))
@@ -63,7 +51,7 @@ def _evaluate(resources: list[Registration]) -> Violations:
 
 @pytest.fixture(scope="module", params=["prod", "dev"])
 def stack_run(request: pytest.FixtureRequest) -> Iterator[tuple[str, ProgramRun]]:
-    with program_run(request.param, _engine_config(request.param)) as run:
+    with program_run(request.param, engine_config(request.param)) as run:
         yield request.param, run
 
 

@@ -1,4 +1,5 @@
-"""Parsing `aws ecr describe-images` output."""
+"""`infra.lifecycle.images`: parsing `aws ecr describe-images` output (field names as in the ECR
+API reference, DescribeImages / ImageDetail)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,9 @@ FULL = {
     "lastRecordedPullTime": 1793577600,
     "imageStatus": "ARCHIVED",
     "lastArchivedAt": "2026-11-20T00:00:00",
+    "lastActivatedAt": 1793577601,
+    "imageManifestMediaType": "application/vnd.oci.image.index.v1+json",
+    "artifactMediaType": "application/vnd.oci.image.config.v1+json",
     "registryId": "842676018087",
     "imageScanStatus": {"status": "COMPLETE"},
 }
@@ -32,7 +36,11 @@ def test_full_detail() -> None:
         last_pulled_at=datetime.fromtimestamp(1793577600, tz=UTC),
         storage_class="archive",
         archived_at=datetime(2026, 11, 20, tzinfo=UTC),
+        activated_at=datetime.fromtimestamp(1793577601, tz=UTC),
+        manifest_media_type="application/vnd.oci.image.index.v1+json",
+        artifact_media_type="application/vnd.oci.image.config.v1+json",
     )
+    assert (img.is_index, img.is_artifact) == (True, False)
 
 
 def test_minimal_detail_defaults() -> None:
@@ -79,9 +87,55 @@ def test_minimal_detail_defaults() -> None:
             "imageDetails[0].lastRecordedPullTime: must be an ISO-8601 timestamp or epoch seconds",
         ),
         ({"imageDetails": [FULL, FULL]}, "imageDetails[1].imageDigest: duplicates imageDetails[0]"),
+        (
+            {"imageDetails": [{**FULL, "imageStatus": "DELETED"}]},
+            "imageDetails[0].imageStatus: must be one of ACTIVE, ARCHIVED, ACTIVATING, "
+            "got 'DELETED'",
+        ),
+        (
+            {"imageDetails": [{**FULL, "lastActivatedAt": "soon"}]},
+            "imageDetails[0].lastActivatedAt: not an ISO-8601 timestamp: 'soon'",
+        ),
+        (
+            {"imageDetails": [{**FULL, "artifactMediaType": 7}]},
+            "imageDetails[0].artifactMediaType: must be a string, got int",
+        ),
     ],
 )
 def test_bad_documents_name_the_field(document: Any, expected: str) -> None:
     with pytest.raises(ImagesError) as caught:
         parse_describe_images(document)
     assert str(caught.value).startswith(expected)
+
+
+@pytest.mark.parametrize(
+    ("manifest_type", "artifact_type", "index", "artifact"),
+    [
+        ("application/vnd.docker.distribution.manifest.list.v2+json", None, True, False),
+        (
+            "application/vnd.oci.image.manifest.v1+json",
+            "application/vnd.oci.image.config.v1+json",
+            False,
+            False,
+        ),
+        (
+            "application/vnd.docker.distribution.manifest.v2+json",
+            "application/vnd.docker.container.image.v1+json",
+            False,
+            False,
+        ),
+        ("application/vnd.oci.image.manifest.v1+json", "application/spdx+json", False, True),
+    ],
+)
+def test_media_types_tell_indexes_and_artifacts(
+    manifest_type: str, artifact_type: str | None, index: bool, artifact: bool
+) -> None:
+    detail = {
+        "imageDigest": "sha256:m",
+        "imagePushedAt": 0,
+        "imageManifestMediaType": manifest_type,
+    }
+    if artifact_type is not None:
+        detail["artifactMediaType"] = artifact_type
+    (img,) = parse_describe_images({"imageDetails": [detail]})
+    assert (img.is_index, img.is_artifact) == (index, artifact)

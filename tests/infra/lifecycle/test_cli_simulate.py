@@ -1,0 +1,286 @@
+"""`python -m infra.lifecycle simulate`, run as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import (
+    DAY,
+    INDEX,
+    NOW,
+    WORKED_CLI_IMAGES,
+    assert_one_line_error,
+    cli,
+    detail,
+    manifest_entry,
+    rule,
+    simulate_worked,
+    write,
+)
+
+
+def test_stack_without_rules_uses_defaults(tmp_path: Path) -> None:
+    write(tmp_path, "Pulumi.bare.yaml", "config:\n  aws:region: ap-southeast-1\n")
+    result = cli(
+        "simulate",
+        "--stack",
+        "bare",
+        "--root",
+        tmp_path,
+        "--images",
+        write(tmp_path, "i.json", WORKED_CLI_IMAGES),
+        "--now",
+        NOW.isoformat(),
+    )
+    assert result.returncode == 0, result.stderr
+    # Defaults: untagged after 1 day, 10 v*, 30 sha-*: only I5 goes.
+    assert [r["imageDigest"] for r in json.loads(result.stdout)["previewResults"]] == ["sha256:i5"]
+
+
+def test_simulate_reads_stack_file_from_working_directory(tmp_path: Path) -> None:
+    rules = json.dumps(json.dumps([rule(1, "untagged", count_type="sinceImagePushed")]))
+    write(tmp_path, "Pulumi.local.yaml", f"config:\n  retail-registry:lifecycleRules: {rules}\n")
+    images = write(tmp_path, "i.json", WORKED_CLI_IMAGES)
+    result = cli(
+        "simulate", "--stack", "local", "--images", images, "--now", NOW.isoformat(), cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert [r["imageDigest"] for r in json.loads(result.stdout)["previewResults"]] == ["sha256:i5"]
+
+
+def test_simulate_worked_example(tmp_path: Path) -> None:
+    result = simulate_worked(tmp_path, "--now", "2026-11-28T00:00:00Z", "--price-per-gb", "1000")
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert [
+        (r["imageDigest"], r["appliedRulePriority"], r["action"]["type"])
+        for r in output["previewResults"]
+    ] == [("sha256:i1", 1, "EXPIRE"), ("sha256:i5", 3, "EXPIRE")]
+    assert output["summary"]["retainedBytes"] == 400
+    # Unrounded: 400 bytes of binary GB (2**30 bytes) at $1000 per GB-month.
+    assert output["summary"]["estimatedMonthlyStorageUsd"] == 400 / 2**30 * 1000
+
+
+def test_simulate_table(tmp_path: Path) -> None:
+    result = simulate_worked(tmp_path, "--now", "2026-11-28T00:00:00Z", "--format", "table")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["PRIORITY", "ACTION", "PUSHED", "DIGEST", "TAGS"]
+    assert lines[1].split() == ["1", "EXPIRE", "2026-10-29T00:00:00Z", "sha256:i1", "v1.0.0,sha-a"]
+    assert "expiringImageTotalCount: 2" in lines
+
+
+def test_simulate_invalid_policy_exits_1(tmp_path: Path) -> None:
+    result = cli(
+        "simulate",
+        "--policy",
+        write(tmp_path, "p.json", {"rules": [{}]}),
+        "--images",
+        write(tmp_path, "i.json", WORKED_CLI_IMAGES),
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "error: rule 1 (rulePriority missing): rulePriority: required" in result.stderr
+
+
+PRICE_RULE = "--price-per-gb: must be a finite number >= 0"
+
+
+@pytest.mark.parametrize(
+    ("images", "extra", "fragment"),
+    [
+        ({"imageDetails": [{"imageDigest": "d"}]}, [], "imageDetails[0].imagePushedAt: required"),
+        ("[", [], "images file is not valid JSON"),
+        (WORKED_CLI_IMAGES, ["--now", "next tuesday"], "--now: not an ISO-8601 timestamp"),
+        (
+            WORKED_CLI_IMAGES,
+            ["--price-per-gb", "-1"],
+            "--price-per-gb: must be a finite number >= 0",
+        ),
+        (
+            WORKED_CLI_IMAGES,
+            ["--price-per-gb", "inf"],
+            "--price-per-gb: must be a finite number >= 0",
+        ),
+        (
+            WORKED_CLI_IMAGES,
+            ["--price-per-gb", "nan"],
+            "--price-per-gb: must be a finite number >= 0",
+        ),
+        (
+            WORKED_CLI_IMAGES,
+            ["--price-per-gb=-inf"],
+            "--price-per-gb: must be a finite number >= 0",
+        ),
+        ("[" * 100_000, [], "images file is nested too deeply to read"),
+    ],
+)
+def test_simulate_bad_input_exits_2(
+    tmp_path: Path, images: Any, extra: list[str], fragment: str
+) -> None:
+    result = simulate_worked(tmp_path, *extra, images=images)
+    assert_one_line_error(result, fragment)
+
+
+@pytest.mark.parametrize(("stack", "releases", "builds"), [("prod", 10, 30), ("dev", 3, 10)])
+def test_stack_simulation_keeps_newest_of_each_family(
+    tmp_path: Path, stack: str, releases: int, builds: int
+) -> None:
+    details = [detail(f"sha256:r{n:02d}", [f"v1.{n}.0"], n * DAY) for n in range(1, 41)]
+    details += [detail(f"sha256:b{n:02d}", [f"sha-{n:04x}"], n * DAY) for n in range(1, 41)]
+    details += [detail("sha256:u-new", [], timedelta(hours=2)), detail("sha256:u-old", [], 2 * DAY)]
+    result = cli(
+        "simulate",
+        "--stack",
+        stack,
+        "--now",
+        NOW.isoformat(),
+        "--images",
+        write(tmp_path, "i.json", {"imageDetails": details}),
+    )
+    assert result.returncode == 0, result.stderr
+    gone = {r["imageDigest"] for r in json.loads(result.stdout)["previewResults"]}
+    assert "sha256:r01" not in gone and "sha256:b01" not in gone
+    assert gone == (
+        {f"sha256:r{n:02d}" for n in range(releases + 1, 41)}
+        | {f"sha256:b{n:02d}" for n in range(builds + 1, 41)}
+        | {"sha256:u-old"}
+    )
+
+
+def test_simulate_huge_count_selects_nothing(tmp_path: Path) -> None:
+    policy = {"rules": [rule(1, "any", count_type="sinceImagePushed", number=1_000_000_000)]}
+    result = cli(
+        "simulate",
+        "--policy",
+        write(tmp_path, "p.json", policy),
+        "--images",
+        write(tmp_path, "i.json", WORKED_CLI_IMAGES),
+        "--now",
+        NOW.isoformat(),
+    )
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert output["previewResults"] == []
+    assert output["summary"]["retainedImageCount"] == 6
+
+
+def test_price_zero_is_accepted(tmp_path: Path) -> None:
+    result = simulate_worked(tmp_path, "--price-per-gb", "0")
+    assert result.returncode == 0, result.stderr
+    estimate = json.loads(result.stdout)["summary"]["estimatedMonthlyStorageUsd"]
+    assert estimate == 0 and math.isfinite(estimate)
+
+
+def test_simulate_help_names_both_prices_and_their_source() -> None:
+    text = " ".join(cli("simulate", "--help").stdout.split())
+    assert "--archive-price-per-gb" in text
+    assert "Amazon ECR pricing page (https://aws.amazon.com/ecr/pricing/), ap-southeast-1" in text
+    assert "The storage figure is an estimate" in text
+    assert "--manifests DIR" in text
+
+
+def test_archive_price_applies_to_transitioned_images(tmp_path: Path) -> None:
+    policy = {
+        "rules": [
+            rule(
+                1,
+                "any",
+                count_type="sinceImagePushed",
+                number=7,
+                action="transition",
+                target="archive",
+            )
+        ]
+    }
+    result = cli(
+        "simulate",
+        "--policy",
+        write(tmp_path, "p.json", policy),
+        "--images",
+        write(tmp_path, "i.json", WORKED_CLI_IMAGES),
+        "--now",
+        NOW.isoformat(),
+        "--price-per-gb",
+        "1",
+        "--archive-price-per-gb",
+        "0.5",
+    )
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout)["summary"]
+    # i1, i2, i3 (pushed 30, 20, 10 days ago) move to archive; the other three stay.
+    assert (summary["retainedArchiveBytes"], summary["retainedStandardBytes"]) == (300, 300)
+    assert summary["estimatedMonthlyStorageUsd"] == 300 / 2**30 * 1 + 300 / 2**30 * 0.5
+
+
+INDEXED = {
+    "imageDetails": [
+        detail("sha256:amd64", [], 10 * DAY),
+        detail("sha256:arm64", [], 10 * DAY),
+        {**detail("sha256:index", ["v1.0.0"], 9 * DAY), "imageManifestMediaType": INDEX},
+    ]
+}
+UNTAGGED_RULE = {"rules": [rule(1, "untagged", count_type="sinceImagePushed", number=1)]}
+
+
+def simulate_indexed(tmp_path: Path, *extra: str | Path) -> subprocess.CompletedProcess[str]:
+    return cli(
+        "simulate",
+        "--policy",
+        write(tmp_path, "p.json", UNTAGGED_RULE),
+        "--images",
+        write(tmp_path, "i.json", INDEXED),
+        "--now",
+        NOW.isoformat(),
+        *extra,
+    )
+
+
+def test_index_children_are_undetermined_without_manifests(tmp_path: Path) -> None:
+    result = simulate_indexed(tmp_path)
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert output["previewResults"] == []
+    assert [u["imageDigest"] for u in output["undetermined"]] == ["sha256:amd64", "sha256:arm64"]
+    assert output["summary"]["undeterminedImageCount"] == 2
+    table = simulate_indexed(tmp_path, "--format", "table").stdout
+    assert "UNDETERMINED(EXPIRE)" in table
+    assert "undetermined sha256:amd64: untagged and pushed no later than index" in table
+
+
+def test_manifests_resolve_index_children(tmp_path: Path) -> None:
+    folder = tmp_path / "manifests"
+    folder.mkdir()
+    index = {"manifests": [{"digest": "sha256:amd64"}, {"digest": "sha256:arm64"}]}
+    write(folder, "index.json", {"images": [manifest_entry("sha256:index", index)]})
+    result = simulate_indexed(tmp_path, "--manifests", folder)
+    assert result.returncode == 0, result.stderr
+    output = json.loads(result.stdout)
+    assert (output["previewResults"], output["undetermined"]) == ([], [])
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        (None, "is not a folder of batch-get-image JSON files"),
+        ({"images": {}}, 'must be batch-get-image output, an object with an "images" list'),
+        (
+            {"images": [{"imageId": {"imageDigest": "sha256:x"}, "imageManifest": "{"}]},
+            "images[0].imageManifest: not valid JSON",
+        ),
+        ("{", "manifests file is not valid JSON"),
+    ],
+)
+def test_bad_manifests_exit_2(tmp_path: Path, content: Any, fragment: str) -> None:
+    folder = tmp_path / "manifests"
+    if content is not None:
+        folder.mkdir()
+        write(folder, "m.json", content)
+    assert_one_line_error(simulate_indexed(tmp_path, "--manifests", folder), fragment)

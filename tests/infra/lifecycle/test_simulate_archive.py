@@ -1,0 +1,98 @@
+"""`infra.lifecycle.simulate` on archived and restored images, one test per AWS statement.
+
+Sources (Amazon ECR User Guide): "Archiving an image", "Restoring an image" / "Archiving an image
+in Amazon ECR", "How lifecycle policies work".
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from infra.lifecycle import parse_describe_images
+
+from .conftest import DAY, acted, archive_unpulled, image, preview_of, rule
+
+ARCHIVE_EXPIRY = {
+    "rules": [rule(1, "any", count_type="sinceImageTransitioned", number=90, storage="archive")]
+}
+
+
+def test_nothing_in_archive_under_90_days_is_expired() -> None:
+    """AWS, "Archiving an image": "You cannot configure lifecycle policies that delete images
+    that have been in archive for less than 90 days." A 90-day rule, run on images archived 45,
+    90 and 91 days ago, expires only the last: "more than 90 days" is strict."""
+    images = [
+        image("sha256:a45", ("v1",), 400 * DAY, storage="archive", archived_ago=45 * DAY),
+        image("sha256:a90", ("v2",), 400 * DAY, storage="archive", archived_ago=90 * DAY),
+        image("sha256:a91", ("v3",), 400 * DAY, storage="archive", archived_ago=91 * DAY),
+    ]
+    assert acted(preview_of(ARCHIVE_EXPIRY, images)) == [("sha256:a91", "EXPIRE", 1)]
+
+
+def test_archived_image_without_archive_time_is_undetermined() -> None:
+    # sinceImageTransitioned counts from lastArchivedAt; without it the push time would be a
+    # guess (and could delete an image archived last week).
+    images = [image("sha256:no-time", (), 400 * DAY, storage="archive")]
+    preview = preview_of(ARCHIVE_EXPIRY, images)
+    assert preview.results == ()
+    [item] = preview.to_dict()["undetermined"]
+    assert item["imageDigest"] == "sha256:no-time"
+    assert item["wouldBe"] == {"action": {"type": "EXPIRE"}, "appliedRulePriority": 1}
+    assert "no lastArchivedAt" in item["reason"]
+
+
+def test_restored_image_not_pulled_since_counts_from_the_restore() -> None:
+    """AWS (issue 11's reading of "How lifecycle policies work"; the verbatim sentence was not
+    retrieved): for an image archived and restored but not pulled since, sinceImagePulled
+    counts from the restore (last_activated_at)."""
+    policy = {"rules": [archive_unpulled(1, days=30)]}
+    images = [
+        # Pushed and last pulled long ago, restored 2 days ago: stays in standard.
+        image("sha256:restored", ("v1",), 300 * DAY, pulled_ago=200 * DAY, restored_ago=2 * DAY),
+        # Restored 40 days ago and not pulled since: archived again.
+        image("sha256:stale", ("v2",), 300 * DAY, pulled_ago=200 * DAY, restored_ago=40 * DAY),
+        # Restored 40 days ago but pulled 3 days ago: the pull counts.
+        image("sha256:used", ("v3",), 300 * DAY, pulled_ago=3 * DAY, restored_ago=40 * DAY),
+    ]
+    assert acted(preview_of(policy, images)) == [("sha256:stale", "TRANSITION", 1)]
+
+
+def test_restored_image_is_ordered_by_its_restore_time() -> None:
+    """AWS, "Archiving an image in Amazon ECR": "Restored images behave like newly pushed
+    images"; issue 11: ordering uses last_activated_at instead of the push time."""
+    policy = {"rules": [rule(1, patterns=["v*"], number=1)]}
+    images = [
+        image("sha256:old-restored", ("v1",), 300 * DAY, restored_ago=timedelta(hours=1)),
+        image("sha256:newer-push", ("v2",), 10 * DAY),
+    ]
+    # Newest by restore time is the old push: the recent push is the one past the count.
+    assert acted(preview_of(policy, images)) == [("sha256:newer-push", "EXPIRE", 1)]
+
+
+def test_transitioned_images_stay_and_are_priced_as_archive() -> None:
+    policy = {"rules": [archive_unpulled(1, days=30)]}
+    images = [
+        image("sha256:cold", ("v1",), 100 * DAY, size=3 * 2**30, pulled_ago=40 * DAY),
+        image("sha256:warm", ("v2",), 100 * DAY, size=2**30, pulled_ago=1 * DAY),
+    ]
+    summary = preview_of(policy, images).to_dict(0.10, 0.07)["summary"]
+    assert (summary["retainedStandardBytes"], summary["retainedArchiveBytes"]) == (2**30, 3 * 2**30)
+    assert summary["estimatedMonthlyStorageUsd"] == 1 * 0.10 + 3 * 0.07
+
+
+def test_a_restore_in_progress_is_still_archived() -> None:
+    # imageStatus ACTIVATING: until the restore finishes the image is billed and selected as
+    # archived (AWS: "You can expect ECR to restore the image within 20 minutes").
+    [restoring] = parse_describe_images(
+        {
+            "imageDetails": [
+                {
+                    "imageDigest": "sha256:r",
+                    "imagePushedAt": "2026-01-01T00:00:00Z",
+                    "imageStatus": "ACTIVATING",
+                    "lastArchivedAt": "2026-02-01T00:00:00Z",
+                }
+            ]
+        }
+    )
+    assert restoring.storage_class == "archive"

@@ -1,0 +1,11 @@
+"""Helpers shared by the policy-pack tests."""
+
+from __future__ import annotations
+
+from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions
+
+
+def policy_options() -> PolicyResourceOptions:
+    """Resource options as the engine sends them for a plain resource: not protected, no
+    dependencies, no provider, no aliases, no custom timeouts, no additional secret outputs."""
+    return PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])
