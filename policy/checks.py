@@ -22,14 +22,7 @@ DOCKER_IMAGE_TYPE = "docker:index/image:Image"
 
 IMMUTABLE_MODES = frozenset({"IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION"})
 KMS_TYPES = frozenset({"KMS", "KMS_DSSE"})
-# "*" as an action includes every ecr:* action, so it is as broad as ecr:* itself.
-FORBIDDEN_ACTIONS = frozenset({"*", "ecr:*"})
 PROTECTED_STACK = "prod"
-# Condition keys/operators that restrict a '*' principal to named organizations or accounts.
-ORG_KEYS = frozenset({"aws:principalorgid", "aws:principalorgpaths", "aws:principalaccount"})
-ORG_OPERATORS = frozenset(
-    {"StringEquals", "StringLike", "ForAnyValue:StringEquals", "ForAnyValue:StringLike"}
-)
 
 
 @dataclass(frozen=True)
@@ -46,7 +39,7 @@ def check_tag_immutability(props: Mapping[str, Any]) -> list[str]:
     if mode not in IMMUTABLE_MODES:
         allowed = " or ".join(sorted(IMMUTABLE_MODES))
         return [f"imageTagMutability is {mode!r}; it must be {allowed} so a tag never moves."]
-    filters = _as_list(props.get("imageTagMutabilityExclusionFilters"))
+    filters = as_list(props.get("imageTagMutabilityExclusionFilters"))
     # An exclusion filter made only of wildcards exempts every tag: MUTABLE in disguise.
     return [
         f"imageTagMutabilityExclusionFilters[{i}].filter {f.get('filter')!r} matches every "
@@ -112,70 +105,10 @@ def _analyse_text(text: str) -> tuple[LifecycleAnalysis | None, tuple[str, ...]]
     return analyse(document), ()
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list | tuple) else [value]
-
-
-def _grants_everyone(principal: Any) -> bool:
-    if principal == "*":
-        return True
-    if isinstance(principal, Mapping):
-        return any(p == "*" for values in principal.values() for p in _as_list(values))
-    return False
-
-
-def _limited_to_organization(condition: Any) -> bool:
-    """True when a condition pins a '*' principal to named organizations or accounts.
-
-    IAM can only name an organization through `aws:PrincipalOrgID` with a wildcard principal
-    (infra.access_policy does exactly that), so such a statement is not a public grant.
-    """
-    if not isinstance(condition, Mapping):
-        return False
-    for operator, clauses in condition.items():
-        if operator not in ORG_OPERATORS or not isinstance(clauses, Mapping):
-            continue
-        for key, values in clauses.items():
-            names = _as_list(values)
-            if key.lower() in ORG_KEYS and names and all(v and v != "*" for v in names):
-                return True
-    return False
-
-
-def _statement_violations(index: int, statement: Mapping[str, Any]) -> list[str]:
-    where = f"policy.Statement[{index}]"
-    found: list[str] = []
-    public = _grants_everyone(statement.get("Principal"))
-    if public and not _limited_to_organization(statement.get("Condition")):
-        found.append(
-            f"{where}.Principal grants '*' without an aws:PrincipalOrgID/PrincipalAccount "
-            "condition; name the accounts, roles or organizations that may pull."
-        )
-    if "NotPrincipal" in statement:
-        found.append(f"{where} uses NotPrincipal with Allow, which grants everyone else.")
-    actions = {str(a).lower() for a in _as_list(statement.get("Action"))}
-    for action in sorted(actions & FORBIDDEN_ACTIONS):
-        found.append(f"{where}.Action grants {action!r}; list the ECR actions explicitly.")
-    if "NotAction" in statement:
-        found.append(f"{where} uses NotAction with Allow, which grants every other action.")
-    return found
-
-
-def check_repository_policy(props: Mapping[str, Any]) -> list[str]:
-    document, errors = parse_policy_text("policy", props.get("policy"))
-    if document is None:
-        return errors
-    statements = _as_list(document.get("Statement"))
-    found: list[str] = []
-    for index, statement in enumerate(statements):
-        if not isinstance(statement, Mapping):
-            found.append(f"policy.Statement[{index}] must be a JSON object.")
-        elif statement.get("Effect") == "Allow":
-            # Deny statements with a wildcard principal only narrow access, so they pass.
-            found.extend(_statement_violations(index, statement))
-    return found
 
 
 def check_image_platform(props: Mapping[str, Any]) -> list[str]:
@@ -187,7 +120,7 @@ def check_image_platform(props: Mapping[str, Any]) -> list[str]:
 
 
 def check_kms_encryption(props: Mapping[str, Any]) -> list[str]:
-    configs = _as_list(props.get("encryptionConfigurations"))
+    configs = as_list(props.get("encryptionConfigurations"))
     kinds = {c.get("encryptionType") for c in configs if isinstance(c, Mapping)}
     if kinds & KMS_TYPES:
         return []

@@ -19,6 +19,7 @@ from pulumi_policy import (
 )
 
 from policy import checks
+from policy.repository_policy import check_repository_policy
 
 PACK_NAME = "retail-registry-guardrails"
 
@@ -78,7 +79,7 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     ),
     _resource_policy(
         "ecr-lifecycle-policy-valid",
-        "ECR lifecycle policies pass the project's validator (infra.lifecycle.validate), so "
+        "ECR lifecycle policies pass the project's validator (infra.lifecycle.analyse), so "
         "a rule can't silently expire images that are still deployed.",
         MANDATORY,
         resource_validator(checks.LIFECYCLE_POLICY_TYPE, checks.check_lifecycle_policy),
@@ -93,9 +94,11 @@ POLICIES: list[ResourceValidationPolicy | StackValidationPolicy] = [
     _resource_policy(
         "ecr-repository-policy-not-public",
         "ECR repository policies never Allow '*' as principal (or NotPrincipal) nor 'ecr:*' / "
-        "'*' as action (or NotAction), so pulls and pushes stay limited to named principals.",
+        "'*' as action (or NotAction), so pulls and pushes stay limited to named principals. A "
+        "'*' principal passes only when pinned by aws:PrincipalOrgID, PrincipalAccount or "
+        "PrincipalOrgPaths to literal ids (no wildcard in the id part).",
         MANDATORY,
-        resource_validator(checks.REPOSITORY_POLICY_TYPE, checks.check_repository_policy),
+        resource_validator(checks.REPOSITORY_POLICY_TYPE, check_repository_policy),
     ),
     _resource_policy(
         "docker-image-platform-set",

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from infra.access_policy import repository_policy
 from infra.config import DEFAULT_LIFECYCLE_RULES
 from infra.config.lifecycle_rules import lifecycle_rules
+from infra.lifecycle import LifecycleAnalysis, analyse
 from policy import checks
+from tests.policy.conftest import policy_props
 
 GOOD_REPOSITORY: dict[str, Any] = {
     "name": "retail-api",
@@ -34,15 +34,10 @@ GOOD_LIFECYCLE_DOC: dict[str, Any] = {
         }
     ]
 }
-ROLE = "arn:aws:iam::123456789012:role/eks-node"
 
 
 def _repo(**overrides: Any) -> dict[str, Any]:
     return {**GOOD_REPOSITORY, **overrides}
-
-
-def _policy_props(document: Any, repository: str = "retail-api") -> dict[str, Any]:
-    return {"repository": repository, "policy": json.dumps(document)}
 
 
 @pytest.mark.parametrize("mode", ["IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION"])
@@ -79,7 +74,7 @@ def test_scan_on_push_required() -> None:
 
 
 def test_valid_lifecycle_policy_passes() -> None:
-    props = _policy_props(GOOD_LIFECYCLE_DOC)
+    props = policy_props(GOOD_LIFECYCLE_DOC)
     assert checks.check_lifecycle_policy(props) == []
 
 
@@ -94,7 +89,7 @@ def test_project_lifecycle_builder_output_passes() -> None:
 
 def test_lifecycle_policy_rejected_by_validator_fails() -> None:
     bad = {"rules": [{"rulePriority": 1, "selection": {}, "action": {"type": "delete"}}]}
-    found = checks.check_lifecycle_policy(_policy_props(bad))
+    found = checks.check_lifecycle_policy(policy_props(bad))
     assert all(m.startswith("policy rejected by the lifecycle validator: ") for m in found)
     assert any("action.type" in m for m in found)
     assert any("selection.tagStatus" in m for m in found)
@@ -113,7 +108,7 @@ def _tagged_rule(priority: int, prefix: str, keep: int) -> dict[str, Any]:
 def test_validator_warnings_are_advisory_not_mandatory() -> None:
     # Rule 2 is shadowed by rule 1: legal for ECR, but it can never act.
     shadowed = {"rules": [_tagged_rule(1, "v", 10), _tagged_rule(2, "v1", 5)]}
-    props = _policy_props(shadowed)
+    props = policy_props(shadowed)
     assert checks.check_lifecycle_policy(props) == []
     [warning] = checks.lifecycle_policy_warnings(props)
     assert warning.startswith("lifecycle validator warning: rule 2")
@@ -127,90 +122,7 @@ def test_unparseable_lifecycle_policy_names_the_field(text: str | None) -> None:
 
 def test_warnings_only_for_parseable_documents() -> None:
     assert checks.lifecycle_policy_warnings({"policy": "{oops"}) == []
-    assert checks.lifecycle_policy_warnings(_policy_props(GOOD_LIFECYCLE_DOC)) == []
-
-
-@pytest.mark.parametrize(
-    "principal",
-    ["*", {"AWS": "*"}, {"AWS": [ROLE, "*"]}],
-)
-def test_repository_policy_with_wildcard_principal_fails(principal: Any) -> None:
-    doc = {
-        "Statement": [{"Effect": "Allow", "Principal": principal, "Action": "ecr:BatchGetImage"}]
-    }
-    [message] = checks.check_repository_policy(_policy_props(doc))
-    assert "Statement[0].Principal" in message
-
-
-@pytest.mark.parametrize("action", ["ecr:*", "ECR:*", "*", ["ecr:BatchGetImage", "ecr:*"]])
-def test_repository_policy_with_all_actions_fails(action: Any) -> None:
-    doc = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": ROLE}, "Action": action}]}
-    [message] = checks.check_repository_policy(_policy_props(doc))
-    assert "Statement[0].Action" in message
-
-
-def test_not_principal_and_not_action_allow_statements_fail() -> None:
-    doc = {
-        "Statement": [
-            {"Effect": "Allow", "NotPrincipal": {"AWS": ROLE}, "Action": "ecr:BatchGetImage"},
-            {"Effect": "Allow", "Principal": {"AWS": ROLE}, "NotAction": "ecr:DeleteRepository"},
-        ]
-    }
-    found = checks.check_repository_policy(_policy_props(doc))
-    assert any("Statement[0] uses NotPrincipal" in m for m in found)
-    assert any("Statement[1] uses NotAction" in m for m in found)
-
-
-def test_deny_statement_with_wildcards_passes() -> None:
-    doc = {"Statement": [{"Effect": "Deny", "Principal": "*", "Action": "ecr:*"}]}
-    assert checks.check_repository_policy(_policy_props(doc)) == []
-
-
-def test_wildcard_principal_pinned_to_an_organization_passes() -> None:
-    doc = {
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"AWS": "*"},
-                "Action": ["ecr:BatchGetImage"],
-                "Condition": {"StringEquals": {"aws:PrincipalOrgID": ["o-abc123"]}},
-            }
-        ]
-    }
-    assert checks.check_repository_policy(_policy_props(doc)) == []
-
-
-@pytest.mark.parametrize(
-    "condition",
-    [
-        {"StringEquals": {"aws:PrincipalOrgID": "*"}},
-        {"StringNotEquals": {"aws:PrincipalOrgID": "o-abc123"}},
-        {"StringEquals": {"aws:SourceIp": "10.0.0.1"}},
-    ],
-)
-def test_conditions_that_do_not_pin_an_organization_still_fail(condition: Any) -> None:
-    statement = {"Effect": "Allow", "Principal": "*", "Action": "ecr:BatchGetImage"}
-    doc = {"Statement": [{**statement, "Condition": condition}]}
-    assert checks.check_repository_policy(_policy_props(doc)) != []
-
-
-def test_project_repository_policy_builder_output_passes() -> None:
-    document = repository_policy(
-        pull_principals=[ROLE],
-        push_principals=["arn:aws:iam::123456789012:role/ci"],
-        pull_organization_ids=["o-abc123"],
-    )
-    assert document is not None
-    assert checks.check_repository_policy(_policy_props(document)) == []
-
-
-def test_malformed_repository_policy_reports_instead_of_raising() -> None:
-    assert checks.check_repository_policy({"policy": "nope"})[0].startswith("policy is not valid")
-    doc = {"Statement": ["not-an-object"]}
-    assert (
-        "Statement[0] must be a JSON object"
-        in checks.check_repository_policy(_policy_props(doc))[0]
-    )
+    assert checks.lifecycle_policy_warnings(policy_props(GOOD_LIFECYCLE_DOC)) == []
 
 
 def test_image_platform_required() -> None:
@@ -252,7 +164,7 @@ def test_every_repository_needs_an_accepted_lifecycle_policy() -> None:
         (
             checks.LIFECYCLE_POLICY_TYPE,
             "l1",
-            _policy_props(GOOD_LIFECYCLE_DOC, "covered"),
+            policy_props(GOOD_LIFECYCLE_DOC, "covered"),
         ),
         (checks.LIFECYCLE_POLICY_TYPE, "l2", {"repository": "broken", "policy": '{"rules": 5}'}),
     )
@@ -264,3 +176,27 @@ def test_every_repository_needs_an_accepted_lifecycle_policy() -> None:
 
 def test_stack_without_repositories_passes() -> None:
     assert checks.check_repositories_have_lifecycle([]) == []
+
+
+def test_each_lifecycle_policy_is_analysed_once_by_the_three_policies(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # ecr-lifecycle-policy-valid, ecr-lifecycle-policy-warnings and the stack check all read the
+    # same LifecyclePolicy: one parse and one analyse for that resource (issue 9).
+    analysed: list[Any] = []
+
+    def counting(document: object) -> LifecycleAnalysis:
+        analysed.append(document)
+        return analyse(document)
+
+    monkeypatch.setattr(checks, "analyse", counting)
+    checks._analyse_text.cache_clear()
+    props = policy_props(GOOD_LIFECYCLE_DOC, "covered")
+    assert checks.check_lifecycle_policy(props) == []
+    assert checks.lifecycle_policy_warnings(props) == []
+    stack = _stack(
+        (checks.REPOSITORY_TYPE, "covered", _repo(name="covered")),
+        (checks.LIFECYCLE_POLICY_TYPE, "l", props),
+    )
+    assert checks.check_repositories_have_lifecycle(stack) == []
+    assert analysed == [GOOD_LIFECYCLE_DOC]
