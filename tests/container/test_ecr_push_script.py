@@ -28,9 +28,16 @@ SCRIPT = REPO_ROOT / "scripts" / "ecr_push.sh"
 PS1 = REPO_ROOT / "scripts" / "ecr_push.ps1"
 REGION = "us-east-1"
 FAKE_KEYS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# What the script reads from the environment, as its usage documents it.
+ENV_READ = {"PYTHON", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "BASE_IMAGE"}
+ENV_READ |= {"PIP_INDEX_URL", "BUILD_NETWORK"}
+# A single-platform image's manifest, in either media type an engine may push.
+MANIFEST_TYPES = "application/vnd.docker.distribution.manifest.v2+json, " + (
+    "application/vnd.oci.image.manifest.v1+json"
+)
 STUB_REPO = "r.example/retail-api"
 STUB_DIGEST = "sha256:" + "5e" * 32
-# What the stub docker does: log every call; the manifest exists once `state/exists` does.
+# What the stub docker does: log every call; the manifest exists once $STUB_DIR/exists does.
 STUB_DOCKER = """#!/bin/sh
 echo "$*" >> "$STUB_DIR/calls"
 case "$1" in
@@ -45,15 +52,12 @@ esac
 
 def ecr_login_password(moto: MotoEcr) -> str:
     """The password `aws ecr get-login-password` will print, asked through the ECR API."""
-    client = boto3.client("ecr", region_name=REGION, endpoint_url=moto.endpoint, **_keys())
+    keys = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    client = boto3.client("ecr", region_name=REGION, endpoint_url=moto.endpoint, **keys)
     token = client.get_authorization_token()["authorizationData"][0]["authorizationToken"]
     user, _, password = base64.b64decode(token).decode().partition(":")
     assert user == "AWS"
     return password
-
-
-def _keys() -> dict[str, str]:
-    return {key.lower(): value for key, value in FAKE_KEYS.items()}
 
 
 @pytest.fixture(scope="module")
@@ -104,13 +108,19 @@ def script_env(moto_ecr: MotoEcr) -> dict[str, str]:
     }
 
 
-def registry_tags(registry: Registry, name: str) -> list[str]:
-    """The registry's own tag list (Docker Registry HTTP API V2, `GET /v2/<name>/tags/list`)."""
-    request = urllib.request.Request(f"http://{registry.host}/v2/{name}/tags/list")
+def registry_api(registry: Registry, path: str, accept: str = "*/*") -> tuple[bytes, str]:
+    """Docker Registry HTTP API V2, as the registry itself answers: body and content digest."""
+    request = urllib.request.Request(
+        f"http://{registry.host}/v2/{path}", headers={"Accept": accept}
+    )
     credentials = base64.b64encode(f"{REGISTRY_USER}:{registry.password}".encode()).decode()
     request.add_header("Authorization", f"Basic {credentials}")
     with urllib.request.urlopen(request, timeout=30) as response:
-        tags: list[str] = json.load(response)["tags"]
+        return response.read(), response.headers.get("Docker-Content-Digest", "")
+
+
+def registry_tags(registry: Registry, name: str) -> list[str]:
+    tags: list[str] = json.loads(registry_api(registry, f"{name}/tags/list")[0])["tags"]
     return tags
 
 
@@ -129,6 +139,9 @@ def test_pushes_once_then_a_second_run_is_a_no_op_with_the_same_digest(
     assert re.fullmatch(rf"{re.escape(repo)}@sha256:[0-9a-f]{{64}}", printed), printed
     assert f"pushing {repo}:{expected_tag}" in result.stderr
     assert registry_tags(ecr_registry, "retail-api") == [expected_tag]
+    # The digest printed is the one the registry serves the tag by.
+    _, served = registry_api(ecr_registry, f"retail-api/manifests/{expected_tag}", MANIFEST_TYPES)
+    assert printed == f"{repo}@{served}"
     labels = inspect(f"{repo}:{expected_tag}")["Config"]["Labels"]
     assert labels["org.opencontainers.image.revision"] == expected_tag
 
@@ -187,21 +200,22 @@ def run_stubbed(
     return result, [line.split()[0] for line in lines]
 
 
-def test_an_existing_tag_is_a_success_with_no_build_and_no_push(
-    tmp_path: Path, script_env: dict[str, str], checkout: Path
+@pytest.mark.parametrize(
+    ("exists", "expected"),
+    [(True, ["login", "manifest"]), (False, ["login", "manifest", "build", "push", "image"])],
+)
+def test_an_existing_tag_is_never_built_or_pushed_and_a_new_one_is_pushed_once(
+    tmp_path: Path,
+    script_env: dict[str, str],
+    checkout: Path,
+    exists: bool,
+    expected: list[str],
 ) -> None:
-    (tmp_path / "exists").touch()
+    if exists:
+        (tmp_path / "exists").touch()
     result, calls = run_stubbed(checkout, tmp_path, script_env)
     assert (result.returncode, result.stdout) == (0, f"{STUB_REPO}@{STUB_DIGEST}\n")
-    assert calls == ["login", "manifest"]
-
-
-def test_a_new_tag_is_built_and_pushed_once(
-    tmp_path: Path, script_env: dict[str, str], checkout: Path
-) -> None:
-    result, calls = run_stubbed(checkout, tmp_path, script_env)
-    assert (result.returncode, result.stdout) == (0, f"{STUB_REPO}@{STUB_DIGEST}\n")
-    assert calls == ["login", "manifest", "build", "push", "image"]
+    assert calls == expected
 
 
 @pytest.mark.parametrize(("race", "code"), [("1", 0), ("", 1)])
@@ -243,11 +257,7 @@ def test_help_prints_usage_without_needing_any_tool(
     assert result.stdout.startswith("Usage: scripts/ecr_push.sh [REPOSITORY_URL]\n")
     # Every variable the script reads is in the usage.
     read = set(re.findall(r"\$\{([A-Z_]+):-", SCRIPT.read_text()))
-    assert read == {"PYTHON", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION"} | {
-        "BASE_IMAGE",
-        "PIP_INDEX_URL",
-        "BUILD_NETWORK",
-    }
+    assert read == ENV_READ
     assert all(name in result.stdout for name in read)
 
 
@@ -301,8 +311,8 @@ def test_missing_tools_and_url_are_named(
     assert "Traceback" not in result.stderr
 
 
-def test_powershell_script_requires_7_2_and_quiets_stderr_safely() -> None:
-    """A static guard for the Windows PowerShell 5.1 stderr pitfall."""
+def test_powershell_script_follows_the_same_rules_as_the_bash_one() -> None:
+    """Static checks (no pwsh here), first for the Windows PowerShell 5.1 stderr pitfall."""
     text = PS1.read_text()
     assert text.splitlines()[0] == "#Requires -Version 7.2"
     # Every redirected native stderr goes through the one helper that lifts 'Stop'.
@@ -311,10 +321,6 @@ def test_powershell_script_requires_7_2_and_quiets_stderr_safely() -> None:
     helper = helper[: helper.index("\n}\n")]
     assert "$ErrorActionPreference = 'Continue'" in helper
     assert "2>$null" in helper
-
-
-def test_powershell_script_follows_the_same_rules_as_the_bash_one() -> None:
-    text = PS1.read_text()
     # --help: -h/-Help bind the switch; `--help` is no parameter token, so it arrives as the URL.
     assert "[Alias('h')]\n    [switch]$Help" in text
     assert "if ($Help -or $RepositoryUrl -in @('--help', '/?')) {" in text
