@@ -128,17 +128,24 @@ def remove_descendants(image_id: str) -> int:
     if ids:
         for image in json.loads(docker("image", "inspect", *set(ids), timeout=120)):
             parents[image["Id"]] = image.get("Parent", "")
-    doomed: set[str] = set()
+    depth = {image_id: 0}
     grew = True
     while grew:
         grew = False
         for child, parent in parents.items():
-            if child not in doomed and (parent == image_id or parent in doomed):
-                doomed.add(child)
+            if child not in depth and parent in depth:
+                depth[child] = depth[parent] + 1
                 grew = True
-    if doomed:
-        docker("rmi", "--force", *doomed, timeout=300)
-    return len(doomed)
+    del depth[image_id]
+    # Leaves first: the engine refuses to delete an image that still has children, and
+    # deleting a leaf also deletes its untagged parents, which are then already gone.
+    for doomed in sorted(depth, key=depth.__getitem__, reverse=True):
+        try:
+            docker("rmi", "--force", doomed, timeout=120)
+        except DockerError as exc:
+            if "No such image" not in str(exc):
+                raise
+    return len(depth)
 
 
 def step_used_cache(log: str, marker: str) -> bool:
