@@ -1,10 +1,12 @@
-"""Image figures for the README: size, build times, code-only push bytes, start-to-healthy.
+"""Image figures for the docs: size and layers, build times, pushes, start-to-healthy.
 
     DOCKER_HOST=unix://… .venv/bin/python benchmarks/bench_image.py [--skip-seed]
 
-Needs a Docker engine (see .ci/docker.sh) and Debian's docker-registry. Prints a markdown
-table. The seed-style image (benchmarks/seed/) is built on the same base in the same run;
-it downloads about 1 GB of wheels, which `--skip-seed` avoids.
+Needs a Docker engine (see .ci/docker.sh) and Debian's docker-registry. Prints markdown
+tables beside the figures before issue 12 (SBOM, no pip, trimmed venv). The seed-style image
+(benchmarks/seed/) is built on the same base in the same run; it downloads about 1 GB of
+wheels, which `--skip-seed` avoids. The bytecode row compares start-to-healthy with a copy of
+the image whose whole venv is compiled, which is what the build no longer does.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -31,6 +33,7 @@ from testkit.engine import (
     engine_problem,
     image_size,
     inspect,
+    layer_sizes,
     pip_build_args,
 )
 from testkit.net import free_port
@@ -39,11 +42,13 @@ from testkit.registry import Registry
 SEED_DIR = PROJECT_ROOT / "benchmarks" / "seed"
 MB = 1_000_000
 STARTS = 5
-# The issue's goals.
-GOAL_ADDED_MB = 130
+# The issues' goals (issue 12 lowered the added size from 130 MB to 70 MB).
+GOAL_ADDED_MB = 70
 GOAL_RATIO = 6
 GOAL_CODE_PUSH_MB = 2
 GOAL_START_S = 3
+# Measured before issue 12 (docs/benchmarks.md, same stand-in base): the "Before" column.
+BEFORE = {"added": "104.0 MB", "healthy": "2.40 s", "code_push": "22.4 kB"}
 
 
 @dataclass
@@ -57,6 +62,9 @@ class Figures:
     code_push_bytes: int = 0
     serving_s: float = 0.0
     docker_healthy_s: float = 0.0
+    all_bytecode_healthy_s: float = 0.0
+    all_bytecode_extra_bytes: int = 0
+    layers: list[tuple[str, int]] = field(default_factory=list)
     seed_bytes: int | None = None
 
 
@@ -141,9 +149,24 @@ def measure(skip_seed: bool, work: Path) -> Figures:
     cold = build_image(context, "retail-api:bench", args, extra=["--no-cache"])
     figures.cold_build_s = cold.seconds
     figures.image_bytes = image_size("retail-api:bench")
+    figures.layers = layer_sizes("retail-api:bench")[len(layer_sizes(base)) :]
     runs = [start_once("retail-api:bench") for _ in range(STARTS)]
     figures.serving_s = statistics.median(run[0] for run in runs)
     figures.docker_healthy_s = statistics.median(run[1] for run in runs)
+    # The same image with every module of the venv compiled, as `pip install` used to do.
+    all_bytecode = (
+        "FROM retail-api:bench\nUSER 0\n"
+        "RUN python -m compileall -q /opt/venv/lib\nUSER 10001:10001\n"
+    )
+    docker("build", "-t", "retail-api:bench-bytecode", "-", input_text=all_bytecode)
+    try:
+        figures.all_bytecode_extra_bytes = image_size("retail-api:bench-bytecode") - image_size(
+            "retail-api:bench"
+        )
+        runs = [start_once("retail-api:bench-bytecode") for _ in range(STARTS)]
+        figures.all_bytecode_healthy_s = statistics.median(run[1] for run in runs)
+    finally:
+        docker("rmi", "retail-api:bench-bytecode")
 
     registry = Registry().start()
     try:
@@ -167,57 +190,82 @@ def verdict(ok: bool) -> str:
     return "met" if ok else "**missed**"
 
 
+Row = tuple[str, str, str, str, str]
+
+
+def row(
+    figure: str, measured: str, before: str = "", goal: str = "", ok: bool | None = None
+) -> Row:
+    return (figure, measured, before, goal, "" if ok is None else verdict(ok))
+
+
 def table(f: Figures) -> str:
     added = f.image_bytes - f.base_bytes
+    healthy = f"Start-to-healthy: `docker run` → Docker reports `healthy` (median of {STARTS})"
     rows = [
-        ("Base image", f"`{f.base}`: {f.base_bytes / MB:.1f} MB", "", ""),
-        ("Production image, total", f"{f.image_bytes / MB:.1f} MB", "", ""),
-        (
+        row("Base image", f"`{f.base}`: {f.base_bytes / MB:.1f} MB"),
+        row("Production image, total", f"{f.image_bytes / MB:.1f} MB"),
+        row(
             "Production image, added over base",
             f"{added / MB:.1f} MB",
+            BEFORE["added"],
             f"≤ {GOAL_ADDED_MB} MB",
-            verdict(added <= GOAL_ADDED_MB * MB),
+            added <= GOAL_ADDED_MB * MB,
         ),
     ]
     if f.seed_bytes is not None:
         seed_added = f.seed_bytes - f.base_bytes
         ratio = seed_added / added
         rows += [
-            ("Seed-style image, total", f"{f.seed_bytes / MB:.1f} MB", "", ""),
-            ("Seed-style image, added over base", f"{seed_added / MB:.1f} MB", "", ""),
-            (
+            row("Seed-style image, total", f"{f.seed_bytes / MB:.1f} MB"),
+            row("Seed-style image, added over base", f"{seed_added / MB:.1f} MB"),
+            row(
                 "Seed-style added ÷ production added",
                 f"{ratio:.1f}x",
+                "",
                 f"≥ {GOAL_RATIO}x",
-                verdict(ratio >= GOAL_RATIO),
+                ratio >= GOAL_RATIO,
             ),
         ]
     rows += [
-        ("Cold build (`--no-cache`, wheels from PyPI)", f"{f.cold_build_s:.1f} s", "", ""),
-        ("Rebuild after a code-only change", f"{f.rebuild_s:.1f} s", "", ""),
-        ("First push, compressed bytes (incl. base)", f"{f.full_push_bytes / MB:.1f} MB", "", ""),
-        (
+        row("Cold build (`--no-cache`, wheels from PyPI)", f"{f.cold_build_s:.1f} s"),
+        row("Rebuild after a code-only change", f"{f.rebuild_s:.1f} s"),
+        row("First push, compressed bytes (incl. base)", f"{f.full_push_bytes / MB:.1f} MB"),
+        row(
             "Push after a code-only change",
             f"{f.code_push_bytes / 1000:.1f} kB",
+            BEFORE["code_push"],
             f"≤ {GOAL_CODE_PUSH_MB} MB",
-            verdict(f.code_push_bytes <= GOAL_CODE_PUSH_MB * MB),
+            f.code_push_bytes <= GOAL_CODE_PUSH_MB * MB,
         ),
-        (
-            f"Start-to-healthy: `docker run` → Docker reports `healthy` (median of {STARTS})",
+        row(
+            healthy,
             f"{f.docker_healthy_s:.2f} s",
-            f"≤ {GOAL_START_S} s",
-            verdict(f.docker_healthy_s <= GOAL_START_S),
+            BEFORE["healthy"],
+            f"≤ {GOAL_START_S} s, not slower",
+            f.docker_healthy_s <= GOAL_START_S,
         ),
-        (
-            f"Start → `/health` answers 200 (median of {STARTS})",
-            f"{f.serving_s:.2f} s",
-            "",
-            "",
+        row(f"Start → `/health` answers 200 (median of {STARTS})", f"{f.serving_s:.2f} s"),
+        row(
+            f"{healthy}, whole venv compiled (+{f.all_bytecode_extra_bytes / MB:.1f} MB)",
+            f"{f.all_bytecode_healthy_s:.2f} s",
         ),
     ]
-    lines = ["| Figure | Measured | Goal | |", "|---|---|---|---|"]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    lines = ["| Figure | Measured | Before | Goal | |", "|---|---|---|---|---|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    lines += ["", "| Layer over the base | Size |", "|---|---|"]
+    lines += [
+        f"| `{instruction(created_by)}` | {size / MB:.2f} MB |"
+        for created_by, size in f.layers
+        if size > 0
+    ]
     return "\n".join(lines)
+
+
+def instruction(created_by: str) -> str:
+    """`docker history`'s CreatedBy as the Dockerfile line, cut to a readable length."""
+    text = created_by.split("#(nop) ", 1)[-1].replace("/bin/sh -c ", "RUN ", 1).strip()
+    return text if len(text) <= 70 else text[:67] + "..."
 
 
 def main(argv: list[str] | None = None) -> int:
