@@ -185,17 +185,12 @@ def test_a_base_override_that_is_no_reference_is_refused(context: Path, bad: str
         plan_tag(context, base_image=bad)
 
 
-def test_plan_hands_the_engine_relative_paths_and_the_base(context: Path) -> None:
-    write_files(context.parent, {"pyproject.toml": PYPROJECT})
-    plan = build_plan(context, context / "Dockerfile", PLATFORM, project_root=context.parent)
-    assert (plan.context, plan.dockerfile, plan.platform) == ("ctx", "ctx/Dockerfile", PLATFORM)
-    assert plan.base_image == plan.build_args["BASE_IMAGE"] == PINNED
-    assert plan.tag == plan.content_tag == plan.build_args["REVISION"]
-    overridden = build_plan(
-        context, context / "Dockerfile", PLATFORM, "v1.2.3", project_root=context.parent
-    )
-    assert overridden.tag == "v1.2.3"
-    assert overridden.build_args["REVISION"] == plan.content_tag
+def test_a_tag_override_is_pushed_but_the_revision_label_keeps_the_content_tag(
+    context: Path,
+) -> None:
+    plan = build_plan(context, context / "Dockerfile", PLATFORM, "v1.2.3")
+    assert (plan.tag, plan.base_image) == ("v1.2.3", PINNED)
+    assert plan.content_tag == plan.build_args["REVISION"] == plan_tag(context)
 
 
 def git(*args: str, cwd: Path, umask: int = 0o022) -> None:
