@@ -1,19 +1,31 @@
-"""Shared fixtures for the API tests: the bundled artifact, clients, a trained pipeline."""
+"""Shared fixtures for the API tests: the bundled artifact, clients, a trained pipeline,
+and real uvicorn processes on loopback for what lives in the server (limits, timeouts)."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from retail_api.core.config import DEFAULT_MODEL_DIR, Settings
+from retail_api.core.config import DEFAULT_MODEL_DIR, MULTIPROC_ENV, Settings
 from retail_api.main import create_app
 from retail_api.schemas import EXAMPLE_BASKET
+from testkit.net import free_port, wait_for
 from training.train import TrainingResult, train
+
+SERVER_DIR = Path(__file__).resolve().parents[2] / "server"
 
 ClientFactory = Callable[[Path], TestClient]
 
@@ -61,3 +73,99 @@ def client(make_client: ClientFactory) -> TestClient:
 @pytest.fixture
 def no_model_client(make_client: ClientFactory, tmp_path: Path) -> TestClient:
     return make_client(tmp_path / "does-not-exist")
+
+
+@dataclass
+class LiveServer:
+    """`python -m retail_api` from server/, as the image runs it, on a free loopback port."""
+
+    process: subprocess.Popen[str]
+    port: int
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> str:
+        """SIGTERM, wait, and return everything the server logged."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        _, stderr = self.process.communicate(timeout=20)
+        return stderr
+
+
+def _is_live(server: LiveServer) -> bool:
+    assert server.process.poll() is None, "server exited during startup"
+    try:
+        return httpx.get(f"{server.base}/health/live", timeout=1).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
+ServerFactory = Callable[..., LiveServer]
+
+
+def _launch(env: dict[str, str]) -> LiveServer:
+    port = free_port()
+    environ = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "info"}
+    for name in ("MODEL_DIR", MULTIPROC_ENV):
+        environ.pop(name, None)
+    server = LiveServer(
+        subprocess.Popen(
+            [sys.executable, "-m", "retail_api"],
+            cwd=SERVER_DIR,
+            env=environ | env,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        ),
+        port,
+    )
+    return server
+
+
+@contextmanager
+def _servers() -> Iterator[ServerFactory]:
+    started: list[LiveServer] = []
+
+    def factory(**env: str) -> LiveServer:
+        server = _launch(env)
+        started.append(server)
+        wait_for(lambda: _is_live(server), timeout=30)
+        return server
+
+    try:
+        yield factory
+    finally:
+        for server in started:
+            if server.process.poll() is None:
+                server.process.kill()
+                server.process.communicate(timeout=10)
+
+
+@pytest.fixture
+def start_server() -> Iterator[ServerFactory]:
+    """Start real servers with extra environment (e.g. WORKERS="2"); all killed at the end."""
+    with _servers() as factory:
+        yield factory
+
+
+@pytest.fixture(scope="module")
+def start_module_server() -> Iterator[ServerFactory]:
+    """The same, shared by one test module (a server start costs ~1 s of a shared CPU)."""
+    with _servers() as factory:
+        yield factory
+
+
+def connect(port: int) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+
+
+def read_until_closed(sock: socket.socket, timeout: float) -> bytes:
+    """Everything the server sends until it closes the connection (b"" if it just closes)."""
+    sock.settimeout(timeout)
+    chunks = []
+    while chunk := sock.recv(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -96,11 +96,13 @@ def test_graceful_shutdown_fits_inside_docker_stop(monkeypatch: pytest.MonkeyPat
     """uvicorn's drain must end before `docker stop`'s SIGKILL (10 s after SIGTERM)."""
     import signal
 
+    import uvicorn
+
     import retail_api.__main__ as entry
     from retail_api.core import server
 
     calls: list[dict[str, object]] = []
-    monkeypatch.setattr(server.uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
+    monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
     monkeypatch.setattr(signal, "signal", lambda *args: None)  # keep pytest's handlers
     for name in ("HOST", "PORT", "WORKERS", "LOG_LEVEL", "MODEL_DIR"):
         monkeypatch.delenv(name, raising=False)

@@ -55,7 +55,22 @@ def test_missing_model_logs_path_and_problem(
     (record,) = [r for r in caplog.records if getattr(r, "event", "") == "model_load_failed"]
     assert record.model_dir == str(missing)  # type: ignore[attr-defined]
     assert record.getMessage() == f"model load failed in {missing}: model.json: file not found"
-    assert "file not found" in record.getMessage()
+
+
+def test_health_names_the_fault_not_the_path(no_model_client: TestClient) -> None:
+    # The fixture's MODEL_DIR is under tmp; the body must not reveal where files live.
+    assert no_model_client.get("/health").json()["detail"] == "model.json: file not found"
+
+
+@pytest.mark.parametrize("path", ["/health", "/ready", "/health/live"])
+def test_head_probes_answer_without_a_body(client: TestClient, path: str) -> None:
+    response = client.head(path)
+    assert response.status_code == 200
+    assert response.content == b""
+
+
+def test_head_probe_reports_503_without_model(no_model_client: TestClient) -> None:
+    assert no_model_client.head("/health").status_code == 503
 
 
 def test_corrupt_model_serves_liveness_only(

@@ -1,0 +1,131 @@
+"""core/server.py and `python -m retail_api` as real uvicorn processes on loopback:
+clean stop, structured access log, header and keep-alive deadlines, worker-summed metrics."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.server.conftest import ServerFactory, connect, read_until_closed
+
+
+@pytest.mark.timeout(60)
+def test_serves_logs_fields_and_stops_cleanly(
+    start_server: ServerFactory, basket: dict[str, Any]
+) -> None:
+    server = start_server()
+    health = httpx.get(f"{server.base}/health", timeout=5)
+    assert health.status_code == 200
+    predicted = httpx.post(f"{server.base}/predict", json=basket, timeout=5)
+    assert predicted.status_code == 200
+    assert predicted.json()["model_version"] == health.json()["model_version"]
+
+    server.process.send_signal(signal.SIGTERM)
+    stderr = server.stop()
+    assert server.process.returncode == 0
+    assert "Traceback" not in stderr
+    logs = [json.loads(line) for line in stderr.splitlines() if line.strip()]
+    events = [entry.get("event") for entry in logs]
+    assert "model_loaded" in events
+    assert "shutdown" in events
+    assert logs[-1]["message"].startswith("Finished server process")
+    access = [entry for entry in logs if entry["logger"] == "retail_api.access"]
+    predict_line = next(entry for entry in access if entry["route"] == "/predict")
+    # Fields, not one preformatted string.
+    assert set(predict_line) == {
+        "time",
+        "level",
+        "logger",
+        "message",
+        "method",
+        "route",
+        "status",
+        "duration_ms",
+        "client",
+    }
+    assert (predict_line["method"], predict_line["status"]) == ("POST", 200)
+    assert predict_line["client"].startswith("127.0.0.1:")
+    assert 0 < predict_line["duration_ms"] < 5000
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", predict_line["time"])
+    assert not [entry for entry in logs if entry["logger"] == "uvicorn.access"]
+
+
+@pytest.mark.timeout(60)
+def test_warning_level_turns_the_access_log_off(start_server: ServerFactory) -> None:
+    server = start_server(LOG_LEVEL="warning")
+    assert httpx.get(f"{server.base}/health", timeout=5).status_code == 200
+    assert "retail_api.access" not in server.stop()
+
+
+@pytest.mark.timeout(60)
+def test_half_sent_headers_are_cut_off(start_server: ServerFactory) -> None:
+    """Slowloris: a connection that never finishes its headers is closed at HEADER_TIMEOUT."""
+    server = start_server(HEADER_TIMEOUT="1")
+    with connect(server.port) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        assert read_until_closed(sock, timeout=10) == b""
+        assert 0.8 < time.monotonic() - started < 4
+    with connect(server.port) as idle:  # nothing sent at all
+        started = time.monotonic()
+        assert read_until_closed(idle, timeout=10) == b""
+        assert time.monotonic() - started < 4
+
+
+@pytest.mark.timeout(60)
+def test_idle_keep_alive_connection_is_closed(start_server: ServerFactory) -> None:
+    server = start_server(KEEP_ALIVE_TIMEOUT="1", HEADER_TIMEOUT="30")
+    with connect(server.port) as sock:
+        sock.sendall(b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n")
+        started = time.monotonic()
+        reply = read_until_closed(sock, timeout=10)
+        assert reply.startswith(b"HTTP/1.1 200 ")
+        assert 0.8 < time.monotonic() - started < 4
+
+
+def _counter(text: str, series: str) -> float:
+    match = re.search(rf"^{re.escape(series)} (\S+)$", text, re.MULTILINE)
+    assert match, f"{series} missing from:\n{text}"
+    return float(match.group(1))
+
+
+def _worker_rss(supervisor: int) -> float:
+    """Resident bytes of the supervisor's worker children, read from /proc (Linux)."""
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    # multiprocessing also starts a resource tracker; workers run spawn_main.
+    workers = [
+        pid for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+    assert len(workers) == 2, children
+    pages = sum(int(Path(f"/proc/{pid}/statm").read_text().split()[1]) for pid in workers)
+    return float(pages * os.sysconf("SC_PAGE_SIZE"))
+
+
+@pytest.mark.timeout(90)
+def test_two_workers_every_scrape_sums_both(
+    start_server: ServerFactory, basket: dict[str, Any], tmp_path: Path
+) -> None:
+    server = start_server(WORKERS="2", PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    for _ in range(40):
+        # A new connection each time lets the kernel hand requests to either worker.
+        assert httpx.post(f"{server.base}/predict", json=basket, timeout=5).status_code == 200
+    series = 'retail_api_requests_total{method="POST",route="/predict",status="200"}'
+    for _ in range(6):  # whichever worker answers, the total is the same
+        text = httpx.get(f"{server.base}/metrics", timeout=5).text
+        assert _counter(text, series) == 40
+    assert _counter(text, "retail_api_model_loaded") == 1
+    assert "pid=" not in text, "series must not multiply per worker"
+    # prometheus_client's own multiprocess files, one per worker.
+    assert len(list(tmp_path.glob("counter_*.db"))) == 2
+    # Process memory is the sum over both workers, as /proc counts it (within 25 %).
+    rss = _counter(text, "process_resident_memory_bytes")
+    assert rss == pytest.approx(_worker_rss(server.process.pid), rel=0.25)
+    assert "Traceback" not in server.stop()
