@@ -10,33 +10,23 @@ on the stand-in can never carry the tag of a real build.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
-from infra.paths import DOCKERFILE
+from infra.image_tag import pinned_base_image
 from testkit.engine import DockerError, docker, image_exists
 
 # Tagged once per engine and reused: debootstrap takes about a minute.
 STAND_IN_BASE = "retail-registry/python-base:3.11-bookworm"
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 DEBIAN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
-_BASE_ARG = re.compile(r"^ARG BASE_IMAGE=(\S+)$", re.MULTILINE)
-
-
-def pinned_base() -> str:
-    """The `ARG BASE_IMAGE=` default at the top of the Dockerfile."""
-    match = _BASE_ARG.search(DOCKERFILE.read_text())
-    if match is None:
-        raise DockerError(f"{DOCKERFILE} has no `ARG BASE_IMAGE=<ref>` line")
-    return match.group(1)
 
 
 def ensure_base_image() -> str:
     """The pinned official base if the engine has it or can pull it, else the stand-in."""
-    official = pinned_base()
+    official = pinned_base_image()
     if image_exists(official):
         return official
     try:
