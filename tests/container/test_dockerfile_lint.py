@@ -101,3 +101,17 @@ def test_dockerignore_sends_only_runtime_inputs(tmp_path: Path) -> None:
         "retail_api/api/x.py",
         "artifact/model.json",
     }
+
+
+def test_build_only_tools_are_pinned_with_hashes() -> None:
+    """pip's hash-checking mode refuses a file where any requirement lacks `==` or a hash."""
+    text = (SERVER_DIR / "sbom-requirements.txt").read_text()
+    entries = re.split(
+        r"\n(?=[A-Za-z])",
+        "\n".join(line for line in text.splitlines() if not line.startswith("#")).strip(),
+    )
+    assert any(entry.startswith("cyclonedx-bom==") for entry in entries)
+    for entry in entries:
+        assert re.match(r"[A-Za-z0-9._-]+==\S+ \\", entry), entry
+        assert re.search(r"--hash=sha256:[0-9a-f]{64}", entry), entry
+    assert "--require-hashes \\\n        -r /tmp/sbom-requirements.txt" in DOCKERFILE.read_text()
