@@ -166,25 +166,20 @@ def test_wrong_ecr_password_fails_the_login(
     assert "docker login" in result.stderr
 
 
-def tool_dir(tmp_path: Path, *, docker: str | None) -> Path:
-    """A PATH folder with bash, the tools the script calls, a stub aws and maybe a docker:
-    "real", "stub" (STUB_DOCKER) or None."""
+def tool_dir(tmp_path: Path, *, docker: bool, aws: bool = True) -> Path:
+    """A PATH folder with bash, the tools the script calls, and maybe stub docker and aws."""
     folder = tmp_path / "bin"
     folder.mkdir()
     for tool in ("bash", "dirname", "sh", "cat", "touch", "grep", "head", "cut"):
         found = shutil.which(tool)
         assert found, tool
         (folder / tool).symlink_to(found)
-    if docker == "real":
-        found = shutil.which("docker")
-        if found is None:
-            pytest.skip("docker CLI not on PATH")
-        (folder / "docker").symlink_to(found)
-    elif docker == "stub":
+    if docker:
         (folder / "docker").write_text(STUB_DOCKER)
         (folder / "docker").chmod(0o755)
-    (folder / "aws").write_text("#!/bin/sh\necho stub-password\n")
-    (folder / "aws").chmod(0o755)
+    if aws:
+        (folder / "aws").write_text("#!/bin/sh\necho stub-password\n")
+        (folder / "aws").chmod(0o755)
     return folder
 
 
@@ -193,7 +188,7 @@ def run_stubbed(
 ) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     """The script against STUB_DOCKER; returns the result and the docker subcommands called."""
     stub_env = {"STUB_DIR": str(tmp_path), "STUB_DIGEST": STUB_DIGEST, "STUB_REPO": STUB_REPO}
-    path = str(tool_dir(tmp_path, docker="stub"))
+    path = str(tool_dir(tmp_path, docker=True))
     result = run_script(checkout, STUB_REPO, env={**env, **stub_env, **stub, "PATH": path})
     calls = tmp_path / "calls"
     lines = calls.read_text().splitlines() if calls.exists() else []
@@ -250,8 +245,7 @@ def test_a_failing_build_args_step_stops_before_the_build(
 def test_help_prints_usage_without_needing_any_tool(
     tmp_path: Path, checkout: Path, flag: str
 ) -> None:
-    path = tool_dir(tmp_path, docker=None)
-    (path / "aws").unlink()
+    path = tool_dir(tmp_path, docker=False, aws=False)
     result = run_script(checkout, flag, env={"PATH": str(path)})  # no aws, no docker
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.startswith("Usage: scripts/ecr_push.sh [REPOSITORY_URL]\n")
@@ -262,51 +256,33 @@ def test_help_prints_usage_without_needing_any_tool(
 
 
 @pytest.mark.parametrize(
-    ("drop", "args", "code", "message"),
+    ("tools", "drop", "args", "code", "message"),
     [
-        ("", ("registry.example/no-tags:latest",), 1, "without tag or digest"),
-        ("", ("no-slash",), 1, "must look like <registry>/<name>"),
-        ("AWS_DEFAULT_REGION", ("127.0.0.1:1/repo",), 1, "set AWS_REGION"),
-        ("", ("--bogus",), 2, "unknown option '--bogus' (see --help)"),
-        ("", ("a.example/x", "b.example/y"), 2, "one repository URL only"),
+        ("docker aws", "", ("registry.example/no-tags:latest",), 1, "without tag or digest"),
+        ("docker aws", "", ("no-slash",), 1, "must look like <registry>/<name>"),
+        ("docker aws", "AWS_DEFAULT_REGION", ("127.0.0.1:1/repo",), 1, "set AWS_REGION"),
+        ("docker aws", "", ("--bogus",), 2, "unknown option '--bogus' (see --help)"),
+        ("docker aws", "", ("a.example/x", "b.example/y"), 2, "one repository URL only"),
+        ("docker aws", "", (), 1, "no repository URL: pass it as the first argument"),
+        ("aws", "", ("r.example/x",), 1, "docker is not installed or not on PATH"),
+        ("docker", "", ("r.example/x",), 1, "the aws CLI is not installed"),
     ],
 )
-def test_bad_input_fails_with_a_clear_message(
+def test_bad_input_and_missing_tools_fail_with_a_clear_message(
+    tmp_path: Path,
     script_env: dict[str, str],
     checkout: Path,
+    tools: str,
     drop: str,
     args: tuple[str, ...],
     code: int,
     message: str,
 ) -> None:
-    env = {key: value for key, value in script_env.items() if key != drop}
-    result = run_script(checkout, *args, env=env)
-    assert (result.returncode, result.stdout) == (code, "")
-    assert message in result.stderr
-
-
-@pytest.mark.parametrize(
-    ("docker", "aws", "message"),
-    [
-        ("real", True, "no repository URL: pass it as the first argument"),
-        (None, True, "docker is not installed or not on PATH"),
-        ("real", False, "the aws CLI is not installed"),
-    ],
-)
-def test_missing_tools_and_url_are_named(
-    tmp_path: Path,
-    script_env: dict[str, str],
-    checkout: Path,
-    docker: str | None,
-    aws: bool,
-    message: str,
-) -> None:
-    path = tool_dir(tmp_path, docker=docker)
-    if not aws:
-        (path / "aws").unlink()
+    path = tool_dir(tmp_path, docker="docker" in tools, aws="aws" in tools)
     assert shutil.which("pulumi", path=str(path)) is None
-    result = run_script(checkout, env={**script_env, "PATH": str(path)})
-    assert (result.returncode, result.stdout) == (1, "")
+    env = {key: value for key, value in script_env.items() if key != drop}
+    result = run_script(checkout, *args, env={**env, "PATH": str(path)})
+    assert (result.returncode, result.stdout) == (code, "")
     assert message in result.stderr
     assert "Traceback" not in result.stderr
 
