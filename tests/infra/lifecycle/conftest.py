@@ -190,13 +190,14 @@ WORKED_CLI_IMAGES = {
 
 
 def simulate_worked(
-    folder: Path, *extra: str | Path, images: Any = None
+    folder: Path, *extra: str | Path, images: Any = None, policy: Any = None
 ) -> subprocess.CompletedProcess[str]:
-    """`simulate` on the issue's worked example (or other `images`) with extra arguments."""
+    """`simulate` on the issue's worked example (or other `images` or `policy`) with extra
+    arguments."""
     return cli(
         "simulate",
         "--policy",
-        write(folder, "p.json", WORKED_CLI_POLICY),
+        write(folder, "p.json", WORKED_CLI_POLICY if policy is None else policy),
         "--images",
         write(folder, "i.json", WORKED_CLI_IMAGES if images is None else images),
         *extra,

@@ -157,15 +157,7 @@ def test_stack_simulation_keeps_newest_of_each_family(
 
 def test_simulate_huge_count_selects_nothing(tmp_path: Path) -> None:
     policy = {"rules": [rule(1, "any", count_type="sinceImagePushed", number=1_000_000_000)]}
-    result = cli(
-        "simulate",
-        "--policy",
-        write(tmp_path, "p.json", policy),
-        "--images",
-        write(tmp_path, "i.json", WORKED_CLI_IMAGES),
-        "--now",
-        NOW.isoformat(),
-    )
+    result = simulate_worked(tmp_path, "--now", NOW.isoformat(), policy=policy)
     assert result.returncode == 0, result.stderr
     output = json.loads(result.stdout)
     assert output["previewResults"] == []
@@ -200,19 +192,8 @@ def test_archive_price_applies_to_transitioned_images(tmp_path: Path) -> None:
             )
         ]
     }
-    result = cli(
-        "simulate",
-        "--policy",
-        write(tmp_path, "p.json", policy),
-        "--images",
-        write(tmp_path, "i.json", WORKED_CLI_IMAGES),
-        "--now",
-        NOW.isoformat(),
-        "--price-per-gb",
-        "1",
-        "--archive-price-per-gb",
-        "0.5",
-    )
+    prices = ("--price-per-gb", "1", "--archive-price-per-gb", "0.5")
+    result = simulate_worked(tmp_path, "--now", NOW.isoformat(), *prices, policy=policy)
     assert result.returncode == 0, result.stderr
     summary = json.loads(result.stdout)["summary"]
     # i1, i2, i3 (pushed 30, 20, 10 days ago) move to archive; the other three stay.
@@ -231,15 +212,8 @@ UNTAGGED_RULE = {"rules": [rule(1, "untagged", count_type="sinceImagePushed", nu
 
 
 def simulate_indexed(tmp_path: Path, *extra: str | Path) -> subprocess.CompletedProcess[str]:
-    return cli(
-        "simulate",
-        "--policy",
-        write(tmp_path, "p.json", UNTAGGED_RULE),
-        "--images",
-        write(tmp_path, "i.json", INDEXED),
-        "--now",
-        NOW.isoformat(),
-        *extra,
+    return simulate_worked(
+        tmp_path, "--now", NOW.isoformat(), *extra, policy=UNTAGGED_RULE, images=INDEXED
     )
 
 
