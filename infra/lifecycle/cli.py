@@ -2,8 +2,10 @@
 
 `validate` prints `ok` (exit 0) or one line per error (exit 1) on stdout, warnings on stderr
 (`warning: ...`); `--format json` prints `{"ok", "errors", "warnings"}` instead. `simulate`
-prints GetLifecyclePolicyPreview-shaped JSON, or a table with `--format table`; a policy with
-errors exits 1 with one `error: ...` line each on stderr.
+prints GetLifecyclePolicyPreview-shaped JSON plus an `undetermined` list (actions that depend on
+index or referrer relations `--manifests` did not resolve), or a table with `--format table`; a
+policy with errors exits 1 with one `error: ...` line each on stderr. Stack rules come from
+`infra.config.read_stack_values`, defaults applied.
 
 Exit codes: 0 success, 1 the policy has errors, 2 unreadable input or bad arguments (one line
 on stderr, never a traceback).
