@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -179,31 +180,16 @@ def test_the_base_actually_used_is_in_the_tag(context: Path) -> None:
     assert plan_tag(context) not in {pinned, plan_tag(context, base_image="x:1")}
 
 
-@pytest.mark.parametrize("bad", ["has space", "-rm", "Python:3.11", "x@sha256:short"])
-def test_a_base_override_that_is_no_reference_is_refused(context: Path, bad: str) -> None:
-    with pytest.raises(BaseImageError, match=r"^BASE_IMAGE: .* is not an image reference"):
-        plan_tag(context, base_image=bad)
-
-
-def test_a_tag_override_is_pushed_but_the_revision_label_keeps_the_content_tag(
-    context: Path,
-) -> None:
+def test_a_tag_override_is_pushed_but_the_revision_label_is_the_content_tag(context: Path) -> None:
     plan = build_plan(context, context / "Dockerfile", PLATFORM, "v1.2.3")
     assert (plan.tag, plan.base_image) == ("v1.2.3", PINNED)
     assert plan.content_tag == plan.build_args["REVISION"] == plan_tag(context)
 
 
 def git(*args: str, cwd: Path, umask: int = 0o022) -> None:
-    identity = [
-        "-c",
-        "user.name=t",
-        "-c",
-        "user.email=t@example.test",
-        "-c",
-        "commit.gpgsign=false",
-    ]
-    command = " ".join(["git", *identity, *args])
-    subprocess.run(["sh", "-c", f"umask {umask:03o} && {command}"], cwd=cwd, check=True)
+    identity = "-c user.name=t -c user.email=t@example.test -c commit.gpgsign=false"
+    command = f"umask {umask:03o} && git {identity} {shlex.join(args)}"
+    subprocess.run(["sh", "-c", command], cwd=cwd, check=True)
 
 
 @pytest.fixture
@@ -323,6 +309,9 @@ def test_cli_base_override_gets_a_tag_of_its_own(project: Path) -> None:
         (("--context", "nope"), CLI_DOCKERFILE, "--context: nope is not a directory"),
         ((), "FROM python:3.11-slim\n", "no `ARG BASE_IMAGE=<name>@sha256:<64 hex>` before"),
         (("--base-image", "a b"), CLI_DOCKERFILE, "BASE_IMAGE: 'a b' is not an image reference"),
+        (("--base-image=-rm",), CLI_DOCKERFILE, "BASE_IMAGE: '-rm' is not an image reference"),
+        (("--base-image", "Python:3"), CLI_DOCKERFILE, "BASE_IMAGE: 'Python:3' is not an image"),
+        (("--base-image", "x@sha256:1"), CLI_DOCKERFILE, "BASE_IMAGE: 'x@sha256:1' is not an"),
     ],
 )
 def test_cli_bad_input_is_one_clear_error(
