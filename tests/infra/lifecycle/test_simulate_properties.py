@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from infra.lifecycle import Image, Preview, Relations, analyse, simulate
 
-from .conftest import INDEX, NOW, image
+from .conftest import INDEX, NOW, SIGNATURE, image
 from .reference import reference_actions
 from .strategies import image_sets, policies
 
@@ -89,7 +89,8 @@ def test_summary_accounts_for_every_image(policy: dict[str, Any], images: list[I
 
 @st.composite
 def indexed_repositories(draw: st.DrawFn) -> tuple[list[Image], Relations]:
-    """Random images plus indexes over random subsets of them, every manifest given."""
+    """Random images plus indexes over random subsets of them and signatures of some of them,
+    every manifest given."""
     images = draw(image_sets())
     children: dict[str, frozenset[str]] = {}
     for number in range(draw(st.integers(1, 3))):
@@ -99,8 +100,17 @@ def indexed_repositories(draw: st.DrawFn) -> tuple[list[Image], Relations]:
         tags = tuple(draw(st.lists(st.sampled_from(["v1.0", "sha-a1", "latest"]), max_size=1)))
         images.append(image(digest, tags, timedelta(hours=hours), manifest_type=INDEX))
         children[digest] = frozenset(kid.digest for kid in kids)
+    subjects: dict[str, str] = {}
+    for number, subject in enumerate(draw(st.lists(st.sampled_from(images), max_size=3))):
+        digest = f"sha256:sig{number}"
+        images.append(
+            image(
+                digest, (), timedelta(hours=draw(st.integers(0, 24 * 400))), artifact_type=SIGNATURE
+            )
+        )
+        subjects[digest] = subject.digest
     read = frozenset(i.digest for i in images)
-    return images, Relations(children=children, read=read)
+    return images, Relations(children=children, subjects=subjects, read=read)
 
 
 @PROPERTY_SETTINGS
@@ -117,3 +127,18 @@ def test_an_image_an_index_references_is_never_acted_on_alone(
     for index, kids in relations.children.items():
         if kids & acted_on:
             assert index in acted_on
+
+
+@PROPERTY_SETTINGS
+@given(policies(), indexed_repositories())
+def test_a_referrer_goes_only_with_its_subject(
+    policy: dict[str, Any], repository: tuple[list[Image], Relations]
+) -> None:
+    images, relations = repository
+    preview = run(policy, images, relations)
+    by_digest = {r.image.digest: r for r in preview.results}
+    for referrer, subject in relations.subjects.items():
+        if referrer in by_digest:
+            assert subject in by_digest
+            assert by_digest[subject].action == by_digest[referrer].action == "EXPIRE"
+            assert by_digest[subject].rule_priority == by_digest[referrer].rule_priority
