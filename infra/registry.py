@@ -1,9 +1,9 @@
-"""RetailRegistry: the ECR repository, its policies, and the API image built and pushed into it."""
+"""RetailRegistry: the ECR repository, its policies, and the API image — pushed only when new."""
 
 from __future__ import annotations
 
 import json
-import os
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -11,24 +11,30 @@ import pulumi_docker as docker
 
 from infra.access_policy import repository_policy
 from infra.config import RetailRegistryArgs, resource_tags
-from infra.image_tag import build_plan
-from infra.paths import PROJECT_ROOT
-from infra.registry_lookup import digest_of
+from infra.image_tag import BuildPlan, build_plan
+from infra.registry_lookup import choose_source, digest_of, look_up
+from infra.scan_gate.deploy import gate_image
 
 COMPONENT_TYPE = "retail:infra:RetailRegistry"
+# BuildKit writes cache metadata into the pushed image with this build arg, which is what lets
+# a later build on an empty machine reuse its layers through `cache_from`.
+INLINE_CACHE_ARG = {"BUILDKIT_INLINE_CACHE": "1"}
 
 
 class RetailRegistry(pulumi.ComponentResource):
-    """A private ECR repository for the retail API, and the API image pushed into it by digest."""
+    """A private ECR repository for the retail API, and the API image in it, by gated digest."""
 
     repository: aws.ecr.Repository
     lifecycle_policy: aws.ecr.LifecyclePolicy
     repository_policy: aws.ecr.RepositoryPolicy | None
-    image: docker.Image
+    image: docker.Image | None
+    """The build; None when ECR already holds the content tag (nothing to build or push)."""
     image_tag: str
     image_uri: pulumi.Output[str]
     image_digest: pulumi.Output[str]
+    """The digest, resolved only after the scan gate passed."""
     image_ref: pulumi.Output[str]
+    image_scan: pulumi.Output[dict[str, Any]]
 
     def __init__(
         self, name: str, args: RetailRegistryArgs, opts: pulumi.ResourceOptions | None = None
@@ -42,13 +48,16 @@ class RetailRegistry(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.repository_policy = self._repository_policy(name, args)
-        self.image, self.image_tag = self._image(name, args)
 
+        plan = _plan(args)
+        self.image_tag = plan.tag
         url = self.repository.repository_url
-        self.image_uri = pulumi.Output.concat(url, ":", self.image_tag)
-        # pulumi-docker reports `<repository>@sha256:…`; the digest is what EKS pins.
-        self.image_digest = self.image.repo_digest.apply(digest_of)
-        self.image_ref = pulumi.Output.concat(url, "@", self.image_digest)
+        self.image_uri = pulumi.Output.concat(url, ":", plan.tag)
+        self.image, pushed_digest = self._image(name, args, plan)
+        gated = gate_image(self.repository.arn, pushed_digest, args.scan_policy)
+        self.image_digest = gated.digest
+        self.image_ref = pulumi.Output.concat(url, "@", gated.digest)
+        self.image_scan = gated.image_scan
         self.register_outputs(
             {
                 "repository": self.repository,
@@ -59,6 +68,7 @@ class RetailRegistry(pulumi.ComponentResource):
                 "imageUri": self.image_uri,
                 "imageDigest": self.image_digest,
                 "imageRef": self.image_ref,
+                "imageScan": self.image_scan,
             }
         )
 
@@ -104,8 +114,23 @@ class RetailRegistry(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _image(self, name: str, args: RetailRegistryArgs) -> tuple[docker.Image, str]:
-        plan = build_plan(args.build_context, args.dockerfile, args.image_platform, args.image_tag)
+    def _image(
+        self, name: str, args: RetailRegistryArgs, plan: BuildPlan
+    ) -> tuple[docker.Image | None, pulumi.Output[str]]:
+        """Look before you build: the registry's digest for a tag it holds, else a build.
+
+        Without a `docker.Image` in the program, Pulumi drops any earlier one from the state;
+        pulumi-docker's Delete is a no-op, so nothing in ECR changes (docs/deploying.md)."""
+        contents = look_up(args.repository_name, pulumi.InvokeOptions(parent=self))
+        source = choose_source(plan.tag, contents)
+        if source.existing_digest is not None:
+            return None, pulumi.Output.from_input(source.existing_digest)
+        url = self.repository.repository_url
+        cache = None
+        if source.cache_digest is not None:
+            cache = docker.CacheFromArgs(
+                images=[pulumi.Output.concat(url, "@", source.cache_digest)]
+            )
         # Fetched on every run and never stored in config: the token lives 12 hours.
         token = aws.ecr.get_authorization_token_output(
             registry_id=self.repository.registry_id,
@@ -113,14 +138,15 @@ class RetailRegistry(pulumi.ComponentResource):
         )
         image = docker.Image(
             f"{name}-image",
-            image_name=pulumi.Output.concat(self.repository.repository_url, ":", plan.tag),
+            image_name=pulumi.Output.concat(url, ":", plan.tag),
             build=docker.DockerBuildArgs(
                 # Relative to the project root (Pulumi's working directory), so the state does
                 # not differ between a laptop and a CI runner.
-                context=os.path.relpath(args.build_context, PROJECT_ROOT),
-                dockerfile=os.path.relpath(args.dockerfile, PROJECT_ROOT),
-                platform=args.image_platform,
-                args=plan.build_args,
+                context=plan.context,
+                dockerfile=plan.dockerfile,
+                platform=plan.platform,
+                args={**plan.build_args, **INLINE_CACHE_ARG},
+                cache_from=cache,
             ),
             registry=docker.RegistryArgs(
                 server=token.proxy_endpoint,
@@ -129,4 +155,13 @@ class RetailRegistry(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        return image, plan.tag
+        # pulumi-docker reports `<repository>@sha256:…`; the digest is what EKS pins.
+        return image, image.repo_digest.apply(digest_of)
+
+
+def _plan(args: RetailRegistryArgs) -> BuildPlan:
+    try:
+        return build_plan(args.build_context, args.dockerfile, args.image_platform, args.image_tag)
+    except ValueError as error:
+        # An unpinned base or unreadable build input: one line, no traceback.
+        raise pulumi.RunError(str(error)) from None

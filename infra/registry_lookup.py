@@ -1,13 +1,76 @@
-"""What the registry already holds: digests of the images ECR reports for a repository.
+"""What the registry already holds, asked through the stack's own AWS provider (issue 10).
 
-The component asks before it builds (issue 10): a content tag ECR already has is never built or
-pushed again, and the newest image found seeds the build cache. The pure helpers here read the
-shapes pulumi-docker and `aws.ecr` invokes return.
+Before it declares a build, the component looks the content tag up in ECR with pulumi-aws
+invokes (`aws.ecr.get_repositories`, `get_images`, `get_image`), so the lookup uses the stack's
+provider, region and `allowedAccountIds` — never boto3's ambient credentials. A tag ECR already
+has is never built or pushed again (an immutable repository would refuse the push); the newest
+image found seeds the build cache instead.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+
 _HEX = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True)
+class RegistryContents:
+    """The repository as the lookup found it."""
+
+    repository_exists: bool
+    """False on a first deploy: the repository is declared in this same run."""
+    digests_by_tag: dict[str, str] = field(default_factory=dict)
+    """Every tag in the repository and the manifest digest it points at."""
+    newest_digest: str | None = None
+    """The most recently pushed image, the build cache's source; None for an empty repository."""
+
+
+@dataclass(frozen=True)
+class ImageSource:
+    """Where `imageDigest` comes from: the registry (`existing_digest`) or a build."""
+
+    existing_digest: str | None
+    """The registry's digest for the tag; None means build and push."""
+    cache_digest: str | None
+    """When building: the repository's image whose layers the build may reuse."""
+
+
+def choose_source(tag: str, contents: RegistryContents) -> ImageSource:
+    """Pure: reuse the tag's digest when ECR has it, else build, warmed by the newest image."""
+    existing = contents.digests_by_tag.get(tag)
+    if existing is not None:
+        return ImageSource(existing_digest=existing, cache_digest=None)
+    return ImageSource(existing_digest=None, cache_digest=contents.newest_digest)
+
+
+def look_up(repository_name: str, opts: pulumi.InvokeOptions) -> RegistryContents:
+    """Ask ECR (through the stack's provider) what `repository_name` holds.
+
+    Listing the repositories first keeps a first deploy free of errors: `get_images` on a
+    repository that does not exist yet would fail the run."""
+    names = aws.ecr.get_repositories(opts=opts).names or []
+    if repository_name not in names:
+        return RegistryContents(repository_exists=False)
+    image_ids = aws.ecr.get_images(repository_name=repository_name, opts=opts).image_ids or []
+    digests = {
+        image.image_tag: image.image_digest
+        for image in image_ids
+        if image.image_tag and is_digest(image.image_digest)
+    }
+    newest = None
+    if image_ids:
+        newest = aws.ecr.get_image(
+            repository_name=repository_name, most_recent=True, opts=opts
+        ).image_digest
+    return RegistryContents(
+        repository_exists=True,
+        digests_by_tag=digests,
+        newest_digest=newest if newest and is_digest(newest) else None,
+    )
 
 
 def digest_of(repo_digest: str) -> str:
@@ -18,7 +81,9 @@ def digest_of(repo_digest: str) -> str:
     return digest
 
 
-def is_digest(text: str) -> bool:
+def is_digest(text: object) -> bool:
     """Whether `text` is an OCI manifest digest `sha256:<64 lowercase hex>`."""
+    if not isinstance(text, str):
+        return False
     algorithm, _, hex_part = text.partition(":")
     return algorithm == "sha256" and len(hex_part) == 64 and set(hex_part) <= _HEX

@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
+T = TypeVar("T")
 PROJECT = "retail-registry"
 TAG_MUTABILITY_MODES = (
     "IMMUTABLE",
@@ -173,3 +174,18 @@ image_tag = optional_matching(
     _DOCKER_TAG,
     "must be a Docker tag: 1-128 letters, digits, '_', '.', '-', not starting with '.' or '-'",
 )
+
+
+def raising_value_error(parse: Callable[[Any, str], T]) -> Callable[[str, Any], T]:
+    """A parser written as `parse(value, key)` raising ValueError, as one raising ConfigError.
+
+    The scan gate's parsers (infra.scan_gate.config) take this form so its CLI can share them.
+    """
+
+    def adapted(key: str, value: Any) -> T:
+        try:
+            return parse(value, key)
+        except ValueError as error:
+            raise ConfigError(key, value, str(error).removeprefix(f"{key}: ")) from None
+
+    return adapted

@@ -19,6 +19,8 @@ from infra.config.keys import config_key, keys_of
 from infra.config.lifecycle_rules import DEFAULT_LIFECYCLE_RULES, LifecycleSettings, lifecycle_rules
 from infra.config.parsers import PROJECT, ConfigError
 from infra.paths import DOCKERFILE, SERVER_DIR
+from infra.scan_gate import config as scan
+from infra.scan_gate.model import IgnoreEntry, ScanPolicy, Severity
 
 MAX_MUTABLE_TAG_FILTERS = 5
 
@@ -129,10 +131,40 @@ class RetailRegistryArgs:
         "Override for the image tag. Empty (the default) derives `sha-<12 hex>` from "
         "everything that goes into the build.",
     )
+    scan_fail_severity: Severity | None = config_key(  # noqa: RUF009 - a field(), see above
+        scan.FAIL_SEVERITY_KEY,
+        "string",
+        scan.DEFAULT_FAIL_SEVERITY,
+        p.raising_value_error(scan.parse_fail_severity),
+        "Scan gate threshold: the update fails when the image's ECR scan has a finding of this "
+        "severity or worse. One of CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, UNDEFINED, "
+        "UNTRIAGED, or NONE (report only).",
+    )
+    scan_ignore: tuple[IgnoreEntry, ...] = config_key(
+        scan.IGNORE_KEY,
+        "array",
+        [],
+        p.raising_value_error(scan.parse_ignore),
+        "Findings the gate accepts: a list of {id, expires: YYYY-MM-DD, reason}; an entry "
+        "stops counting after its expiry day and is then reported.",
+        items="object",
+    )
+    scan_timeout_seconds: int = config_key(
+        scan.TIMEOUT_KEY,
+        "integer",
+        scan.DEFAULT_TIMEOUT_SECONDS,
+        p.raising_value_error(scan.parse_timeout_seconds),
+        f"How long `up` waits for the image's scan before failing, 1-{scan.MAX_TIMEOUT_SECONDS} s.",
+    )
     build_context: Path = SERVER_DIR
     """Docker build context (not stack config: the program always builds `server/`)."""
     dockerfile: Path = DOCKERFILE
     """Dockerfile inside the build context (not stack config)."""
+
+    @property
+    def scan_policy(self) -> ScanPolicy:
+        """The scan gate's three keys, as the gate takes them."""
+        return ScanPolicy(self.scan_fail_severity, self.scan_ignore, self.scan_timeout_seconds)
 
 
 def load_args(values: Mapping[str, Any], *, stack: str) -> RetailRegistryArgs:

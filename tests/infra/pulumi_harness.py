@@ -1,8 +1,9 @@
 """Run the real Pulumi program under unit-test mocks and record what it asks the engine for.
 
-The mocks answer like AWS and pulumi-docker would (ARNs, URLs, a repo digest), and the
-monitor records each RegisterResource request as the engine would receive it, parent and
-`protect` included.
+The mocks answer like AWS and pulumi-docker would (ARNs, URLs, a repo digest, the ECR invokes
+from a small in-memory registry that a run's "push" adds to), the scan gate reads a scripted
+DescribeImageScanFindings response, and the monitor records each RegisterResource request as
+the engine would receive it, parent and `protect` included.
 """
 
 from __future__ import annotations
@@ -21,12 +22,48 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.sync_await import _sync_await
 
 from infra.paths import PROJECT_ROOT
+from infra.scan_gate import deploy as scan_deploy
 
 ACCOUNT = "842676018087"
 SIGNATURE_KEY = pulumi.runtime.rpc._special_sig_key
 SECRET_SIGNATURE = pulumi.runtime.rpc._special_secret_sig
 TOKEN_CALL = "aws:ecr/getAuthorizationToken:getAuthorizationToken"
+REPOSITORIES_CALL = "aws:ecr/getRepositories:getRepositories"
+IMAGES_CALL = "aws:ecr/getImages:getImages"
+IMAGE_CALL = "aws:ecr/getImage:getImage"
+FACTORY = "boto3_client_factory"
 T = TypeVar("T")
+
+
+@dataclass
+class FakeEcr:
+    """Repositories and their images (digest, tags), oldest push first; shared across runs."""
+
+    images: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)
+    scan: dict[str, Any] = field(default_factory=lambda: scan_response("COMPLETE"))
+    """The DescribeImageScanFindings response the gate reads, for every digest."""
+
+    def push(self, repository: str, digest: str, tag: str) -> None:
+        self.images.setdefault(repository, []).append((digest, [tag]))
+
+    def tags(self, repository: str) -> dict[str, str]:
+        return {t: d for d, tags in self.images.get(repository, []) for t in tags}
+
+
+def scan_response(status: str, counts: dict[str, int] | None = None) -> dict[str, Any]:
+    """A DescribeImageScanFindings response (ECR API reference field names), basic scanning."""
+    return {
+        "imageScanStatus": {"status": status, "description": "scripted"},
+        "imageScanFindings": {"findingSeverityCounts": counts or {}, "findings": []},
+    }
+
+
+class _ScanClient:
+    def __init__(self, ecr: FakeEcr) -> None:
+        self.ecr = ecr
+
+    def describe_image_scan_findings(self, **kwargs: Any) -> dict[str, Any]:
+        return {"imageId": dict(kwargs["imageId"]), **self.ecr.scan}
 
 
 @dataclass
@@ -46,6 +83,7 @@ class ProgramRun:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     exports: dict[str, Any] = field(default_factory=dict)
     namespace: dict[str, Any] = field(default_factory=dict)
+    ecr: FakeEcr = field(default_factory=FakeEcr)
 
     def one(self, type_: str) -> Registration:
         (found,) = [r for r in self.resources if r.type == type_]
@@ -71,9 +109,10 @@ class AwsLikeMocks(pulumi.runtime.Mocks):
                 "region": self.region,
             }
         if args.typ == "docker:index/image:Image":
-            repository = args.inputs["imageName"].rsplit(":", 1)[0]
-            digest = hashlib.sha256(args.inputs["imageName"].encode()).hexdigest()
-            outputs["repoDigest"] = f"{repository}@sha256:{digest}"
+            repository, tag = args.inputs["imageName"].rsplit(":", 1)
+            digest = "sha256:" + hashlib.sha256(args.inputs["imageName"].encode()).hexdigest()
+            outputs["repoDigest"] = f"{repository}@{digest}"
+            self.run.ecr.push(repository.split("/", 1)[1], digest, tag)
         return f"{args.name}-id", outputs
 
     def call(
@@ -92,7 +131,24 @@ class AwsLikeMocks(pulumi.runtime.Mocks):
                 "id": self.region,
             }
             return token, []
-        return {}, []
+        return self._ecr_call(args.token, args.args), []
+
+    def _ecr_call(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
+        images = self.run.ecr.images
+        if token == REPOSITORIES_CALL:
+            return {"id": self.region, "names": sorted(images), "region": self.region}
+        name = args.get("repositoryName", "")
+        if token == IMAGES_CALL:
+            ids = [
+                {"imageDigest": digest, **({"imageTag": tag} if tag else {})}
+                for digest, tags in images[name]
+                for tag in tags or [""]
+            ]
+            return {"imageIds": ids, "repositoryName": name, "region": self.region}
+        if token == IMAGE_CALL and args.get("mostRecent"):
+            digest, tags = images[name][-1]
+            return {"imageDigest": digest, "imageTags": tags, "repositoryName": name}
+        return {}
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -163,6 +219,10 @@ def program_run(
     Pass `run` to inspect what was recorded even when the program fails."""
     run = run if run is not None else ProgramRun()
     mocks = AwsLikeMocks(run, region)
+    scan_client = _ScanClient(run.ecr)
+    # The gate's one way out to AWS, pointed at the fake registry's scripted scan.
+    original_factory = getattr(scan_deploy, FACTORY)
+    setattr(scan_deploy, FACTORY, lambda _credentials: lambda _target: scan_client)
     pulumi.runtime.set_all_config(config)
     pulumi.runtime.set_mocks(
         mocks,
@@ -183,4 +243,5 @@ def program_run(
         yield run
     finally:
         pulumi.export = original_export
+        setattr(scan_deploy, FACTORY, original_factory)
         pulumi.runtime.set_all_config({})

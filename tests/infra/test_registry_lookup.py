@@ -1,0 +1,142 @@
+"""infra/registry_lookup.py: look before you build (issue 10), pure and under mocks.
+
+Each program run uses the real stack files; the fake registry (tests/infra/pulumi_harness.py)
+answers `aws.ecr.get_repositories`/`get_images`/`get_image` as ECR would and records pushes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+import pulumi
+import pytest
+
+from infra.image_tag import BuildPlan, build_plan
+from infra.registry_lookup import RegistryContents, choose_source, digest_of, is_digest
+from tests.infra.conftest import ACCOUNT, REGION, engine_config
+from tests.infra.pulumi_harness import (
+    IMAGE_CALL,
+    IMAGES_CALL,
+    REPOSITORIES_CALL,
+    FakeEcr,
+    ProgramRun,
+    program_run,
+    resolve,
+)
+
+IMAGE = "docker:index/image:Image"
+REPOSITORY = "mlops/retail-api"
+URL = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{REPOSITORY}"
+OLD = "sha256:" + "0a" * 32
+HELD = "sha256:" + "ab" * 32
+NEWEST = "sha256:" + "cd" * 32
+
+
+def deploy(ecr: FakeEcr, monkeypatch: pytest.MonkeyPatch, tag: str | None = None) -> ProgramRun:
+    """One `pulumi up` of prod against `ecr`; `tag` stands in for a commit's content tag."""
+    if tag is not None:
+        monkeypatch.setattr("infra.registry.build_plan", _plan_with_tag(tag))
+    run = ProgramRun(ecr=ecr)
+    with program_run("prod", engine_config("prod"), run=run):
+        for name in ("imageTag", "imageDigest", "imageRef"):
+            run.exports[name] = resolve(pulumi.Output.from_input(run.exports[name]))
+    return run
+
+
+def _plan_with_tag(tag: str) -> Callable[..., BuildPlan]:
+    def plan(*args: Any, **kwargs: Any) -> BuildPlan:
+        return replace(build_plan(*args, **kwargs), tag=tag)
+
+    return plan
+
+
+def test_a_tag_in_the_registry_is_not_built_and_its_digest_is_exported(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ecr = FakeEcr(images={REPOSITORY: [(OLD, ["sha-000000000000"]), (HELD, ["sha-aaaaaaaaaaaa"])]})
+    run = deploy(ecr, monkeypatch, tag="sha-aaaaaaaaaaaa")
+    assert run.of_type(IMAGE) == []
+    assert run.exports["imageDigest"] == HELD
+    assert run.exports["imageRef"] == f"{URL}@{HELD}"
+    assert ecr.images[REPOSITORY] == [(OLD, ["sha-000000000000"]), (HELD, ["sha-aaaaaaaaaaaa"])]
+    assert [token for token, _ in run.calls][:2] == [REPOSITORIES_CALL, IMAGES_CALL]
+    assert not any(token.endswith("getAuthorizationToken") for token, _ in run.calls), "no login"
+
+
+def test_b_a_tag_missing_from_an_existing_repository_is_built_from_the_newest_cache(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ecr = FakeEcr(images={REPOSITORY: [(OLD, ["sha-000000000000"]), (NEWEST, [])]})
+    run = deploy(ecr, monkeypatch, tag="sha-bbbbbbbbbbbb")
+    (image,) = run.of_type(IMAGE)
+    assert image.inputs["imageName"] == f"{URL}:sha-bbbbbbbbbbbb"
+    assert image.inputs["build"]["cacheFrom"] == {"images": [f"{URL}@{NEWEST}"]}
+    assert image.inputs["build"]["args"]["BUILDKIT_INLINE_CACHE"] == "1"
+    assert [args for token, args in run.calls if token == IMAGE_CALL] == [
+        {"mostRecent": True, "repositoryName": REPOSITORY}
+    ]
+    assert run.exports["imageDigest"] == ecr.tags(REPOSITORY)["sha-bbbbbbbbbbbb"]
+
+
+def test_c_first_deploy_without_a_repository_builds_without_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ecr = FakeEcr()
+    run = deploy(ecr, monkeypatch, tag="sha-cccccccccccc")
+    (image,) = run.of_type(IMAGE)
+    assert "cacheFrom" not in image.inputs["build"]
+    assert [token for token, _ in run.calls if token in (IMAGES_CALL, IMAGE_CALL)] == []
+    assert list(ecr.tags(REPOSITORY)) == ["sha-cccccccccccc"]
+
+
+def test_d_rollback_a_b_a_never_builds_a_twice(monkeypatch: pytest.MonkeyPatch) -> None:
+    ecr = FakeEcr()
+    first = deploy(ecr, monkeypatch, tag="sha-aaaaaaaaaaaa")
+    second = deploy(ecr, monkeypatch, tag="sha-bbbbbbbbbbbb")
+    back = deploy(ecr, monkeypatch, tag="sha-aaaaaaaaaaaa")
+    built = [
+        r.inputs["imageName"].rsplit(":", 1)[1]
+        for run in (first, second, back)
+        for r in run.of_type(IMAGE)
+    ]
+    assert built == ["sha-aaaaaaaaaaaa", "sha-bbbbbbbbbbbb"]
+    assert back.exports["imageDigest"] == first.exports["imageDigest"]
+    assert [tags for _, tags in ecr.images[REPOSITORY]] == [
+        ["sha-aaaaaaaaaaaa"],
+        ["sha-bbbbbbbbbbbb"],
+    ]
+
+
+def test_choose_source_reuses_the_held_digest_and_otherwise_warms_the_build() -> None:
+    held = RegistryContents(True, {"sha-aaaaaaaaaaaa": HELD}, NEWEST)
+    assert choose_source("sha-aaaaaaaaaaaa", held).existing_digest == HELD
+    assert choose_source("sha-aaaaaaaaaaaa", held).cache_digest is None
+    assert choose_source("sha-bbbbbbbbbbbb", held).existing_digest is None
+    assert choose_source("sha-bbbbbbbbbbbb", held).cache_digest == NEWEST
+    absent = RegistryContents(False)
+    assert (
+        choose_source("sha-x", absent).existing_digest,
+        choose_source("sha-x", absent).cache_digest,
+    ) == (None, None)
+
+
+def test_digest_of_takes_the_digest_from_a_repo_digest() -> None:
+    assert digest_of(f"{URL}@{HELD}") == HELD
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        f"{URL}:sha-aaaaaaaaaaaa",
+        f"{URL}@sha256:{'ab' * 31}",
+        f"{URL}@sha256:{'AB' * 32}",
+        f"{URL}@sha512:{'ab' * 32}",
+        "",
+    ],
+)
+def test_digest_of_refuses_anything_but_sha256_and_64_hex(bad: str) -> None:
+    with pytest.raises(ValueError, match="repoDigest: expected <repository>@sha256:<64 hex>"):
+        digest_of(bad)
+    assert not is_digest(bad.partition("@")[2])
