@@ -106,6 +106,11 @@ def test_engine_strings_and_yaml_values_parse_alike() -> None:
         ({"lifecycleRules": {"rules": []}}, "lifecycleRules", "list"),
         ({"lifecycleRules": []}, "lifecycleRules", "ECR would reject"),
         ({"repositoryNme": "typo"}, "repositoryNme", "unknown key"),
+        ({"scanFailSeverity": "SEVERE"}, "scanFailSeverity", "is not one of CRITICAL, HIGH"),
+        ({"scanTimeoutSeconds": 0}, "scanTimeoutSeconds", "from 1 to 3600"),
+        ({"scanTimeoutSeconds": "ten"}, "scanTimeoutSeconds", "from 1 to 3600"),
+        ({"scanIgnore": [{"id": "CVE-2024-1", "reason": "r"}]}, "scanIgnore", "expires: required"),
+        ({"scanIgnore": "not: [a, list"}, "scanIgnore", "not valid YAML or JSON"),
     ],
 )
 def test_bad_value_names_key_value_and_rule(values: dict[str, Any], key: str, rule: str) -> None:
@@ -207,3 +212,24 @@ def test_empty_optional_strings_mean_unset() -> None:
     args = load_args({"kmsKeyArn": "", "imageTag": ""}, stack="s")
     assert args.kms_key_arn is None
     assert args.image_tag is None
+
+
+def test_scan_gate_keys_default_to_critical_nothing_ignored_ten_minutes() -> None:
+    policy = load_args({}, stack="s").scan_policy
+    assert (policy.fail_severity, policy.ignore, policy.timeout_seconds) == ("CRITICAL", (), 600)
+
+
+def test_scan_gate_keys_from_the_engine_reach_the_policy() -> None:
+    entry = {"id": "CVE-2024-12345", "expires": "2027-01-31", "reason": "no fix upstream"}
+    values = {
+        "scanFailSeverity": "high",
+        "scanIgnore": json.dumps([entry]),
+        "scanTimeoutSeconds": "120",
+    }
+    policy = load_args(values, stack="s").scan_policy
+    assert policy.fail_severity == "HIGH"
+    assert [(e.id, e.expires.isoformat(), e.reason) for e in policy.ignore] == [
+        ("CVE-2024-12345", "2027-01-31", "no fix upstream")
+    ]
+    assert policy.timeout_seconds == 120
+    assert load_args({"scanFailSeverity": "NONE"}, stack="s").scan_policy.fail_severity is None

@@ -1,0 +1,92 @@
+"""infra/config/stack_file.py: the one reader of `Pulumi.<stack>.yaml`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from infra.config import StackFileError, read_stack_values
+from tests.infra.conftest import stack_values
+
+# Pulumi.yaml's declared defaults, written out (the key table must agree: test_project_files).
+DEFAULTS = {
+    "repositoryName": "mlops/retail-api",
+    "tagMutability": "IMMUTABLE",
+    "mutableTags": [],
+    "scanOnPush": True,
+    "kmsKeyArn": "",
+    "forceDelete": False,
+    "protect": True,
+    "pullPrincipals": [],
+    "pushPrincipals": [],
+    "pullOrganizationIds": [],
+    "imagePlatform": "linux/amd64",
+    "imageTag": "",
+    "scanFailSeverity": "CRITICAL",
+    "scanIgnore": [],
+    "scanTimeoutSeconds": 600,
+}
+
+
+def write(tmp_path: Path, text: str, stack: str = "bare") -> Path:
+    (tmp_path / f"Pulumi.{stack}.yaml").write_text(text)
+    return tmp_path
+
+
+@pytest.mark.parametrize("stack", ["prod", "dev"])
+def test_committed_stacks_read_as_written_over_the_defaults(stack: str) -> None:
+    values = read_stack_values(stack)
+    assert values == {**DEFAULTS, "lifecycleRules": values["lifecycleRules"], **stack_values(stack)}
+
+
+def test_a_stack_without_project_keys_gets_every_default(tmp_path: Path) -> None:
+    values = read_stack_values("bare", write(tmp_path, "config:\n  aws:region: eu-west-1\n"))
+    rules = values.pop("lifecycleRules")
+    assert values == DEFAULTS
+    assert [(r["rulePriority"], r["selection"]["countNumber"]) for r in rules] == [
+        (1, 1),
+        (2, 10),
+        (3, 30),
+    ]
+
+
+def test_json_text_from_pulumi_config_set_is_decoded(tmp_path: Path) -> None:
+    rules = [{"rulePriority": 1, "selection": {"tagStatus": "any"}}]
+    text = "config:\n  retail-registry:lifecycleRules: " + json.dumps(json.dumps(rules)) + "\n"
+    values = read_stack_values("bare", write(tmp_path, text))
+    assert values["lifecycleRules"] == rules
+
+
+def test_unknown_keys_are_kept_for_the_loader_to_name(tmp_path: Path) -> None:
+    values = read_stack_values("bare", write(tmp_path, "config:\n  retail-registry:scanOnPsh: x\n"))
+    assert values["scanOnPsh"] == "x"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("config: [1, 2]\n", "config: must be a mapping"),
+        ("- a\n- b\n", "must be a YAML mapping"),
+        ("config: {a: [\n", "not valid YAML"),
+        (
+            "config:\n  retail-registry:mutableTags: '[oops'\n",
+            "mutableTags: a string value must be JSON",
+        ),
+    ],
+)
+def test_broken_files_give_one_line_naming_the_file(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    with pytest.raises(StackFileError, match=message) as caught:
+        read_stack_values("bare", write(tmp_path, text))
+    assert "Pulumi.bare.yaml" in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_missing_file_and_bad_stack_names_are_errors(tmp_path: Path) -> None:
+    with pytest.raises(StackFileError, match=r"Pulumi\.nowhere\.yaml: cannot read stack file"):
+        read_stack_values("nowhere", tmp_path)
+    with pytest.raises(StackFileError, match=r"stack '\.\./prod': a stack name is letters"):
+        read_stack_values("../prod", tmp_path)
