@@ -10,7 +10,7 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from infra.access_policy import repository_policy
-from infra.config import RetailRegistryArgs, resource_tags
+from infra.config import RetailRegistryArgs, resource_tags, tag_is_immutable
 from infra.image_tag import BuildPlan, build_plan
 from infra.registry_lookup import choose_source, digest_of, look_up
 from infra.scan_gate.deploy import gate_image
@@ -122,7 +122,12 @@ class RetailRegistry(pulumi.ComponentResource):
         Without a `docker.Image` in the program, Pulumi drops any earlier one from the state;
         pulumi-docker's Delete is a no-op, so nothing in ECR changes (docs/deploying.md)."""
         contents = look_up(args.repository_name, pulumi.InvokeOptions(parent=self))
-        source = choose_source(plan.tag, contents)
+        # A content tag names one content; an immutable tag can hold only what it holds. Any
+        # other tag (a mutable override) is pushed again, as its owner asked for.
+        reusable = plan.tag == plan.content_tag or tag_is_immutable(
+            plan.tag, args.tag_mutability, args.mutable_tags
+        )
+        source = choose_source(plan.tag, contents, reusable=reusable)
         if source.existing_digest is not None:
             return None, pulumi.Output.from_input(source.existing_digest)
         url = self.repository.repository_url

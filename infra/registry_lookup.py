@@ -39,9 +39,12 @@ class ImageSource:
     """When building: the repository's image whose layers the build may reuse."""
 
 
-def choose_source(tag: str, contents: RegistryContents) -> ImageSource:
-    """Pure: reuse the tag's digest when ECR has it, else build, warmed by the newest image."""
-    existing = contents.digests_by_tag.get(tag)
+def choose_source(tag: str, contents: RegistryContents, *, reusable: bool = True) -> ImageSource:
+    """Pure: reuse the tag's digest when ECR has it, else build, warmed by the newest image.
+
+    `reusable=False` is for a tag that may move (a mutable override such as `latest`): what ECR
+    holds under it says nothing about this commit's content, so it is built and pushed."""
+    existing = contents.digests_by_tag.get(tag) if reusable else None
     if existing is not None:
         return ImageSource(existing_digest=existing, cache_digest=None)
     return ImageSource(existing_digest=None, cache_digest=contents.newest_digest)

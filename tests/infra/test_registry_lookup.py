@@ -109,12 +109,37 @@ def test_d_rollback_a_b_a_never_builds_a_twice(monkeypatch: pytest.MonkeyPatch) 
     ]
 
 
+def test_a_mutable_override_tag_is_pushed_again_even_when_held() -> None:
+    ecr = FakeEcr(images={REPOSITORY: [(HELD, ["latest"])]})
+    config = {
+        **engine_config("prod"),
+        "retail-registry:tagMutability": "MUTABLE",
+        "retail-registry:imageTag": "latest",
+    }
+    with program_run("prod", config, run=ProgramRun(ecr=ecr)) as run:
+        (image,) = run.of_type(IMAGE)
+        digest = resolve(pulumi.Output.from_input(run.exports["imageDigest"]))
+    assert image.inputs["imageName"] == f"{URL}:latest"
+    assert image.inputs["build"]["cacheFrom"] == {"images": [f"{URL}@{HELD}"]}
+    assert digest != HELD and digest == ecr.tags(REPOSITORY)["latest"]
+
+
+def test_an_immutable_override_tag_held_by_ecr_is_reused() -> None:
+    ecr = FakeEcr(images={REPOSITORY: [(HELD, ["v1.4.0"])]})
+    config = {**engine_config("prod"), "retail-registry:imageTag": "v1.4.0"}
+    with program_run("prod", config, run=ProgramRun(ecr=ecr)) as run:
+        assert run.of_type(IMAGE) == []
+        assert resolve(pulumi.Output.from_input(run.exports["imageDigest"])) == HELD
+
+
 def test_choose_source_reuses_the_held_digest_and_otherwise_warms_the_build() -> None:
     held = RegistryContents(True, {"sha-aaaaaaaaaaaa": HELD}, NEWEST)
     assert choose_source("sha-aaaaaaaaaaaa", held).existing_digest == HELD
     assert choose_source("sha-aaaaaaaaaaaa", held).cache_digest is None
     assert choose_source("sha-bbbbbbbbbbbb", held).existing_digest is None
     assert choose_source("sha-bbbbbbbbbbbb", held).cache_digest == NEWEST
+    moving = choose_source("sha-aaaaaaaaaaaa", held, reusable=False)
+    assert (moving.existing_digest, moving.cache_digest) == (None, NEWEST)
     absent = RegistryContents(False)
     assert (
         choose_source("sha-x", absent).existing_digest,
