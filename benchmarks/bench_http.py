@@ -1,38 +1,59 @@
-"""/predict vs /health throughput on one real uvicorn server, loaded with ``wrk``.
+"""HTTP figures for the API on real uvicorn processes, loaded with ``wrk`` on loopback.
 
-Run from the repo root: ``.venv/bin/python benchmarks/bench_http.py``. Starts
-``python -m retail_api`` on a free 127.0.0.1 port (access log off via LOG_LEVEL=warning),
-then alternates short wrk runs against the two endpoints (default 8 rounds of 2 s each),
-so CPU noise from other processes hits both alike, and prints a markdown table:
-total requests/s and the median of the per-round p50/p99. Needs the Debian ``wrk``
-package. Only loopback is ever contacted.
+Run from the repo root: ``.venv/bin/python benchmarks/bench_http.py``. Prints markdown:
+
+1. Throughput, 1 and 2 workers, c=64: a bare FastAPI app with one trivial route (the
+   floor, started here under the same uvicorn settings: uvloop, httptools, access log at
+   the default level), our ``GET /health`` and our ``POST /predict``. The three alternate
+   in short rounds so background load hits them alike; requests/s is the mean over rounds,
+   p50/p99 the medians of the per-round values.
+2. ``/health/live`` latency while the largest allowed batch is posted again and again.
+3. The access log's cost: ``/predict`` at LOG_LEVEL=info against LOG_LEVEL=warning.
+
+Previous figures (before issue 13) are printed beside. Needs the Debian ``wrk`` package.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import platform
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT / "server")]
+sys.path[:0] = [str(ROOT), str(ROOT / "server")]
 
-from retail_api.schemas import EXAMPLE_BASKET  # noqa: E402
+from retail_api.schemas import EXAMPLE_BASKET, MAX_BATCH  # noqa: E402
+from testkit.net import free_port, wait_for  # noqa: E402
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+FLOOR_APP = """from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+"""
+PREVIOUS = (
+    "Previous (README, before issue 13; 1 worker, c=8, access log off): /health 4,251 req/s, "
+    "/predict 2,788 req/s, ratio 0.66 (0.61 in another run); issue 13's measurements: "
+    "/health/live 2.65 s with one 200 MB batch in flight, access log ~19 % of /predict."
+)
 
 
 @dataclass(frozen=True)
@@ -41,35 +62,6 @@ class WrkResult:
     p50_ms: float
     p99_ms: float
     errors: int
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start_server(port: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "LOG_LEVEL": "warning",
-        "WORKERS": "1",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "retail_api"], cwd=ROOT / "server", env=env, stdin=subprocess.DEVNULL
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as r:
-                if r.status == 200:
-                    return server
-        except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise SystemExit("server did not become healthy within 30 s")
 
 
 def _ms(text: str) -> float:
@@ -93,15 +85,6 @@ def _parse(output: str) -> WrkResult:
     return WrkResult(float(rate.group(1)), _ms(p50.group(1)), _ms(p99.group(1)), errors)
 
 
-def _wrk(wrk: str, url: str, seconds: int, connections: int, script: Path | None) -> WrkResult:
-    cmd = [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url]
-    if script is not None:
-        cmd[1:1] = ["-s", str(script)]
-    # argv is fixed here: the wrk found on PATH and a 127.0.0.1 URL.
-    run = subprocess.run(cmd, check=True, capture_output=True, text=True)  # noqa: S603
-    return _parse(run.stdout)
-
-
 def _combine(rounds: list[WrkResult]) -> WrkResult:
     return WrkResult(
         requests_per_s=statistics.fmean(r.requests_per_s for r in rounds),
@@ -111,57 +94,192 @@ def _combine(rounds: list[WrkResult]) -> WrkResult:
     )
 
 
+def _answers(port: int, path: str) -> bool:
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+        connection.request("GET", path)
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def _serve(cmd: list[str], env: dict[str, str], cwd: Path, probe: str) -> Iterator[int]:
+    """Start a server on a free port (stderr to a file, as a log shipper would read it)."""
+    port = free_port()
+    environ = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), **env}
+    with tempfile.TemporaryFile() as log:
+        # argv is fixed here: this interpreter, uvicorn or retail_api, a 127.0.0.1 port.
+        process = subprocess.Popen(  # noqa: S603
+            [arg.replace("{port}", str(port)) for arg in cmd],
+            cwd=cwd,
+            env=environ,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        try:
+            wait_for(lambda: _answers(port, probe), timeout=30)
+            yield port
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+# WORKERS and LOG_LEVEL come from the environment, as in the image.
+OURS = [sys.executable, "-m", "retail_api"]
+
+
+def _floor(app_dir: Path, workers: int) -> list[str]:
+    return [
+        *(sys.executable, "-m", "uvicorn", "floor:app", "--app-dir", str(app_dir)),
+        *("--host", "127.0.0.1", "--port", "{port}", "--workers", str(workers)),
+        *("--loop", "uvloop", "--http", "httptools"),
+    ]
+
+
+def _wrk(wrk: str, url: str, seconds: int, script: Path | None) -> WrkResult:
+    cmd = [wrk, "-t1", "-c64", f"-d{seconds}s", "--latency", url]
+    if script is not None:
+        cmd[1:1] = ["-s", str(script)]
+    run = subprocess.run(cmd, check=True, capture_output=True, text=True)  # noqa: S603
+    return _parse(run.stdout)
+
+
+def _alternate(
+    wrk: str, targets: dict[str, tuple[str, Path | None]], rounds: int, seconds: int
+) -> dict[str, WrkResult]:
+    results: dict[str, list[WrkResult]] = {name: [] for name in targets}
+    for round_no in range(rounds + 1):
+        for name, (url, script) in targets.items():
+            result = _wrk(wrk, url, seconds, script)
+            if round_no:  # round 0 warms everything up and is discarded
+                results[name].append(result)
+    return {name: _combine(values) for name, values in results.items()}
+
+
+def _largest_batch() -> bytes:
+    widest = {**EXAMPLE_BASKET, "SPEND": 99999.99, "QUANTITY": 9999}
+    widest |= {key: "W" * 64 for key in ("BASKET_TYPE", "STORE_REGION", "PROD_CODE_20")}
+    widest["PROD_CODE_30"] = "W" * 64
+    return json.dumps([widest] * MAX_BATCH).encode()
+
+
+def _liveness_under_batches(port: int, seconds: float) -> tuple[list[float], int]:
+    """/health/live latencies (ms, fresh connection each, like a kubelet) under 2 batch posters."""
+    body, stop, done = _largest_batch(), threading.Event(), [0]
+
+    def post_batches() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        while not stop.is_set():
+            connection.request("POST", "/predict/batch", body, {"content-type": "application/json"})
+            response = connection.getresponse()
+            response.read()
+            assert response.status == 200, response.status
+            done[0] += 1
+
+    posters = [threading.Thread(target=post_batches) for _ in range(2)]
+    for poster in posters:
+        poster.start()
+    latencies = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        started = time.perf_counter()
+        assert _answers(port, "/health/live")
+        latencies.append((time.perf_counter() - started) * 1000)
+        time.sleep(0.02)
+    stop.set()
+    for poster in posters:
+        poster.join()
+    return latencies, done[0]
+
+
+def _row(name: str, result: WrkResult) -> str:
+    return (
+        f"| {name} | {result.requests_per_s:,.0f} | {result.p50_ms:.2f} ms | "
+        f"{result.p99_ms:.2f} ms | {result.errors} |"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=8, help="alternating rounds")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds")
     parser.add_argument("--seconds", type=int, default=2, help="wrk duration per round")
-    parser.add_argument("--connections", type=int, default=8)
     args = parser.parse_args()
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk not found: apt-get install -y wrk")
-
-    port = _free_port()
-    server = _start_server(port)
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            script = Path(tmp) / "predict.lua"
-            body = json.dumps(EXAMPLE_BASKET).replace("\\", "\\\\").replace('"', '\\"')
-            script.write_text(
-                'wrk.method = "POST"\n'
-                f'wrk.body = "{body}"\n'
-                'wrk.headers["Content-Type"] = "application/json"\n'
-            )
-            targets = {
-                "GET /health": (f"http://127.0.0.1:{port}/health", None),
-                "POST /predict": (f"http://127.0.0.1:{port}/predict", script),
-            }
-            rounds: dict[str, list[WrkResult]] = {name: [] for name in targets}
-            for round_no in range(args.rounds + 1):
-                for name, (url, lua) in targets.items():
-                    result = _wrk(wrk, url, args.seconds, args.connections, lua)
-                    if round_no:  # round 0 warms both endpoints up and is discarded
-                        rounds[name].append(result)
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=20)
-
-    health, predict = _combine(rounds["GET /health"]), _combine(rounds["POST /predict"])
+    server_dir = ROOT / "server"
+    errors = 0
     print(
-        f"HTTP benchmark: {platform.machine()}, {os.cpu_count()} CPUs, 1 uvicorn worker "
-        f"(uvloop + httptools), wrk -t1 -c{args.connections}, {args.rounds} alternating "
-        f"rounds of {args.seconds} s per endpoint\n"
+        f"HTTP benchmark: {platform.machine()}, {os.cpu_count()} CPUs, uvicorn (uvloop + "
+        f"httptools), wrk -t1 -c64 on loopback, {args.rounds} alternating rounds of "
+        f"{args.seconds} s per target\n\n{PREVIOUS}\n"
     )
-    print("| endpoint | requests/s | p50 | p99 | errors |")
-    print("|---|---:|---:|---:|---:|")
-    for name, result in (("GET /health", health), ("POST /predict", predict)):
-        print(
-            f"| {name} | {result.requests_per_s:,.0f} | {result.p50_ms:.2f} ms | "
-            f"{result.p99_ms:.2f} ms | {result.errors} |"
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "floor.py").write_text(FLOOR_APP)
+        script = Path(tmp) / "predict.lua"
+        body = json.dumps(EXAMPLE_BASKET).replace("\\", "\\\\").replace('"', '\\"')
+        script.write_text(
+            f'wrk.method = "POST"\nwrk.body = "{body}"\n'
+            'wrk.headers["Content-Type"] = "application/json"\n'
         )
-    ratio = predict.requests_per_s / health.requests_per_s
-    print(f"\n/predict : /health throughput ratio = {ratio:.2f} (goal >= 0.6)")
-    if health.errors or predict.errors:
+        print("| workers | target | requests/s | p50 | p99 | errors |")
+        print("|---|---|---:|---:|---:|---:|")
+        ratios = []
+        for workers in (1, 2):
+            env = {"WORKERS": str(workers), "LOG_LEVEL": "info"}
+            with (
+                _serve(_floor(Path(tmp), workers), {}, server_dir, "/health") as floor,
+                _serve(OURS, env, server_dir, "/health") as ours,
+            ):
+                results = _alternate(
+                    wrk,
+                    {
+                        "floor GET /health": (f"http://127.0.0.1:{floor}/health", None),
+                        "GET /health": (f"http://127.0.0.1:{ours}/health", None),
+                        "POST /predict": (f"http://127.0.0.1:{ours}/predict", script),
+                    },
+                    args.rounds,
+                    args.seconds,
+                )
+            for name, result in results.items():
+                print(_row(f"{workers} | {name}", result))
+                errors += result.errors
+            health, predict = results["GET /health"], results["POST /predict"]
+            floor_health = results["floor GET /health"]
+            ratios.append(
+                f"{workers} worker(s): /predict : /health = "
+                f"{predict.requests_per_s / health.requests_per_s:.2f} (goal >= 0.8), "
+                f"/health : floor = "
+                f"{health.requests_per_s / floor_health.requests_per_s:.2f} (goal >= 0.9)"
+            )
+        print("\n" + "\n".join(ratios))
+
+        with _serve(OURS, {"WORKERS": "1"}, server_dir, "/health") as ours:
+            latencies, batches = _liveness_under_batches(ours, seconds=10)
+        cuts = statistics.quantiles(latencies, n=100)
+        print(
+            f"\n/health/live with the largest batch ({MAX_BATCH} baskets, "
+            f"{len(_largest_batch()):,} bytes) posted by 2 clients nonstop, 1 worker: "
+            f"p50 {cuts[49]:.1f} ms, p99 {cuts[98]:.1f} ms, max {max(latencies):.1f} ms over "
+            f"{len(latencies)} probes ({batches} batches served; goal p99 < 100 ms)"
+        )
+
+        levels = {}
+        for level in ("info", "warning"):
+            env = {"WORKERS": "1", "LOG_LEVEL": level}
+            with _serve(OURS, env, server_dir, "/health") as ours:
+                url = f"http://127.0.0.1:{ours}/predict"
+                levels[level] = _alternate(wrk, {level: (url, script)}, args.rounds, args.seconds)
+        info, warning = levels["info"]["info"], levels["warning"]["warning"]
+        cost = 1 - info.requests_per_s / warning.requests_per_s
+        print(
+            f"\nAccess log cost on /predict (1 worker): {info.requests_per_s:,.0f} req/s with "
+            f"it, {warning.requests_per_s:,.0f} without: {cost:.0%} (separate servers, so "
+            "only a rough figure)"
+        )
+    if errors:
         raise SystemExit("wrk saw errors or non-2xx responses")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -27,7 +28,12 @@ from retail_api.schemas import PredictRequest
 logger = logging.getLogger("retail_api")
 
 # Batches parsing and predicting at once per worker; more wait without holding a thread.
-BATCH_CONCURRENCY = 2
+# One: the batch thread and the event loop share the GIL, and every extra batch thread is
+# another holder the loop (and /health/live) must wait behind.
+BATCH_CONCURRENCY = 1
+# How long a thread may hold the GIL while another waits (CPython's default is 5 ms). The
+# loop needs it a few times per request, so under a batch 5 ms waits add up on /health/live.
+GIL_SWITCH_SECONDS = 0.001
 # How often each worker republishes its memory/CPU figures in multiprocess mode.
 PROCESS_METRICS_SECONDS = 5.0
 
@@ -73,6 +79,7 @@ async def _publish_process_metrics(metrics: Metrics) -> None:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     _load_into(app, app.state.settings)
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     app.state.batch_slots = anyio.CapacityLimiter(BATCH_CONCURRENCY)
     metrics: Metrics = app.state.metrics
     publisher = (

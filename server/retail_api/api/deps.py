@@ -1,8 +1,7 @@
-"""Shared FastAPI dependencies as ``Annotated`` aliases.
+"""Shared FastAPI dependencies as ``Annotated`` aliases, and the predict routes' lookup.
 
 They are ``async def`` on purpose: FastAPI runs plain ``def`` dependencies in a
-threadpool, which costs more than these attribute lookups. Each endpoint takes one
-dependency at most, because FastAPI's per-dependency overhead shows on /predict.
+threadpool, which costs more than these attribute lookups.
 """
 
 from __future__ import annotations
@@ -21,11 +20,6 @@ async def get_metrics(request: Request) -> Metrics:
     return metrics
 
 
-async def get_optional_model(request: Request) -> CompiledModel | None:
-    model: CompiledModel | None = request.app.state.model
-    return model
-
-
 async def get_model(request: Request) -> CompiledModel:
     """The loaded model, or 503 when none is."""
     model: CompiledModel | None = request.app.state.model
@@ -34,8 +28,12 @@ async def get_model(request: Request) -> CompiledModel:
     return model
 
 
-async def get_predictor(request: Request) -> Predictor:
-    """The app's predictor (model + metrics), or 503 when no model is loaded."""
+def predictor_of(request: Request) -> Predictor:
+    """The app's predictor (model + metrics), or 503 when no model is loaded.
+
+    A plain call, not a dependency: the predict routes take only the Request, which saves
+    FastAPI's per-dependency work on the hottest path.
+    """
     predictor: Predictor | None = request.app.state.predictor
     if predictor is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "model not loaded")
@@ -43,6 +41,4 @@ async def get_predictor(request: Request) -> Predictor:
 
 
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
-OptionalModelDep = Annotated[CompiledModel | None, Depends(get_optional_model)]
 ModelDep = Annotated[CompiledModel, Depends(get_model)]
-PredictorDep = Annotated[Predictor, Depends(get_predictor)]
