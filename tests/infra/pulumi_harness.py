@@ -213,10 +213,13 @@ def program_run(
     config: dict[str, str],
     region: str = "ap-southeast-1",
     run: ProgramRun | None = None,
+    *,
+    preview: bool = False,
 ) -> Iterator[ProgramRun]:
     """Execute `__main__.py` for `stack` with `config` (full `ns:key` names, engine strings).
 
-    Pass `run` to inspect what was recorded even when the program fails."""
+    Pass `run` to inspect what was recorded even when the program fails; `preview=True` runs
+    it as `pulumi preview` does (a dry run)."""
     run = run if run is not None else ProgramRun()
     mocks = AwsLikeMocks(run, region)
     scan_client = _ScanClient(run.ecr)
@@ -228,7 +231,7 @@ def program_run(
         mocks,
         project="retail-registry",
         stack=stack,
-        preview=False,
+        preview=preview,
         monitor=RecordingMonitor(mocks),
     )
     original_export = pulumi.export

@@ -109,6 +109,17 @@ def test_d_rollback_a_b_a_never_builds_a_twice(monkeypatch: pytest.MonkeyPatch) 
     ]
 
 
+def test_a_preview_after_a_deploy_of_the_same_commit_shows_no_image(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 10: from any machine (whatever pulumi-docker's own context hash says)."""
+    ecr = FakeEcr()
+    deploy(ecr, monkeypatch, tag="sha-aaaaaaaaaaaa")
+    with program_run("prod", engine_config("prod"), run=ProgramRun(ecr=ecr), preview=True) as run:
+        assert run.of_type(IMAGE) == []
+        assert [token for token, _ in run.calls][:2] == [REPOSITORIES_CALL, IMAGES_CALL]
+
+
 def test_a_mutable_override_tag_is_pushed_again_even_when_held() -> None:
     ecr = FakeEcr(images={REPOSITORY: [(HELD, ["latest"])]})
     config = {
