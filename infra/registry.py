@@ -12,7 +12,7 @@ import pulumi_docker as docker
 from infra.access_policy import repository_policy
 from infra.config import RetailRegistryArgs, resource_tags, tag_is_immutable
 from infra.image_tag import BuildPlan, build_plan
-from infra.registry_lookup import choose_source, digest_of, look_up
+from infra.registry_lookup import RegistryContents, choose_source, digest_of, look_up
 from infra.scan_gate.deploy import gate_image
 
 COMPONENT_TYPE = "retail:infra:RetailRegistry"
@@ -40,6 +40,10 @@ class RetailRegistry(pulumi.ComponentResource):
         self, name: str, args: RetailRegistryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__(COMPONENT_TYPE, name, None, opts)
+        # Everything that can fail on its own (build inputs, the registry lookup) runs before
+        # the first resource is declared, so a failure leaves nothing half-applied.
+        plan = _plan(args)
+        contents = _look_up(args.repository_name, pulumi.InvokeOptions(parent=self))
         self.repository = self._repository(name, args)
         self.lifecycle_policy = aws.ecr.LifecyclePolicy(
             f"{name}-lifecycle",
@@ -49,11 +53,10 @@ class RetailRegistry(pulumi.ComponentResource):
         )
         self.repository_policy = self._repository_policy(name, args)
 
-        plan = _plan(args)
         self.image_tag = plan.tag
         url = self.repository.repository_url
         self.image_uri = pulumi.Output.concat(url, ":", plan.tag)
-        self.image, pushed_digest = self._image(name, args, plan)
+        self.image, pushed_digest = self._image(name, args, plan, contents)
         gated = gate_image(self.repository.arn, pushed_digest, args.scan_policy)
         self.image_digest = gated.digest
         self.image_ref = pulumi.Output.concat(url, "@", gated.digest)
@@ -115,13 +118,12 @@ class RetailRegistry(pulumi.ComponentResource):
         )
 
     def _image(
-        self, name: str, args: RetailRegistryArgs, plan: BuildPlan
+        self, name: str, args: RetailRegistryArgs, plan: BuildPlan, contents: RegistryContents
     ) -> tuple[docker.Image | None, pulumi.Output[str]]:
         """Look before you build: the registry's digest for a tag it holds, else a build.
 
         Without a `docker.Image` in the program, Pulumi drops any earlier one from the state;
         pulumi-docker's Delete is a no-op, so nothing in ECR changes (docs/deploying.md)."""
-        contents = look_up(args.repository_name, pulumi.InvokeOptions(parent=self))
         # A content tag names one content; an immutable tag can hold only what it holds. Any
         # other tag (a mutable override) is pushed again, as its owner asked for.
         reusable = plan.tag == plan.content_tag or tag_is_immutable(
@@ -170,3 +172,13 @@ def _plan(args: RetailRegistryArgs) -> BuildPlan:
     except ValueError as error:
         # An unpinned base or unreadable build input: one line, no traceback.
         raise pulumi.RunError(str(error)) from None
+
+
+def _look_up(repository_name: str, opts: pulumi.InvokeOptions) -> RegistryContents:
+    try:
+        return look_up(repository_name, opts)
+    except Exception as error:  # an invoke failure arrives as a bare Exception
+        raise pulumi.RunError(
+            f"registry lookup for {repository_name} failed (the deploying role needs "
+            f"ecr:DescribeRepositories, ecr:ListImages, ecr:DescribeImages): {error}"
+        ) from None

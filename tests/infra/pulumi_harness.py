@@ -42,6 +42,8 @@ class FakeEcr:
     images: dict[str, list[tuple[str, list[str]]]] = field(default_factory=dict)
     scan: dict[str, Any] = field(default_factory=lambda: scan_response("COMPLETE"))
     """The DescribeImageScanFindings response the gate reads, for every digest."""
+    refuse: str | None = None
+    """An error every lookup invoke fails with (an AccessDenied, say)."""
 
     def push(self, repository: str, digest: str, tag: str) -> None:
         self.images.setdefault(repository, []).append((digest, [tag]))
@@ -135,6 +137,8 @@ class AwsLikeMocks(pulumi.runtime.Mocks):
 
     def _ecr_call(self, token: str, args: dict[str, Any]) -> dict[str, Any]:
         images = self.run.ecr.images
+        if self.run.ecr.refuse and token in (REPOSITORIES_CALL, IMAGES_CALL, IMAGE_CALL):
+            raise RuntimeError(self.run.ecr.refuse)
         if token == REPOSITORIES_CALL:
             return {"id": self.region, "names": sorted(images), "region": self.region}
         name = args.get("repositoryName", "")

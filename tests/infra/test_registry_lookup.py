@@ -120,6 +120,20 @@ def test_a_preview_after_a_deploy_of_the_same_commit_shows_no_image(
         assert [token for token, _ in run.calls][:2] == [REPOSITORIES_CALL, IMAGES_CALL]
 
 
+def test_a_refused_lookup_stops_the_run_before_any_resource() -> None:
+    denied = "AccessDeniedException: not authorized to perform: ecr:DescribeRepositories"
+    run = ProgramRun(ecr=FakeEcr(refuse=denied))
+    with (
+        pytest.raises(pulumi.RunError) as caught,
+        program_run("prod", engine_config("prod"), run=run),
+    ):
+        pass
+    message = str(caught.value)
+    assert message.startswith("registry lookup for mlops/retail-api failed")
+    assert "ecr:DescribeRepositories" in message and "\n" not in message
+    assert [r.type for r in run.resources] == ["retail:infra:RetailRegistry"]
+
+
 def test_a_mutable_override_tag_is_pushed_again_even_when_held() -> None:
     ecr = FakeEcr(images={REPOSITORY: [(HELD, ["latest"])]})
     config = {
