@@ -98,11 +98,26 @@ def test_the_readme_check_wants_the_new_row(new_key: Path) -> None:
     ]
 
 
-def test_the_table_needs_nothing_beside_it() -> None:
-    """Each row's default is its parsed raw default, so the two can never drift apart."""
-    for key in keys_of(RetailRegistryArgs):
-        assert getattr(RetailRegistryArgs, key.field) == key.parse(key.name, key.default)
-    assert re.fullmatch(r"[a-z][A-Za-z]+", "".join(k.name for k in keys_of(RetailRegistryArgs)))
+@pytest.mark.parametrize(
+    ("type_", "items", "message"),
+    [
+        ("array", None, "is not a Pulumi type"),
+        ("string", "string", "is not a Pulumi type"),
+        ("object", None, "is not a Pulumi type"),
+        ("array", "integer", "items 'integer' is not one of"),
+    ],
+)
+def test_a_row_pulumi_could_not_declare_is_refused(
+    type_: str, items: str | None, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        config_key("badKey", type_, "", lambda _key, value: value, "d", items=items)
+
+
+def test_key_names_are_camel_case_and_unique() -> None:
+    names = [key.name for key in keys_of(RetailRegistryArgs)]
+    assert len(set(names)) == len(names) == 16
+    assert all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", name) for name in names), names
 
 
 def _row_as_written(name: str, cells: list[str]) -> list[str]:
