@@ -76,6 +76,7 @@ def config_key(
         raise ValueError(f"{name}: type {type_!r} with items {items!r} is not a Pulumi type")
     if items is not None and items not in ITEM_TYPES:
         raise ValueError(f"{name}: items {items!r} is not one of {ITEM_TYPES}")
+    # The attribute name is not known here; keys_of fills it in from the dataclass field.
     row = Key(name, "", type_, items, default, parse, description)
     value: T = field(default=parse(name, default), metadata={_METADATA: row})
     return value
