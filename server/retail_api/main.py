@@ -138,6 +138,7 @@ def create_app(settings: Settings) -> FastAPI:
         metrics.router,
     ):
         app.include_router(router)
+    predict.serve_predict_directly(app)
     install_docs(app)
     app.openapi = lambda: _openapi_with_request_schema(app)  # type: ignore[method-assign]
     return app

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from pydantic import TypeAdapter
+from starlette.routing import Route
 
 from retail_api.api.body import MAX_SINGLE_BODY_BYTES, json_body_schema, parse_json, read_json_body
 from retail_api.api.deps import predictor_of
@@ -76,3 +77,14 @@ async def predict_batch(request: Request) -> ModelResponse:
     slots: anyio.CapacityLimiter = request.app.state.batch_slots
     batch = await anyio.to_thread.run_sync(_predict_batch, predictor, raw, limiter=slots)
     return ModelResponse(batch)
+
+
+def serve_predict_directly(app: FastAPI) -> None:
+    """Serve POST /predict through a plain Starlette route placed before FastAPI's.
+
+    FastAPI's per-request machinery (dependency solving, query parsing, its endpoint
+    runner) measured ~50 µs of a ~140 µs /predict call in-process. The plain route calls
+    the same `predict` function, so body reading, errors and 503 are identical, and the
+    APIRoute above stays registered: it is what /openapi.json documents.
+    """
+    app.router.routes.insert(0, Route("/predict", predict, methods=["POST"]))
