@@ -19,7 +19,6 @@ import statistics
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from testkit.engine import (
     layer_sizes,
     pip_build_args,
 )
-from testkit.net import free_port
+from testkit.net import answers_ok, free_port
 from testkit.registry import Registry
 
 SEED_DIR = PROJECT_ROOT / "benchmarks" / "seed"
@@ -85,14 +84,6 @@ def seed_context(destination: Path) -> Path:
     return destination
 
 
-def ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=1) as response:  # noqa: S310 (loopback)
-            return bool(response.status == 200)
-    except OSError:
-        return False
-
-
 def start_once(image: str) -> tuple[float, float]:
     """Seconds from `docker run` to /health answering 200, and to Docker reporting `healthy`.
 
@@ -117,7 +108,7 @@ def start_once(image: str) -> tuple[float, float]:
         image,
     )
     try:
-        while not ready(f"http://127.0.0.1:{port}/health"):
+        while not answers_ok(f"http://127.0.0.1:{port}/health"):
             if time.monotonic() - started > 60:
                 raise TimeoutError("container never served /health")
             time.sleep(0.02)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+import urllib.request
 from collections.abc import Callable
 
 
@@ -24,3 +25,12 @@ def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 
         if time.monotonic() - started > timeout:
             raise TimeoutError(f"condition not met within {timeout}s")
         time.sleep(interval)
+
+
+def answers_ok(url: str, timeout: float = 1) -> bool:
+    """Whether a GET of `url` answers 200 now; refused or failing connections are False."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False

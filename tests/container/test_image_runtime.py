@@ -12,7 +12,7 @@ import pytest
 
 from retail_api.schemas import EXAMPLE_BASKET
 from testkit.engine import DockerError, build_image, container_logs, docker, inspect
-from testkit.net import wait_for
+from testkit.net import answers_ok, wait_for
 from tests.container.conftest import (
     LABEL_ARGS,
     OCI_LABEL_FOR_ARG,
@@ -41,10 +41,7 @@ def http_json(url: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
 
 
 def serving(url: str) -> bool:
-    try:
-        return http_json(f"{url}/health")[0] == 200
-    except OSError:
-        return False
+    return answers_ok(f"{url}/health")
 
 
 def health_budget_seconds(image: str) -> float:
