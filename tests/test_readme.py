@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
 
+from fastapi.testclient import TestClient
+
 from infra.paths import PROJECT_ROOT
+from retail_api.core.config import DEFAULT_MODEL_DIR, Settings
+from retail_api.main import create_app
 
 README = (PROJECT_ROOT / "README.md").read_text()
 # Issue 9: "README ≤ ~180 lines"; the sections below are the ones every owner fills.
@@ -112,6 +117,19 @@ def test_ci_runs_the_readmes_test_command() -> None:
     # The last thing CI does is the README's command, made strict about Docker.
     assert shlex.split(commands[-1]) == ["REQUIRE_DOCKER=1", "make", "test"]
     assert "make test" in code_lines(section("Set up"))
+
+
+def test_the_readmes_curl_example_gets_a_prediction() -> None:
+    line = next(line for line in README.splitlines() if line.startswith("`curl"))
+    url = re.search(r"localhost:(\d+)(/\S+)", line)
+    body = re.search(r"-d '(\{.*?\})'", line)
+    assert url and body, line
+    # `make serve` listens where the example sends its request.
+    assert int(url.group(1)) == Settings().port
+    with TestClient(create_app(Settings(model_dir=DEFAULT_MODEL_DIR))) as client:
+        response = client.post(url.group(2), json=json.loads(body.group(1)))
+    assert response.status_code == 200, response.text
+    assert "prediction" in response.text
 
 
 def test_python_modules_the_readme_runs_exist() -> None:
