@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -74,26 +75,38 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
 
-def prepare_metrics_dir(workers: int) -> Path | None:
+def prepare_metrics_dir(workers: int) -> tuple[Path, bool] | None:
     """Switch prometheus_client to multiprocess mode when more than one worker serves.
 
-    Uses PROMETHEUS_MULTIPROC_DIR when set (an emptyDir on a read-only root), else a fresh
+    Uses PROMETHEUS_MULTIPROC_DIR when set (e.g. on the pod's /tmp emptyDir), else a fresh
     directory under $TMPDIR. Files left by an earlier run are removed, as the library asks.
     Must run before anything imports prometheus_client: workers inherit the variable.
+    Returns the directory and whether it was created here (then run() removes it).
     """
     directory = os.environ.get(MULTIPROC_ENV)
     if workers == 1 and not directory:
         return None
-    path = Path(directory) if directory else Path(tempfile.mkdtemp(prefix="retail-api-metrics-"))
-    path.mkdir(parents=True, exist_ok=True)
-    for stale in path.glob("*.db"):
-        stale.unlink()
+    if directory:
+        path, created = Path(directory), False
+        path.mkdir(parents=True, exist_ok=True)
+        for stale in path.glob("*.db"):
+            stale.unlink()
+    else:
+        path, created = Path(tempfile.mkdtemp(prefix="retail-api-metrics-")), True
     os.environ[MULTIPROC_ENV] = str(path)
-    return path
+    return path, created
 
 
 def run(settings: Settings) -> None:
-    prepare_metrics_dir(settings.workers)
+    metrics_dir = prepare_metrics_dir(settings.workers)
+    try:
+        _serve(settings)
+    finally:
+        if metrics_dir is not None and metrics_dir[1]:
+            shutil.rmtree(metrics_dir[0], ignore_errors=True)
+
+
+def _serve(settings: Settings) -> None:
     uvicorn.run(
         "retail_api.main:app_from_env",
         factory=True,

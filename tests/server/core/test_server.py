@@ -13,7 +13,10 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 
+from retail_api.core.config import Settings
+from retail_api.core.server import prepare_metrics_dir, run
 from tests.server.conftest import ServerFactory, connect, read_until_closed
 
 
@@ -129,3 +132,47 @@ def test_two_workers_every_scrape_sums_both(
     rss = _counter(text, "process_resident_memory_bytes")
     assert rss == pytest.approx(_worker_rss(server.process.pid), rel=0.25)
     assert "Traceback" not in server.stop()
+
+
+@pytest.fixture
+def no_metrics_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unset for the test and unset again after: prepare_metrics_dir writes os.environ,
+    and a leftover value would switch every later Metrics() to multiprocess mode."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "placeholder")
+    monkeypatch.delenv("PROMETHEUS_MULTIPROC_DIR")
+
+
+@pytest.mark.usefixtures("no_metrics_dir")
+def test_metrics_dir_only_with_several_workers() -> None:
+    assert prepare_metrics_dir(1) is None
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+
+
+def test_given_metrics_dir_is_emptied_of_old_runs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    (tmp_path / "counter_123.db").write_bytes(b"old")
+    (tmp_path / "keep.txt").write_text("not ours")
+    assert prepare_metrics_dir(1) == (tmp_path, False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+@pytest.mark.usefixtures("no_metrics_dir")
+def test_own_metrics_dir_is_removed_after_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[Path] = []
+
+    def fake_run(*args: object, **kwargs: object) -> None:
+        directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+        assert directory.is_dir()
+        seen.append(directory)
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    run(Settings(workers=2))
+    (directory,) = seen
+    assert directory.name.startswith("retail-api-metrics-")
+    assert not directory.exists()
+
+
+def test_no_metrics_dir_leaks_into_later_tests() -> None:
+    assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
