@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import pytest
@@ -10,6 +11,8 @@ from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from retail_api.api.body import parse_json
+from retail_api.api.routes import predict as predict_routes
 from retail_api.schemas import PredictRequest
 
 CLASSES = {"Low", "Medium", "High"}
@@ -247,3 +250,21 @@ def test_arbitrary_field_values_never_500(client: TestClient, basket: dict[str, 
             assert all(":" in message for message in response.json()["messages"])
 
     check()
+
+
+def test_batch_work_runs_off_the_event_loop(
+    client: TestClient, basket: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch is parsed (and predicted) in a worker thread; a single basket on the loop."""
+    threads: list[int] = []
+
+    def spy(adapter: Any, raw: bytes) -> Any:
+        threads.append(threading.get_ident())
+        return parse_json(adapter, raw)
+
+    monkeypatch.setattr(predict_routes, "parse_json", spy)
+    assert client.post("/predict", json=basket).status_code == 200
+    assert client.post("/predict", json=basket).status_code == 200
+    assert client.post("/predict/batch", json=[basket] * 3).status_code == 200
+    loop, again, batch = threads
+    assert loop == again != batch
