@@ -7,7 +7,9 @@ Leaves point to themselves, so every row walks exactly ``depth`` steps in lockst
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +19,8 @@ from retail_api.forest.artifact import FRACTION_TOLERANCE, LEAF
 IntArray = npt.NDArray[np.int32]
 IndexArray = npt.NDArray[np.intp]
 FloatArray = npt.NDArray[np.float64]
+# The compiler's arrays, keyed as in the artifact (artifact.ARRAY_DTYPES).
+TreeArrays = Mapping[str, npt.NDArray[Any]]
 
 
 class ForestError(ValueError):
@@ -98,16 +102,20 @@ def _tree_depth(roots: IntArray, left: IntArray, right: IntArray) -> int:
         frontier = np.unique(np.concatenate([left[inner], right[inner]]))
 
 
-def _check_arrays(
-    roots: IntArray,
-    left: IntArray,
-    right: IntArray,
-    feature: IntArray,
-    threshold: FloatArray,
-    value: FloatArray,
-    n_features: int,
-) -> None:
+def _unpack(arrays: TreeArrays) -> tuple[IntArray, IntArray, IntArray, IntArray, FloatArray]:
+    return (
+        arrays["roots"],
+        arrays["children_left"],
+        arrays["children_right"],
+        arrays["feature"],
+        arrays["threshold"],
+    )
+
+
+def _check_arrays(arrays: TreeArrays, n_features: int) -> None:
     """Raise ForestError naming the first array that cannot describe a valid forest."""
+    roots, left, right, feature, threshold = _unpack(arrays)
+    value: FloatArray = arrays["value"]
     n_nodes = feature.size
     if value.ndim != 2 or value.shape[0] != n_nodes:
         raise ForestError(f"value: expected shape ({n_nodes}, n_classes), got {value.shape}")
@@ -152,17 +160,12 @@ def _check_leaf_fractions(leaf_values: FloatArray) -> None:
         )
 
 
-def build_forest(
-    roots: IntArray,
-    left: IntArray,
-    right: IntArray,
-    feature: IntArray,
-    threshold: FloatArray,
-    value: FloatArray,
-    n_features: int,
-) -> Forest:
-    """Validate compiler arrays and turn leaves into self-loops for lockstep walking."""
-    _check_arrays(roots, left, right, feature, threshold, value, n_features)
+def build_forest(arrays: TreeArrays, n_features: int) -> Forest:
+    """Validate compiler arrays (named as in the artifact) and turn leaves into self-loops
+    for lockstep walking."""
+    _check_arrays(arrays, n_features)
+    roots, left, right, feature, threshold = _unpack(arrays)
+    value: FloatArray = arrays["value"]
     is_leaf = left == LEAF
     node_index = np.arange(feature.size, dtype=np.intp)
     # Leaves loop back to themselves, so every row walks exactly `depth` steps.

@@ -172,15 +172,7 @@ def load_model(model_dir: Path) -> CompiledModel:
             f"{arrays_path.name}: arrays do not match arrays_sha256 in {meta_path.name}"
         )
     try:
-        forest = build_forest(
-            arrays["roots"],
-            arrays["children_left"],
-            arrays["children_right"],
-            arrays["feature"],
-            arrays["threshold"],
-            arrays["value"],
-            len(meta.features),
-        )
+        forest = build_forest(arrays, len(meta.features))
     except ForestError as exc:
         raise ModelLoadError(f"{arrays_path.name}: {exc}") from exc
     if forest.n_classes != len(meta.classes):

@@ -12,12 +12,14 @@ def _stump_forest(threshold: float) -> Forest:
     """Two trees; tree 0 splits feature 0 at ``threshold``, tree 1 is a single leaf."""
     i32 = np.int32
     return build_forest(
-        roots=np.array([0, 3], dtype=i32),
-        left=np.array([1, -1, -1, -1], dtype=i32),
-        right=np.array([2, -1, -1, -1], dtype=i32),
-        feature=np.array([0, -1, -1, -1], dtype=i32),
-        threshold=np.array([threshold, 0, 0, 0], dtype=np.float64),
-        value=np.array([[0, 0], [1, 0], [0, 1], [0.5, 0.5]], dtype=np.float64),
+        {
+            "roots": np.array([0, 3], dtype=i32),
+            "children_left": np.array([1, -1, -1, -1], dtype=i32),
+            "children_right": np.array([2, -1, -1, -1], dtype=i32),
+            "feature": np.array([0, -1, -1, -1], dtype=i32),
+            "threshold": np.array([threshold, 0, 0, 0], dtype=np.float64),
+            "value": np.array([[0, 0], [1, 0], [0, 1], [0.5, 0.5]], dtype=np.float64),
+        },
         n_features=1,
     )
 
@@ -40,8 +42,8 @@ def test_equal_goes_left_and_rows_are_independent() -> None:
 def _arrays() -> dict[str, np.ndarray]:
     return {
         "roots": np.array([0], dtype=np.int32),
-        "left": np.array([1, -1, -1], dtype=np.int32),
-        "right": np.array([2, -1, -1], dtype=np.int32),
+        "children_left": np.array([1, -1, -1], dtype=np.int32),
+        "children_right": np.array([2, -1, -1], dtype=np.int32),
         "feature": np.array([0, -1, -1], dtype=np.int32),
         "threshold": np.array([1.0, 0, 0]),
         "value": np.array([[0, 0], [1, 0], [0, 1]], dtype=np.float64),
@@ -51,9 +53,17 @@ def _arrays() -> dict[str, np.ndarray]:
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
-        ("left", np.array([0, -1, -1], dtype=np.int32), "not after its parent"),
-        ("right", np.array([7, -1, -1], dtype=np.int32), "children_right: child index out of"),
-        ("right", np.array([-1, -1, -1], dtype=np.int32), "leaves must have both children"),
+        ("children_left", np.array([0, -1, -1], dtype=np.int32), "not after its parent"),
+        (
+            "children_right",
+            np.array([7, -1, -1], dtype=np.int32),
+            "children_right: child index out of",
+        ),
+        (
+            "children_right",
+            np.array([-1, -1, -1], dtype=np.int32),
+            "leaves must have both children",
+        ),
         ("feature", np.array([3, -1, -1], dtype=np.int32), "feature: index out of range"),
         ("threshold", np.array([np.nan, 0, 0]), "must be finite"),
         ("value", np.zeros((2, 2)), "value: expected shape"),
@@ -69,4 +79,4 @@ def test_inconsistent_arrays_are_rejected(
 ) -> None:
     arrays = _arrays() | {name: value}
     with pytest.raises(ForestError, match=message):
-        build_forest(n_features=1, **arrays)
+        build_forest(arrays, n_features=1)
