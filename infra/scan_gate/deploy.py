@@ -38,7 +38,14 @@ from infra.scan_gate.model import (
     ScanSummary,
     unjudged_output,
 )
-from infra.scan_gate.verdict import Clock, collect_pages, failure_message, judge, wait_for_scan
+from infra.scan_gate.verdict import (
+    Clock,
+    FetchPage,
+    collect_pages,
+    failure_message,
+    judge,
+    wait_for_scan,
+)
 
 # check_image and look_once share this signature, so `up` and preview run the same way.
 Check = Callable[[str, str, ScanPolicy, ClientFactory, "Clock | None", dt.date], ScanSummary]
@@ -118,8 +125,7 @@ def check_image(
     today: dt.date,
 ) -> ScanSummary:
     """`up`, blocking: wait for the scan and judge it; ScanGateError unless the gate passes."""
-    target = EcrTarget.from_arn(repository_arn)
-    fetch = page_fetcher(_client(client_factory, target, digest), target, digest)
+    fetch = _fetcher(repository_arn, digest, client_factory)
     summary = judge(wait_for_scan(fetch, policy.timeout_seconds, clock), policy, today)
     if not summary.passed:
         raise ScanGateError(failure_message(summary), summary)
@@ -135,8 +141,7 @@ def look_once(
     today: dt.date,
 ) -> ScanSummary:
     """Preview: one look, no waiting (`clock` unused); an unfinished scan is not judged yet."""
-    target = EcrTarget.from_arn(repository_arn)
-    fetch = page_fetcher(_client(client_factory, target, digest), target, digest)
+    fetch = _fetcher(repository_arn, digest, client_factory)
     first = fetch(None)
     _, status, description = page_status(first)
     if status not in JUDGEABLE:
@@ -159,6 +164,12 @@ def credentials_from_stack() -> AwsCredentials:
         profile=config.get("profile") or None,
         allowed_account_ids=tuple(str(a) for a in allowed) if isinstance(allowed, list) else (),
     )
+
+
+def _fetcher(repository_arn: str, digest: str, factory: ClientFactory) -> FetchPage:
+    """The page fetcher for `digest` in the repository `repository_arn`, through its client."""
+    target = EcrTarget.from_arn(repository_arn)
+    return page_fetcher(_client(factory, target, digest), target, digest)
 
 
 def _client(factory: ClientFactory, target: EcrTarget, digest: str) -> EcrScanClient:
