@@ -8,4 +8,6 @@ It lives outside `tests/` so that `benchmarks/` never imports from the test suit
 - `testkit.base_image`: the pinned base from the Dockerfile, or the debootstrap stand-in
 - `testkit.registry`: Debian's `docker-registry` with ECR-style basic auth
 - `testkit.moto_server`: moto's ECR API on loopback
+- `testkit.cli`: `run_module` (a project `python -m` command in a fresh interpreter) and
+  `write_input` (its input file)
 """

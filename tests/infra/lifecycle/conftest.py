@@ -6,15 +6,14 @@ The moto `ecr` fixture comes from tests/infra/conftest.py.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from infra.lifecycle import Image, Preview, Relations, analyse, simulate
 from infra.paths import PROJECT_ROOT
+from testkit.cli import run_module, write_input
 
 NOW = datetime(2026, 11, 28, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -150,24 +149,10 @@ def manifest_entry(digest: str, manifest: dict[str, Any]) -> dict[str, Any]:
 
 
 def cli(*args: str | Path, cwd: Path = PROJECT_ROOT) -> subprocess.CompletedProcess[str]:
-    executable = PYTHON if PYTHON.exists() else Path(sys.executable)
     # PYTHONPATH keeps `infra` importable when the working directory is not the project root.
-    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    return subprocess.run(
-        [str(executable), "-m", "infra.lifecycle", *map(str, args)],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    return run_module(
+        "infra.lifecycle", *args, cwd=cwd, extra_env={"PYTHONPATH": str(PROJECT_ROOT)}
     )
-
-
-def write(folder: Path, name: str, content: Any) -> Path:
-    path = folder / name
-    path.write_text(content if isinstance(content, str) else json.dumps(content))
-    return path
 
 
 WORKED_CLI_POLICY = {
@@ -197,9 +182,9 @@ def simulate_worked(
     return cli(
         "simulate",
         "--policy",
-        write(folder, "p.json", WORKED_CLI_POLICY if policy is None else policy),
+        write_input(folder, "p.json", WORKED_CLI_POLICY if policy is None else policy),
         "--images",
-        write(folder, "i.json", WORKED_CLI_IMAGES if images is None else images),
+        write_input(folder, "i.json", WORKED_CLI_IMAGES if images is None else images),
         *extra,
     )
 

@@ -11,24 +11,24 @@ import pytest
 
 from infra.lifecycle import cli as lifecycle_cli
 from infra.paths import PROJECT_ROOT
+from testkit.cli import write_input
 
 from .conftest import (
     WORKED_CLI_POLICY,
     assert_one_line_error,
     cli,
     rule,
-    write,
 )
 
 
 def test_validate_valid_policy_prints_ok(tmp_path: Path) -> None:
-    result = cli("validate", write(tmp_path, "p.json", WORKED_CLI_POLICY))
+    result = cli("validate", write_input(tmp_path, "p.json", WORKED_CLI_POLICY))
     assert (result.returncode, result.stdout, result.stderr) == (0, "ok\n", "")
 
 
 def test_validate_prints_ok_and_warnings_on_stderr(tmp_path: Path) -> None:
     policy = {"rules": [rule(1, prefixes=["prod", "dev"], number=5), rule(2, prefixes=["v*"])]}
-    result = cli("validate", write(tmp_path, "p.json", policy))
+    result = cli("validate", write_input(tmp_path, "p.json", policy))
     assert (result.returncode, result.stdout) == (0, "ok\n")
     lines = result.stderr.splitlines()
     assert len(lines) == 2
@@ -44,7 +44,7 @@ def test_validate_invalid_policy_exits_1_with_one_line_per_error(tmp_path: Path)
             rule(1, patterns=["v*"], number=0),
         ]
     }
-    result = cli("validate", write(tmp_path, "p.json", policy))
+    result = cli("validate", write_input(tmp_path, "p.json", policy))
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         'rule 1 (rulePriority 1): selection.tagPrefixList: not allowed with tagStatus "untagged"',
@@ -57,7 +57,7 @@ def test_validate_invalid_policy_exits_1_with_one_line_per_error(tmp_path: Path)
 
 def test_validate_errors_and_warnings_keep_their_streams(tmp_path: Path) -> None:
     policy = {"rules": [rule(1, prefixes=["a", "b"]), rule(2, prefixes=["b", "a"])]}
-    result = cli("validate", write(tmp_path, "p.json", policy))
+    result = cli("validate", write_input(tmp_path, "p.json", policy))
     assert result.returncode == 1
     assert result.stdout == (
         "rule 2 (rulePriority 2): selection: has the same tagPrefixList set as rule 1 "
@@ -68,7 +68,7 @@ def test_validate_errors_and_warnings_keep_their_streams(tmp_path: Path) -> None
 
 def test_validate_error_with_line_break_stays_one_line(tmp_path: Path) -> None:
     policy = {"rules": [{**rule(1, patterns=["v*"]), "bad\nkey": 1}]}
-    result = cli("validate", write(tmp_path, "p.json", policy))
+    result = cli("validate", write_input(tmp_path, "p.json", policy))
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
         "rule 1 (rulePriority 1): bad\\nkey: unknown field; allowed: rulePriority, description, "
@@ -77,7 +77,7 @@ def test_validate_error_with_line_break_stays_one_line(tmp_path: Path) -> None:
 
 
 def test_validate_json_format_valid(tmp_path: Path) -> None:
-    result = cli("validate", write(tmp_path, "p.json", WORKED_CLI_POLICY), "--format", "json")
+    result = cli("validate", write_input(tmp_path, "p.json", WORKED_CLI_POLICY), "--format", "json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {"ok": True, "errors": [], "warnings": []}
     assert result.stderr == ""
@@ -85,7 +85,7 @@ def test_validate_json_format_valid(tmp_path: Path) -> None:
 
 def test_validate_json_format_lists_errors_and_warnings(tmp_path: Path) -> None:
     policy = {"rules": [rule(1, prefixes=["a", "b"]), rule(2, prefixes=["b", "a"])]}
-    result = cli("validate", write(tmp_path, "p.json", policy), "--format", "json")
+    result = cli("validate", write_input(tmp_path, "p.json", policy), "--format", "json")
     assert result.returncode == 1
     output = json.loads(result.stdout)
     assert output["ok"] is False
@@ -94,13 +94,15 @@ def test_validate_json_format_lists_errors_and_warnings(tmp_path: Path) -> None:
 
 
 def test_validate_json_format_empty_policy(tmp_path: Path) -> None:
-    result = cli("validate", write(tmp_path, "p.json", {"rules": []}), "--format", "json")
+    result = cli("validate", write_input(tmp_path, "p.json", {"rules": []}), "--format", "json")
     assert result.returncode == 1
     assert json.loads(result.stdout)["errors"] == ["policy: rules: must hold 1 to 50 rules, got 0"]
 
 
 def test_validate_has_no_table_format(tmp_path: Path) -> None:
-    result = cli("validate", write(tmp_path, "p.json", WORKED_CLI_POLICY), "--format", "table")
+    result = cli(
+        "validate", write_input(tmp_path, "p.json", WORKED_CLI_POLICY), "--format", "table"
+    )
     assert result.returncode == 2
     assert result.stdout == ""
     assert "invalid choice: 'table'" in result.stderr
@@ -120,7 +122,7 @@ def test_help_texts_describe_outputs_and_units() -> None:
 
 
 def test_validate_invalid_json_exits_2(tmp_path: Path) -> None:
-    result = cli("validate", write(tmp_path, "p.json", "{not json"))
+    result = cli("validate", write_input(tmp_path, "p.json", "{not json"))
     assert_one_line_error(result, "policy file is not valid JSON: Expecting property name")
 
 
@@ -141,7 +143,7 @@ def test_validate_missing_file_exits_2(tmp_path: Path) -> None:
     ids=["brackets", "inside-rules"],
 )
 def test_validate_deeply_nested_json_exits_2(tmp_path: Path, text: str) -> None:
-    result = cli("validate", write(tmp_path, "p.json", text))
+    result = cli("validate", write_input(tmp_path, "p.json", text))
     assert_one_line_error(result, "policy file is nested too deeply to read")
 
 
@@ -161,14 +163,14 @@ def test_stack_name_cannot_escape_the_root() -> None:
 
 def test_stack_rules_as_json_text(tmp_path: Path) -> None:
     text = json.dumps(json.dumps(WORKED_CLI_POLICY["rules"]))
-    write(tmp_path, "Pulumi.s.yaml", f"config:\n  retail-registry:lifecycleRules: {text}\n")
+    write_input(tmp_path, "Pulumi.s.yaml", f"config:\n  retail-registry:lifecycleRules: {text}\n")
     result = cli("validate", "--stack", "s", "--root", tmp_path)
     assert result.returncode == 0, result.stderr
 
 
 def test_stack_file_in_working_directory_comes_first(tmp_path: Path) -> None:
     # The project root's Pulumi.prod.yaml is valid; the one in the working directory is not.
-    write(tmp_path, "Pulumi.prod.yaml", "config:\n  retail-registry:lifecycleRules: []\n")
+    write_input(tmp_path, "Pulumi.prod.yaml", "config:\n  retail-registry:lifecycleRules: []\n")
     result = cli("validate", "--stack", "prod", cwd=tmp_path)
     assert result.returncode == 1
     assert result.stdout == "policy: rules: must hold 1 to 50 rules, got 0\n"
@@ -196,12 +198,12 @@ def test_stack_file_falls_back_to_project_root(tmp_path: Path) -> None:
     ids=["yaml", "json-text"],
 )
 def test_deeply_nested_stack_file_exits_2(tmp_path: Path, content: str, fragment: str) -> None:
-    write(tmp_path, "Pulumi.deep.yaml", content)
+    write_input(tmp_path, "Pulumi.deep.yaml", content)
     assert_one_line_error(cli("validate", "--stack", "deep", "--root", tmp_path), fragment)
 
 
 def test_stack_file_with_bad_yaml_exits_2(tmp_path: Path) -> None:
-    write(tmp_path, "Pulumi.bad.yaml", "config: [unclosed\n")
+    write_input(tmp_path, "Pulumi.bad.yaml", "config: [unclosed\n")
     assert_one_line_error(cli("validate", "--stack", "bad", "--root", tmp_path), "not valid YAML")
 
 
@@ -218,6 +220,9 @@ def test_recursion_anywhere_is_one_line_exit_2(
         raise RecursionError("maximum recursion depth exceeded")
 
     monkeypatch.setattr(lifecycle_cli, "analyse", too_deep)
-    assert lifecycle_cli.main(["validate", str(write(tmp_path, "p.json", WORKED_CLI_POLICY))]) == 2
+    assert (
+        lifecycle_cli.main(["validate", str(write_input(tmp_path, "p.json", WORKED_CLI_POLICY))])
+        == 2
+    )
     captured = capsys.readouterr()
     assert (captured.out, captured.err) == ("", "error: input is nested too deeply to process\n")

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from testkit.cli import write_input
+
 from .conftest import (
     DAY,
     INDEX,
@@ -22,12 +24,11 @@ from .conftest import (
     manifest_entry,
     rule,
     simulate_worked,
-    write,
 )
 
 
 def test_stack_without_rules_uses_defaults(tmp_path: Path) -> None:
-    write(tmp_path, "Pulumi.bare.yaml", "config:\n  aws:region: ap-southeast-1\n")
+    write_input(tmp_path, "Pulumi.bare.yaml", "config:\n  aws:region: ap-southeast-1\n")
     result = cli(
         "simulate",
         "--stack",
@@ -35,7 +36,7 @@ def test_stack_without_rules_uses_defaults(tmp_path: Path) -> None:
         "--root",
         tmp_path,
         "--images",
-        write(tmp_path, "i.json", WORKED_CLI_IMAGES),
+        write_input(tmp_path, "i.json", WORKED_CLI_IMAGES),
         "--now",
         NOW.isoformat(),
     )
@@ -46,8 +47,10 @@ def test_stack_without_rules_uses_defaults(tmp_path: Path) -> None:
 
 def test_simulate_reads_stack_file_from_working_directory(tmp_path: Path) -> None:
     rules = json.dumps(json.dumps([rule(1, "untagged", count_type="sinceImagePushed")]))
-    write(tmp_path, "Pulumi.local.yaml", f"config:\n  retail-registry:lifecycleRules: {rules}\n")
-    images = write(tmp_path, "i.json", WORKED_CLI_IMAGES)
+    write_input(
+        tmp_path, "Pulumi.local.yaml", f"config:\n  retail-registry:lifecycleRules: {rules}\n"
+    )
+    images = write_input(tmp_path, "i.json", WORKED_CLI_IMAGES)
     result = cli(
         "simulate", "--stack", "local", "--images", images, "--now", NOW.isoformat(), cwd=tmp_path
     )
@@ -81,9 +84,9 @@ def test_simulate_invalid_policy_exits_1(tmp_path: Path) -> None:
     result = cli(
         "simulate",
         "--policy",
-        write(tmp_path, "p.json", {"rules": [{}]}),
+        write_input(tmp_path, "p.json", {"rules": [{}]}),
         "--images",
-        write(tmp_path, "i.json", WORKED_CLI_IMAGES),
+        write_input(tmp_path, "i.json", WORKED_CLI_IMAGES),
     )
     assert result.returncode == 1
     assert result.stdout == ""
@@ -143,7 +146,7 @@ def test_stack_simulation_keeps_newest_of_each_family(
         "--now",
         NOW.isoformat(),
         "--images",
-        write(tmp_path, "i.json", {"imageDetails": details}),
+        write_input(tmp_path, "i.json", {"imageDetails": details}),
     )
     assert result.returncode == 0, result.stderr
     gone = {r["imageDigest"] for r in json.loads(result.stdout)["previewResults"]}
@@ -233,7 +236,7 @@ def test_manifests_resolve_index_children(tmp_path: Path) -> None:
     folder = tmp_path / "manifests"
     folder.mkdir()
     index = {"manifests": [{"digest": "sha256:amd64"}, {"digest": "sha256:arm64"}]}
-    write(folder, "index.json", {"images": [manifest_entry("sha256:index", index)]})
+    write_input(folder, "index.json", {"images": [manifest_entry("sha256:index", index)]})
     result = simulate_indexed(tmp_path, "--manifests", folder)
     assert result.returncode == 0, result.stderr
     output = json.loads(result.stdout)
@@ -256,5 +259,5 @@ def test_bad_manifests_exit_2(tmp_path: Path, content: Any, fragment: str) -> No
     folder = tmp_path / "manifests"
     if content is not None:
         folder.mkdir()
-        write(folder, "m.json", content)
+        write_input(folder, "m.json", content)
     assert_one_line_error(simulate_indexed(tmp_path, "--manifests", folder), fragment)

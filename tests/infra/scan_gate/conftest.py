@@ -11,15 +11,13 @@ and `.description`, `imageScanFindings` with `findingSeverityCounts` (FindingSev
 from __future__ import annotations
 
 import datetime as dt
-import json
 import subprocess
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.paths import PROJECT_ROOT
+from testkit.cli import run_module
 
 DIGEST = "sha256:" + "4f" * 32
 TODAY = dt.date(2026, 11, 30)
@@ -143,20 +141,6 @@ class ScriptedEcr:
         return self.describe_image_scan_findings(**({"nextToken": token} if token else {}))
 
 
-def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(*args: str | Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """`python -m infra.scan_gate ARGS` in a fresh interpreter, from the project root."""
-    return subprocess.run(
-        [sys.executable, "-m", "infra.scan_gate", *args],
-        cwd=PROJECT_ROOT,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def write_json(directory: Path, name: str, document: object) -> str:
-    path = directory / name
-    path.write_text(json.dumps(document), encoding="utf-8")
-    return str(path)
+    return run_module("infra.scan_gate", *args, stdin=stdin)

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import DIGEST, basic, enhanced, response, run_cli, write_json
+from testkit.cli import write_input
+
+from .conftest import DIGEST, basic, enhanced, response, run_cli
 
 FAILING = response(
     findings=[
@@ -19,7 +21,7 @@ FAILING = response(
 
 
 def test_gate_fails_with_one_line_per_failing_finding(tmp_path: Path) -> None:
-    done = run_cli("--findings", write_json(tmp_path, "f.json", FAILING), "--fail-on", "HIGH")
+    done = run_cli("--findings", write_input(tmp_path, "f.json", FAILING), "--fail-on", "HIGH")
     assert done.returncode == 1, done.stderr
     assert done.stdout.splitlines() == [
         f"FAIL image {DIGEST} (COMPLETE, basic); findings: CRITICAL 1, HIGH 1; "
@@ -38,7 +40,7 @@ def test_default_threshold_critical_and_ignore_file(tmp_path: Path) -> None:
         "- id: CVE-2019-0001\n  expires: 2020-01-01\n  reason: long gone\n",
         encoding="utf-8",
     )
-    done = run_cli("--findings", write_json(tmp_path, "f.json", FAILING), "--ignore", str(ignore))
+    done = run_cli("--findings", write_input(tmp_path, "f.json", FAILING), "--ignore", str(ignore))
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         f"PASS image {DIGEST} (COMPLETE, basic); findings: CRITICAL 1, HIGH 1; "
@@ -69,7 +71,7 @@ def test_enhanced_pages_from_stdin_report_only() -> None:
 
 @pytest.mark.parametrize("status", ["IN_PROGRESS", "FAILED", "SCAN_ELIGIBILITY_EXPIRED"])
 def test_unjudgeable_status_fails_the_gate(tmp_path: Path, status: str) -> None:
-    path = write_json(tmp_path, "f.json", response(status, description="scan said so"))
+    path = write_input(tmp_path, "f.json", response(status, description="scan said so"))
     done = run_cli("--findings", path)
     assert done.returncode == 1
     assert done.stdout == (
@@ -78,7 +80,7 @@ def test_unjudgeable_status_fails_the_gate(tmp_path: Path, status: str) -> None:
 
 
 def test_counts_only_fails_closed(tmp_path: Path) -> None:
-    path = write_json(tmp_path, "f.json", response(counts={"CRITICAL": 3}))
+    path = write_input(tmp_path, "f.json", response(counts={"CRITICAL": 3}))
     done = run_cli("--findings", path)
     assert done.returncode == 1
     assert done.stdout == (
@@ -138,9 +140,7 @@ def test_bad_input_exits_2_with_one_line(
 ) -> None:
     names = {"missing": str(tmp_path / "missing.json"), "tmp": str(tmp_path)}
     for name, content in files.items():
-        path = tmp_path / f"{name}.txt"
-        path.write_text(content if isinstance(content, str) else json.dumps(content))
-        names[name] = str(path)
+        names[name] = str(write_input(tmp_path, f"{name}.txt", content))
     done = run_cli(*(a.format(**names) for a in args))
     assert done.returncode == 2
     assert done.stdout == ""
