@@ -11,6 +11,7 @@ import pulumi_docker as docker
 
 from infra.access_policy import repository_policy
 from infra.config import RetailRegistryArgs, resource_tags, tag_is_immutable
+from infra.image_sbom_deploy import sbom_output
 from infra.image_tag import BuildPlan, build_plan
 from infra.registry_lookup import RegistryContents, choose_source, digest_of, look_up
 from infra.scan_gate.deploy import gate_image
@@ -35,6 +36,8 @@ class RetailRegistry(pulumi.ComponentResource):
     """The digest, resolved only after the scan gate passed."""
     image_ref: pulumi.Output[str]
     image_scan: pulumi.Output[dict[str, Any]]
+    image_sbom_sha256: pulumi.Output[str]
+    """sha256 hex of /app/sbom.cdx.json in the gated image, read from ECR; unknown in preview."""
 
     def __init__(
         self, name: str, args: RetailRegistryArgs, opts: pulumi.ResourceOptions | None = None
@@ -61,6 +64,8 @@ class RetailRegistry(pulumi.ComponentResource):
         self.image_digest = gated.digest
         self.image_ref = pulumi.Output.concat(url, "@", gated.digest)
         self.image_scan = gated.image_scan
+        # From the gated digest, so it is read only for an image the gate let through.
+        self.image_sbom_sha256 = sbom_output(self.repository.arn, gated.digest, args.image_platform)
         self.register_outputs(
             {
                 "repository": self.repository,
@@ -72,6 +77,7 @@ class RetailRegistry(pulumi.ComponentResource):
                 "imageDigest": self.image_digest,
                 "imageRef": self.image_ref,
                 "imageScan": self.image_scan,
+                "imageSbomSha256": self.image_sbom_sha256,
             }
         )
 

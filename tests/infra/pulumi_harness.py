@@ -21,8 +21,10 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.sync_await import _sync_await
 
+from infra import image_sbom_deploy
 from infra.paths import PROJECT_ROOT
 from infra.scan_gate import deploy as scan_deploy
+from tests.infra.oci_image import sbom_image
 
 ACCOUNT = "842676018087"
 SIGNATURE_KEY = pulumi.runtime.rpc._special_sig_key
@@ -44,6 +46,8 @@ class FakeEcr:
     """The DescribeImageScanFindings response the gate reads, for every digest."""
     refuse: str | None = None
     """An error every lookup invoke fails with (an AccessDenied, say)."""
+    sbom: bytes = b'{"bomFormat": "CycloneDX", "specVersion": "1.6"}'
+    """The /app/sbom.cdx.json of every image here (BatchGetImage serves one small image)."""
 
     def push(self, repository: str, digest: str, tag: str) -> None:
         self.images.setdefault(repository, []).append((digest, [tag]))
@@ -66,6 +70,13 @@ class _ScanClient:
 
     def describe_image_scan_findings(self, **kwargs: Any) -> dict[str, Any]:
         return {"imageId": dict(kwargs["imageId"]), **self.ecr.scan}
+
+    def batch_get_image(self, **kwargs: Any) -> dict[str, Any]:
+        manifest = sbom_image(self.ecr.sbom).manifest_bytes.decode()
+        return {"images": [{"imageId": kwargs["imageIds"][0], "imageManifest": manifest}]}
+
+    def get_download_url_for_layer(self, **kwargs: Any) -> dict[str, Any]:
+        return {"downloadUrl": f"https://layers.invalid/{kwargs['layerDigest']}"}
 
 
 @dataclass
@@ -230,6 +241,9 @@ def program_run(
     # The gate's one way out to AWS, pointed at the fake registry's scripted scan.
     original_factory = getattr(scan_deploy, FACTORY)
     setattr(scan_deploy, FACTORY, lambda _credentials: lambda _target: scan_client)
+    original_download = image_sbom_deploy.download
+    blobs = sbom_image(run.ecr.sbom).blobs
+    image_sbom_deploy.download = lambda url, limit: blobs[url.rsplit("/", 1)[1]]
     pulumi.runtime.set_all_config(config)
     pulumi.runtime.set_mocks(
         mocks,
@@ -251,4 +265,5 @@ def program_run(
     finally:
         pulumi.export = original_export
         setattr(scan_deploy, FACTORY, original_factory)
+        image_sbom_deploy.download = original_download
         pulumi.runtime.set_all_config({})

@@ -31,6 +31,7 @@ OUTPUTS = (
     "imageDigest",
     "imageRef",
     "imageScan",
+    "imageSbomSha256",
 )
 
 
