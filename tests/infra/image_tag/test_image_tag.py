@@ -3,12 +3,10 @@ new tag. Expected tags are derived here from the record format in the module doc
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shlex
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,22 +22,9 @@ from infra.image_tag import (
 )
 from infra.paths import PROJECT_ROOT, SERVER_DIR
 
-PLATFORM = "linux/amd64"
-PINNED = "python:3.11-slim@sha256:" + "ab" * 32
-PYPROJECT = '[project]\nname = "p"\nversion = "1.2.3"\n'
+from .conftest import PINNED, PLATFORM, dockerfile_text, write_files
+
 OTHER_PIN = "python:3.11-slim@sha256:" + "cd" * 32
-
-
-def write_files(root: Path, files: dict[str, str]) -> Path:
-    for relative, text in files.items():
-        path = root / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return root
-
-
-def dockerfile_text(base: str = PINNED) -> str:
-    return f"# the base\nARG BASE_IMAGE={base}\nFROM ${{BASE_IMAGE}}\nCOPY app /app\n"
 
 
 @pytest.fixture
@@ -239,89 +224,6 @@ def test_two_clones_with_different_umasks_get_the_same_tag_and_engine_inputs(
     with (laptop / "retail_api/__init__.py").open("a") as file:
         file.write("# a change\n")
     assert plan_of(laptop).tag != plan_of(ci).tag
-
-
-CLI_DOCKERFILE = f"ARG BASE_IMAGE={PINNED}\nFROM ${{BASE_IMAGE}}\nCOPY app.py run.sh /app/\n"
-CLI_APP = "print('hi')\n"
-CLI_RUN = "#!/bin/sh\nexec python /app/app.py\n"
-# `sha-` + 12 hex of SHA-256 over the documented records of the `project` fixture below:
-# three files (run.sh executable), the Dockerfile, two args (sorted) and the platform.
-CLI_RECORDS = (
-    f"file\x00Dockerfile\x00-\x00{hashlib.sha256(CLI_DOCKERFILE.encode()).hexdigest()}\n"
-    f"file\x00app.py\x00-\x00{hashlib.sha256(CLI_APP.encode()).hexdigest()}\n"
-    f"file\x00run.sh\x00x\x00{hashlib.sha256(CLI_RUN.encode()).hexdigest()}\n"
-    f"dockerfile\x00{hashlib.sha256(CLI_DOCKERFILE.encode()).hexdigest()}\n"
-    f"arg\x00BASE_IMAGE\x00{PINNED}\n"
-    "arg\x00VERSION\x001.2.3\n"
-    "platform\x00linux/amd64\n"
-)
-CLI_TAG = "sha-af67403a3122"
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    """A copy of `infra/` in a project of its own, so its PROJECT_ROOT and VERSION are fixed."""
-    root = tmp_path / "project"
-    shutil.copytree(PROJECT_ROOT / "infra", root / "infra", ignore=shutil.ignore_patterns("__py*"))
-    write_files(
-        root,
-        {
-            "pyproject.toml": PYPROJECT,
-            "server/Dockerfile": CLI_DOCKERFILE,
-            "server/app.py": CLI_APP,
-            "server/run.sh": CLI_RUN,
-        },
-    )
-    (root / "server/run.sh").chmod(0o755)
-    return root
-
-
-def cli(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "infra.image_tag", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-
-
-def test_cli_prints_the_documented_tag_and_build_args(project: Path) -> None:
-    assert "sha-" + hashlib.sha256(CLI_RECORDS.encode()).hexdigest()[:12] == CLI_TAG
-    for args in ((), ("--context", "server", "--platform", PLATFORM)):
-        result = cli(project, *args)
-        assert (result.returncode, result.stdout, result.stderr) == (0, CLI_TAG + "\n", "")
-    args_out = cli(project, "--build-args").stdout
-    assert args_out == f"BASE_IMAGE={PINNED}\nREVISION={CLI_TAG}\nVERSION=1.2.3\n"
-
-
-def test_cli_base_override_gets_a_tag_of_its_own(project: Path) -> None:
-    records = CLI_RECORDS.replace(f"BASE_IMAGE\x00{PINNED}", "BASE_IMAGE\x00stand-in:1")
-    stand_in = "sha-" + hashlib.sha256(records.encode()).hexdigest()[:12]
-    assert cli(project, "--base-image", "stand-in:1").stdout == stand_in + "\n"
-    lines = cli(project, "--base-image", "stand-in:1", "--build-args").stdout.splitlines()
-    assert lines == ["BASE_IMAGE=stand-in:1", f"REVISION={stand_in}", "VERSION=1.2.3"]
-
-
-@pytest.mark.parametrize(
-    ("args", "dockerfile", "message"),
-    [
-        (("--context", "nope"), CLI_DOCKERFILE, "--context: nope is not a directory"),
-        ((), "FROM python:3.11-slim\n", "no `ARG BASE_IMAGE=<name>@sha256:<64 hex>` before"),
-        (("--base-image", "a b"), CLI_DOCKERFILE, "BASE_IMAGE: 'a b' is not an image reference"),
-        (("--base-image=-rm",), CLI_DOCKERFILE, "BASE_IMAGE: '-rm' is not an image reference"),
-        (("--base-image", "Python:3"), CLI_DOCKERFILE, "BASE_IMAGE: 'Python:3' is not an image"),
-        (("--base-image", "x@sha256:1"), CLI_DOCKERFILE, "BASE_IMAGE: 'x@sha256:1' is not an"),
-    ],
-)
-def test_cli_bad_input_is_one_clear_error(
-    project: Path, args: tuple[str, ...], dockerfile: str, message: str
-) -> None:
-    (project / "server/Dockerfile").write_text(dockerfile)
-    result = cli(project, *args)
-    assert (result.returncode, result.stdout) == (2, "")
-    assert message in result.stderr
-    assert "Traceback" not in result.stderr
 
 
 def test_real_server_context_excludes_training_and_tests() -> None:
