@@ -5,8 +5,9 @@ Run from the repo root: ``.venv/bin/python benchmarks/bench_http.py``. Prints ma
 1. Throughput, 1 and 2 workers, c=64: a bare FastAPI app with one trivial route (the
    floor, started here under the same uvicorn settings: uvloop, httptools, access log at
    the default level), our ``GET /health`` and our ``POST /predict``. The three alternate
-   in short rounds so background load hits them alike; requests/s is the mean over rounds,
-   p50/p99 the medians of the per-round values.
+   in short rounds so background load hits them alike; requests/s, p50 and p99 are the
+   medians of the per-round values (a burst of background load spoils one round, not the
+   figure).
 2. ``/health/live`` latency while the largest allowed batch is posted again and again.
 3. The access log's cost: ``/predict`` at LOG_LEVEL=info against LOG_LEVEL=warning, two
    servers up at once, alternating.
@@ -87,7 +88,7 @@ def _parse(output: str) -> WrkResult:
 
 def _combine(rounds: list[WrkResult]) -> WrkResult:
     return WrkResult(
-        requests_per_s=statistics.fmean(r.requests_per_s for r in rounds),
+        requests_per_s=statistics.median(r.requests_per_s for r in rounds),
         p50_ms=statistics.median(r.p50_ms for r in rounds),
         p99_ms=statistics.median(r.p99_ms for r in rounds),
         errors=sum(r.errors for r in rounds),
@@ -197,7 +198,7 @@ def _row(name: str, result: WrkResult) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds")
+    parser.add_argument("--rounds", type=int, default=6, help="alternating rounds")
     parser.add_argument("--seconds", type=int, default=2, help="wrk duration per round")
     args = parser.parse_args()
     wrk = shutil.which("wrk")
