@@ -1,4 +1,5 @@
-"""Session fixtures for the image tests: engine, base, build, running container, registry, moto.
+"""Session fixtures for the image tests: engine, base, build, running container, registry, moto,
+and the push script run from a snapshot of the checkout.
 
 Expensive things are built once per session and shared. Without a reachable engine the
 tests skip, unless REQUIRE_DOCKER=1 (as CI sets), which turns the skip into a failure.
@@ -10,13 +11,15 @@ import contextlib
 import os
 import secrets
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from infra.paths import SERVER_DIR
+from infra.paths import PROJECT_ROOT, SERVER_DIR
 from testkit.base_image import ensure_base_image
 from testkit.engine import (
     Build,
@@ -169,3 +172,50 @@ def moto_ecr() -> Iterator[MotoEcr]:
 def inspect_state(name: str) -> dict[str, object]:
     state: dict[str, object] = inspect(name)["State"]
     return state
+
+
+# --- scripts/ecr_push.sh, run from a snapshot of the checkout ----------------------------------
+
+PUSH_SCRIPT = PROJECT_ROOT / "scripts" / "ecr_push.sh"
+PUSH_REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The files the script uses, copied: a snapshot no concurrent edit can change mid-test."""
+    root = tmp_path_factory.mktemp("checkout")
+    skip = shutil.ignore_patterns("__pycache__", ".pytest_cache", ".mypy_cache")
+    for folder in ("scripts", "infra", "server"):
+        shutil.copytree(PROJECT_ROOT / folder, root / folder, ignore=skip)
+    shutil.copy2(PROJECT_ROOT / "pyproject.toml", root / "pyproject.toml")
+    return root
+
+
+def run_script(checkout: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """`bash scripts/ecr_push.sh ARGS` in the snapshot, with exactly the environment `env`."""
+    return subprocess.run(
+        ["bash", str(checkout / PUSH_SCRIPT.relative_to(PROJECT_ROOT)), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1200,
+        check=False,
+    )
+
+
+@pytest.fixture
+def script_env(moto_ecr: MotoEcr) -> dict[str, str]:
+    """The caller's environment minus any real AWS settings, aimed at moto."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    return {
+        **env,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": moto_ecr.endpoint,
+        "AWS_DEFAULT_REGION": PUSH_REGION,
+        "PYTHON": sys.executable,
+        # As the session build got it, so the script's build reuses the dependency layer.
+        **pip_build_args(),
+        "BUILD_NETWORK": "host",
+        "DOCKER_BUILDKIT": "0",
+    }
