@@ -130,6 +130,14 @@ def test_invalid_lifecycle_rule_reports_the_validator_error() -> None:
     assert '"sinceImagePushed"' in message, "the message shows the rejected value"
 
 
+def latest_with(mode: str, filters: list[str]) -> dict[str, Any]:
+    """Stack values asking for the tag `latest` under `mode` and (when given) `filters`."""
+    values: dict[str, Any] = {"imageTag": "latest", "tagMutability": mode}
+    if filters:
+        values["mutableTags"] = filters
+    return values
+
+
 @pytest.mark.parametrize(
     ("mode", "filters"),
     [
@@ -140,10 +148,7 @@ def test_invalid_lifecycle_rule_reports_the_validator_error() -> None:
     ],
 )
 def test_latest_is_allowed_where_it_stays_mutable(mode: str, filters: list[str]) -> None:
-    values: dict[str, Any] = {"imageTag": "latest", "tagMutability": mode}
-    if filters:
-        values["mutableTags"] = filters
-    assert load_args(values, stack="s").image_tag == "latest"
+    assert load_args(latest_with(mode, filters), stack="s").image_tag == "latest"
 
 
 @pytest.mark.parametrize(
@@ -156,10 +161,7 @@ def test_latest_is_allowed_where_it_stays_mutable(mode: str, filters: list[str])
     ],
 )
 def test_latest_is_refused_where_it_would_be_immutable(mode: str, filters: list[str]) -> None:
-    values: dict[str, Any] = {"imageTag": "latest", "tagMutability": mode}
-    if filters:
-        values["mutableTags"] = filters
-    message = str(rejected(values))
+    message = str(rejected(latest_with(mode, filters)))
     assert "retail-registry:imageTag" in message
     assert mode in message
 
