@@ -160,6 +160,11 @@ class RetailRegistry(pulumi.ComponentResource):
                 platform=plan.platform,
                 args={**plan.build_args, **INLINE_CACHE_ARG},
                 cache_from=cache,
+                # Stated, not left to the default: only BuildKit reads the inline cache, and
+                # the final stage's cache alone skips the builder stage's pip install
+                # (tests/container/test_build_cache.py; the classic builder would need the
+                # builder stage pushed too).
+                builder_version=docker.BuilderVersion.BUILDER_BUILD_KIT,
             ),
             registry=docker.RegistryArgs(
                 server=token.proxy_endpoint,

@@ -139,6 +139,8 @@ def test_image_builds_server_with_the_pinned_base_and_a_fresh_token(
             "REVISION": tag,
             "BUILDKIT_INLINE_CACHE": "1",
         },
+        # pulumi-docker's enum value for BuildKit (its schema: BuilderV1 | BuilderBuildKit).
+        "builderVersion": "BuilderBuildKit",
     }
     registry = image.inputs["registry"]
     assert registry["server"] == f"https://{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
