@@ -128,7 +128,8 @@ def sbom_layer(manifest: Mapping[str, Any], config: Mapping[str, Any]) -> tuple[
         raise SbomError(f"config: no history entry's created_by names {SBOM_PATH}")
     position = named[-1]
     digest = descriptor_digest(layers[position], f"manifest layer {position}")
-    diff_ids = config.get("rootfs", {}).get("diff_ids")
+    rootfs = config.get("rootfs")
+    diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, Mapping) else None
     diff_id = (
         diff_ids[position] if isinstance(diff_ids, list) and len(diff_ids) == len(layers) else None
     )
