@@ -19,9 +19,11 @@ BENCH_PREDICT_P99_MS = 50
 # 50 MB /predict/batch bodies, issue 13, before the server bounded request bodies).
 BENCH_IDLE_RSS_MIB = 92
 BENCH_PEAK_RSS_MIB = 226
-# /health/live p99 while the largest allowed batch is in flight: issue 13's bound, which the
-# server's bench checks. Probe timeouts must stay well above it (see PROBE_TIMEOUT_SECONDS).
-LIVENESS_P99_UNDER_LARGEST_BATCH_MS = 100
+# /health/live while the largest allowed batch (1000 baskets) is kept in flight: p99 54 ms,
+# max 89 ms (bench_http.py, 2026-11-30, docs/api.md; issue 13's bound is p99 < 100 ms).
+# Probe timeouts must stay well above it (see PROBE_TIMEOUT_SECONDS).
+LIVENESS_P99_UNDER_LARGEST_BATCH_MS = 54
+LIVENESS_MAX_UNDER_LARGEST_BATCH_MS = 89
 
 # --- Chosen ----------------------------------------------------------------------------------
 # Scale out when pods average 70 % of the rate at which p99 reached 50 ms. The other 30 % is
@@ -32,9 +34,9 @@ TARGET_UTILISATION_PERCENT = 70
 DEFAULT_TARGET_RPS_PER_POD = BENCH_PREDICT_RPS_PER_WORKER * TARGET_UTILISATION_PERCENT // 100
 # A uvicorn worker is one event loop on one thread: at its ceiling it keeps one core busy.
 MILLICORES_PER_WORKER = 1000
-# Kubernetes' probe timeout: 20x the liveness bound above, the rest of it is network and
+# Kubernetes' probe timeout: over 20x the worst liveness answer above; the rest is network and
 # kubelet scheduling noise. Issue 13 saw 2.65 s before the server bounded bodies; if the
-# server's bench ever reports more than 2 s again, raise this with it.
+# server's bench ever reports more than ~1 s again, raise this with it.
 PROBE_TIMEOUT_SECONDS = 2
 _MEMORY_STEP_MIB = 64
 _MAX_WORKERS = 64  # the server's own WORKERS bound

@@ -57,7 +57,8 @@ def test_more_workers_than_the_server_allows_is_refused(sizing: ModuleType) -> N
 
 
 def test_probe_timeout_is_above_liveness_under_the_largest_batch(sizing: ModuleType) -> None:
-    # Issue 13's bound for /health/live under the largest batch is 100 ms; the brief keeps the
-    # probe timeout at 2 s or more.
+    # Measured under the largest batch (docs/api.md, 2026-11-30): p99 54 ms, max 89 ms; issue
+    # 13's bound is p99 < 100 ms. The probe timeout stays at 2 s or more, 10x the worst.
     assert sizing.PROBE_TIMEOUT_SECONDS >= 2
-    assert sizing.PROBE_TIMEOUT_SECONDS * 1000 > sizing.LIVENESS_P99_UNDER_LARGEST_BATCH_MS
+    assert sizing.LIVENESS_P99_UNDER_LARGEST_BATCH_MS <= sizing.LIVENESS_MAX_UNDER_LARGEST_BATCH_MS
+    assert sizing.PROBE_TIMEOUT_SECONDS * 1000 >= 10 * sizing.LIVENESS_MAX_UNDER_LARGEST_BATCH_MS
