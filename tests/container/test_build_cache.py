@@ -35,6 +35,7 @@ from infra.registry import INLINE_CACHE_ARG
 from testkit.buildkit import (
     buildkit_build,
     buildkit_command,
+    buildkit_steps,
     cache_records,
     new_cache_records,
     remove_cache_records,
@@ -231,3 +232,34 @@ def test_classic_builder_needs_the_builder_stage_too_and_then_skips_pip(
     assert "Collecting" not in classic_warm.log
     # The cold BuildKit build did the same pip work on an empty cache.
     assert classic_warm.seconds < buildkit_runs.cold.seconds
+
+
+# An excerpt of a real `--progress plain` log (Docker 20.10 CLI): a cached step, a step that
+# ran with output, and interleaving (a step's header printed again after another's lines).
+PLAIN_LOG = """\
+#10 [builder 5/7] RUN pip install --require-hashes --report r.json -r requirements.txt
+#10 sha256:9f2c
+#10 CACHED
+
+#16 [runtime 6/7] COPY retail_api /app/retail_api
+#16 sha256:41aa
+#17 [runtime 7/7] WORKDIR /app
+#16 [runtime 6/7] COPY retail_api /app/retail_api
+#16 DONE 0.2s
+#17 DONE 0.1s
+"""
+
+
+def test_the_plain_log_tells_cached_from_run_steps() -> None:
+    """The parser the assertions above rely on, on a log whose answers are written out."""
+    assert buildkit_steps(PLAIN_LOG) == {
+        "[builder 5/7] RUN pip install --require-hashes --report r.json -r requirements.txt": (
+            "cached"
+        ),
+        "[runtime 6/7] COPY retail_api /app/retail_api": "ran",
+        "[runtime 7/7] WORKDIR /app": "ran",
+    }
+    assert not step_ran(PLAIN_LOG, PIP_STEP)
+    assert step_ran(PLAIN_LOG, CODE_STEP)
+    # A step BuildKit never showed (not needed) did not run either.
+    assert not step_ran(PLAIN_LOG, "apt-get install")
