@@ -65,7 +65,7 @@ class Image:
 
 
 def parse_timestamp(value: object, field: str) -> datetime:
-    """An aware UTC datetime from ISO-8601 text or epoch seconds; ValueError names `field`."""
+    """An aware UTC datetime from ISO-8601 text or epoch seconds; ImagesError names `field`."""
     if isinstance(value, bool):
         raise ImagesError(f"{field}: must be an ISO-8601 timestamp or epoch seconds, got {value}")
     if isinstance(value, int | float):
@@ -78,7 +78,12 @@ def parse_timestamp(value: object, field: str) -> datetime:
             parsed = datetime.fromisoformat(value)
         except ValueError as exc:
             raise ImagesError(f"{field}: not an ISO-8601 timestamp: {value!r}") from exc
-        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as exc:
+            raise ImagesError(f"{field}: timestamp out of range in UTC: {value!r}") from exc
     raise ImagesError(
         f"{field}: must be an ISO-8601 timestamp or epoch seconds, got {type(value).__name__}"
     )

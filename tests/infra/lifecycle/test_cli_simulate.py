@@ -104,6 +104,11 @@ PRICE_RULE = "--price-per-gb: must be a finite number >= 0"
         (WORKED_CLI_IMAGES, ["--now", "next tuesday"], "--now: not an ISO-8601 timestamp"),
         (
             WORKED_CLI_IMAGES,
+            ["--now", "0001-01-01T00:00:00+01:00"],
+            "--now: timestamp out of range in UTC: '0001-01-01T00:00:00+01:00'",
+        ),
+        (
+            WORKED_CLI_IMAGES,
             ["--price-per-gb", "-1"],
             "--price-per-gb: must be a finite number >= 0",
         ),

@@ -97,6 +97,11 @@ def test_minimal_detail_defaults() -> None:
             "imageDetails[0].lastActivatedAt: not an ISO-8601 timestamp: 'soon'",
         ),
         (
+            {"imageDetails": [{**FULL, "imagePushedAt": "9999-12-31T23:59:59-01:00"}]},
+            "imageDetails[0].imagePushedAt: timestamp out of range in UTC: "
+            "'9999-12-31T23:59:59-01:00'",
+        ),
+        (
             {"imageDetails": [{**FULL, "artifactMediaType": 7}]},
             "imageDetails[0].artifactMediaType: must be a string, got int",
         ),
