@@ -81,7 +81,7 @@ class BuildPlan:
 
 def pinned_base_image(dockerfile: Path = DOCKERFILE) -> str:
     """The `name@sha256:<64 hex>` of the `ARG BASE_IMAGE=…` before the Dockerfile's first FROM."""
-    for line in dockerfile.read_text(encoding="utf-8").splitlines():
+    for line in _read_text(dockerfile).splitlines():
         if _FROM_LINE.match(line):
             break
         found = _BASE_ARG_LINE.fullmatch(line)
@@ -113,7 +113,7 @@ def dockerignore_patterns(context: Path) -> list[str]:
     path = context / ".dockerignore"
     if not path.is_file():
         return []
-    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    lines = (line.strip() for line in _read_text(path).splitlines())
     return [line for line in lines if line and not line.startswith("#")]
 
 
@@ -185,8 +185,27 @@ def build_plan(
 
 
 def project_version(project_root: Path = PROJECT_ROOT) -> str:
-    with (project_root / "pyproject.toml").open("rb") as file:
-        return str(tomllib.load(file)["project"]["version"])
+    path = project_root / "pyproject.toml"
+    with path.open("rb") as file:
+        try:
+            return str(tomllib.load(file)["project"]["version"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"{path}: no readable [project] version: {exc}") from exc
+
+
+def _read_text(path: Path) -> str:
+    """The file's UTF-8 text; a ValueError naming the file if it is not UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+
+
+def _error_line(error: ValueError | OSError) -> str:
+    """One line for the CLI; an OSError names the file it could not read."""
+    if isinstance(error, OSError) and error.filename is not None:
+        return f"{error.filename}: cannot read: {error.strerror or error}"
+    return str(error)
 
 
 def _file_sha256(path: Path) -> str:
@@ -230,8 +249,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--dockerfile: {dockerfile} does not exist")
     try:
         plan = build_plan(context, dockerfile, options.platform, base_image=options.base_image)
-    except BaseImageError as error:
-        parser.error(str(error))
+    except (ValueError, OSError) as error:
+        # BaseImageError, a non-UTF-8 Dockerfile or .dockerignore, an unreadable file.
+        parser.error(_error_line(error))
     if options.build_args:
         lines = [f"{key}={value}" for key, value in sorted(plan.build_args.items())]
     else:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from infra import image_tag
 from infra.paths import PROJECT_ROOT
 from testkit.cli import run_module
 
@@ -93,3 +94,55 @@ def test_cli_bad_input_is_one_clear_error(
     assert (result.returncode, result.stdout) == (2, "")
     assert message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("relative", "content", "message"),
+    [
+        (
+            "server/Dockerfile",
+            b"ARG BASE_IMAGE=x\n\xff\n",
+            "server/Dockerfile: not UTF-8 text (invalid start byte at byte 17)",
+        ),
+        (
+            "server/.dockerignore",
+            b"*.pyc\n\xfe\n",
+            "server/.dockerignore: not UTF-8 text (invalid start byte at byte 6)",
+        ),
+        (
+            "pyproject.toml",
+            b"[project\n",
+            "pyproject.toml: no readable [project] version: ",
+        ),
+    ],
+)
+def test_cli_unreadable_text_file_is_one_error_naming_it(
+    project: Path, relative: str, content: bytes, message: str
+) -> None:
+    (project / relative).write_bytes(content)
+    result = cli(project)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.splitlines()[-1].startswith("python -m infra.image_tag: error: ")
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_unreadable_build_file_is_one_error_naming_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As root a chmod 000 file is still readable, so the read itself is made to fail.
+    unreadable = project / "server/app.py"
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(path: Path) -> bytes:
+        if path == unreadable:
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_read_bytes(path)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    with pytest.raises(SystemExit) as exited:
+        image_tag.main(["--context", str(project / "server")])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"python -m infra.image_tag: error: {unreadable}: cannot read: Permission denied"
+    )
