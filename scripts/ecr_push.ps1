@@ -14,7 +14,7 @@ unless the repository already holds that tag. The same steps as scripts/ecr_push
      of server/Dockerfile and agree on the tag;
   4. tag already in the repository: success, nothing is built or pushed (immutable tags:
      ECR refuses a second push of a tag, even with the same digest);
-     otherwise: build for linux/amd64 and push once;
+     otherwise: build for -Platform and push once;
   5. print REPOSITORY_URL@sha256:... (the digest the registry serves the tag by).
 
 Needs PowerShell 7.2 or later (Windows PowerShell 5.1 turns a native command's redirected
@@ -33,16 +33,24 @@ Exit status: 0 pushed or already there, 1 failure, 2 bad usage.
 .PARAMETER RepositoryUrl
 <registry>/<name> of the ECR repository; default: `pulumi stack output repositoryUrl`.
 
+.PARAMETER Platform
+Build platform, hashed into the tag: linux/amd64 (default), linux/arm64 or linux/arm64/v8.
+Pass the stack's `imagePlatform` config so the tag is the one the program would use.
+
 .PARAMETER Help
 Print this help and exit (also -h, --help, -?).
 
 .EXAMPLE
 ./scripts/ecr_push.ps1 123456789012.dkr.ecr.eu-west-2.amazonaws.com/retail-api
+
+.EXAMPLE
+./scripts/ecr_push.ps1 -Platform linux/arm64 123456789012.dkr.ecr.eu-west-2.amazonaws.com/retail-api
 #>
 [CmdletBinding()]
 param(
     [Parameter(Position = 0)]
     [string]$RepositoryUrl,
+    [string]$Platform = 'linux/amd64',
     [Alias('h')]
     [switch]$Help
 )
@@ -87,6 +95,11 @@ if ($RepositoryUrl -like '-*') {
     [Console]::Error.WriteLine("ecr_push: unknown option '$RepositoryUrl' (see -Help)")
     exit 2
 }
+# The platforms the program's `imagePlatform` accepts (infra/config/parsers.py PLATFORMS).
+if ($Platform -cnotin @('linux/amd64', 'linux/arm64', 'linux/arm64/v8')) {
+    [Console]::Error.WriteLine("ecr_push: -Platform must be linux/amd64, linux/arm64 or linux/arm64/v8, got '$Platform' (see -Help)")
+    exit 2
+}
 
 if (-not (Get-Command aws -ErrorAction SilentlyContinue)) {
     Fail 'the aws CLI is not installed (https://aws.amazon.com/cli/)'
@@ -97,7 +110,6 @@ if (-not (Get-Command docker -ErrorAction SilentlyContinue)) {
 
 $Root = Split-Path -Parent $PSScriptRoot
 $Context = Join-Path $Root 'server'
-$Platform = 'linux/amd64'
 
 $Python = $env:PYTHON
 if (-not $Python) {

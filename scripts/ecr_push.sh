@@ -5,11 +5,17 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: scripts/ecr_push.sh [REPOSITORY_URL]
+Usage: scripts/ecr_push.sh [--platform PLATFORM] [REPOSITORY_URL]
        scripts/ecr_push.sh -h | --help
 
 Publish the API image (server/) to an ECR repository under the program's content tag,
 unless the repository already holds that tag.
+
+Options:
+  --platform PLATFORM
+                     build platform, hashed into the tag: linux/amd64 (default),
+                     linux/arm64 or linux/arm64/v8. Pass the stack's `imagePlatform`
+                     config so the tag is the one the program would use.
 
   1. REPOSITORY_URL: the argument, else `pulumi stack output repositoryUrl`
      (<registry>/<name>, without tag or digest);
@@ -19,7 +25,7 @@ unless the repository already holds that tag.
      of server/Dockerfile and agree on the tag;
   4. tag already in the repository: success, nothing is built or pushed (immutable tags:
      ECR refuses a second push of a tag, even with the same digest);
-     otherwise: build for linux/amd64 and push once;
+     otherwise: build for PLATFORM and push once;
   5. print REPOSITORY_URL@sha256:... (the digest the registry serves the tag by) on stdout.
 
 Environment:
@@ -43,21 +49,33 @@ usage_error() { echo "ecr_push: $* (see --help)" >&2; exit 2; }
 
 # Arguments first: --help must work on a machine without aws or docker.
 REPO=""
-for arg in "$@"; do
+PLATFORM="linux/amd64"
+while (( $# > 0 )); do
+    arg="$1"
+    shift
     case "$arg" in
         -h | --help) usage; exit 0 ;;
+        --platform)
+            (( $# > 0 )) || usage_error "--platform needs a value"
+            PLATFORM="$1"
+            shift ;;
+        --platform=*) PLATFORM="${arg#--platform=}" ;;
         -*) usage_error "unknown option '$arg'" ;;
         *) [[ -z "$REPO" ]] || usage_error "one repository URL only, got '$REPO' and '$arg'"
            REPO="$arg" ;;
     esac
 done
+# The platforms the program's `imagePlatform` accepts (infra/config/parsers.py PLATFORMS).
+case "$PLATFORM" in
+    linux/amd64 | linux/arm64 | linux/arm64/v8) ;;
+    *) usage_error "--platform must be linux/amd64, linux/arm64 or linux/arm64/v8, got '$PLATFORM'" ;;
+esac
 
 command -v aws >/dev/null 2>&1 || die "the aws CLI is not installed (https://aws.amazon.com/cli/)"
 command -v docker >/dev/null 2>&1 || die "docker is not installed or not on PATH"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CONTEXT="$ROOT/server"
-PLATFORM="linux/amd64"
 
 if [[ -n "${PYTHON:-}" ]]; then
     :

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.image_tag import build_plan
 from tests.container.conftest import PUSH_SCRIPT, run_script
 
 PS1 = PUSH_SCRIPT.with_suffix(".ps1")
@@ -49,15 +50,22 @@ def tool_dir(tmp_path: Path, *, docker: bool, aws: bool = True) -> Path:
     return folder
 
 
+def stubbed_calls(
+    checkout: Path, tmp_path: Path, env: dict[str, str], *args: str, **stub: str
+) -> tuple[subprocess.CompletedProcess[str], list[str]]:
+    """The script (ARGS, then STUB_REPO) against STUB_DOCKER; the result and the docker calls."""
+    stub_env = {"STUB_DIR": str(tmp_path), "STUB_DIGEST": STUB_DIGEST, "STUB_REPO": STUB_REPO}
+    path = str(tool_dir(tmp_path, docker=True))
+    result = run_script(checkout, *args, STUB_REPO, env={**env, **stub_env, **stub, "PATH": path})
+    calls = tmp_path / "calls"
+    return result, calls.read_text().splitlines() if calls.exists() else []
+
+
 def run_stubbed(
     checkout: Path, tmp_path: Path, env: dict[str, str], **stub: str
 ) -> tuple[subprocess.CompletedProcess[str], list[str]]:
     """The script against STUB_DOCKER; returns the result and the docker subcommands called."""
-    stub_env = {"STUB_DIR": str(tmp_path), "STUB_DIGEST": STUB_DIGEST, "STUB_REPO": STUB_REPO}
-    path = str(tool_dir(tmp_path, docker=True))
-    result = run_script(checkout, STUB_REPO, env={**env, **stub_env, **stub, "PATH": path})
-    calls = tmp_path / "calls"
-    lines = calls.read_text().splitlines() if calls.exists() else []
+    result, lines = stubbed_calls(checkout, tmp_path, env, **stub)
     return result, [line.split()[0] for line in lines]
 
 
@@ -77,6 +85,37 @@ def test_an_existing_tag_is_never_built_or_pushed_and_a_new_one_is_pushed_once(
     result, calls = run_stubbed(checkout, tmp_path, script_env)
     assert (result.returncode, result.stdout) == (0, f"{STUB_REPO}@{STUB_DIGEST}\n")
     assert calls == expected
+
+
+@pytest.mark.parametrize(
+    ("args", "platform"),
+    [
+        ((), "linux/amd64"),
+        (("--platform", "linux/arm64"), "linux/arm64"),
+        (("--platform=linux/arm64/v8",), "linux/arm64/v8"),
+        (("--platform", "linux/amd64"), "linux/amd64"),
+    ],
+)
+def test_the_platform_goes_into_the_tag_and_the_build(
+    tmp_path: Path,
+    script_env: dict[str, str],
+    checkout: Path,
+    args: tuple[str, ...],
+    platform: str,
+) -> None:
+    """`--platform` (default linux/amd64) is hashed into the tag, as `imagePlatform` is by the
+    program, and is the platform docker builds for."""
+    result, calls = stubbed_calls(checkout, tmp_path, script_env, *args)
+    assert result.returncode == 0, result.stderr
+    context = checkout / "server"
+    tag = build_plan(context, context / "Dockerfile", platform, project_root=checkout).tag
+    if platform != "linux/amd64":
+        default = build_plan(context, context / "Dockerfile", "linux/amd64", project_root=checkout)
+        assert tag != default.tag
+    [build] = [call for call in calls if call.startswith("build ")]
+    assert build.startswith(f"build --platform {platform} ")
+    assert f" --tag {STUB_REPO}:{tag} " in build
+    assert f"building {STUB_REPO}:{tag} for {platform}" in result.stderr
 
 
 @pytest.mark.parametrize(("race", "code"), [("1", 0), ("", 1)])
@@ -114,7 +153,11 @@ def test_help_prints_usage_without_needing_any_tool(
     path = tool_dir(tmp_path, docker=False, aws=False)
     result = run_script(checkout, flag, env={"PATH": str(path)})  # no aws, no docker
     assert (result.returncode, result.stderr) == (0, "")
-    assert result.stdout.startswith("Usage: scripts/ecr_push.sh [REPOSITORY_URL]\n")
+    assert result.stdout.startswith(
+        "Usage: scripts/ecr_push.sh [--platform PLATFORM] [REPOSITORY_URL]\n"
+    )
+    assert "  --platform PLATFORM\n" in result.stdout
+    assert "linux/amd64 (default)" in result.stdout
     # Every variable the script reads is in the usage.
     read = set(re.findall(r"\$\{([A-Z_]+):-", PUSH_SCRIPT.read_text()))
     assert read == ENV_READ
@@ -129,6 +172,14 @@ def test_help_prints_usage_without_needing_any_tool(
         ("docker aws", "AWS_DEFAULT_REGION", ("127.0.0.1:1/repo",), 1, "set AWS_REGION"),
         ("docker aws", "", ("--bogus",), 2, "unknown option '--bogus' (see --help)"),
         ("docker aws", "", ("a.example/x", "b.example/y"), 2, "one repository URL only"),
+        (
+            "docker aws",
+            "",
+            ("--platform", "windows/amd64", "r.example/x"),
+            2,
+            "--platform must be linux/amd64, linux/arm64 or linux/arm64/v8, got 'windows/amd64'",
+        ),
+        ("docker aws", "", ("r.example/x", "--platform"), 2, "--platform needs a value"),
         ("docker aws", "", (), 1, "no repository URL: pass it as the first argument"),
         ("aws", "", ("r.example/x",), 1, "docker is not installed or not on PATH"),
         ("docker", "", ("r.example/x",), 1, "the aws CLI is not installed"),
@@ -169,6 +220,13 @@ def test_powershell_script_follows_the_same_rules_as_the_bash_one() -> None:
     assert text.index("Get-Help -Full $PSCommandPath") < text.index("Get-Command aws")
     # Same tag: the program's module, with BASE_IMAGE passed to it, never appended afterwards.
     assert "@('-m', 'infra.image_tag', '--context', $Context, '--platform', $Platform)" in text
+    # -Platform, default linux/amd64, checked like --platform and used for tag and build alike.
+    assert "[string]$Platform = 'linux/amd64'," in text
+    assert ".PARAMETER Platform\n" in text
+    check = "if ($Platform -cnotin @('linux/amd64', 'linux/arm64', 'linux/arm64/v8')) {"
+    assert text.index(check) < text.index("Get-Command aws")
+    assert "$Platform = 'linux/amd64'\n" not in text
+    assert "& docker build --platform $Platform @buildArgs" in text
     assert "$tagArgs += @('--base-image', $env:BASE_IMAGE)" in text
     for script in (text, PUSH_SCRIPT.read_text()):
         assert not re.search(r"--build-arg[^\n]*BASE_IMAGE", script)
