@@ -6,6 +6,8 @@ answers `aws.ecr.get_repositories`/`get_images`/`get_image` as ECR would and rec
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -14,6 +16,7 @@ import pulumi
 import pytest
 
 from infra.image_tag import BuildPlan, build_plan
+from infra.paths import PROJECT_ROOT
 from infra.registry_lookup import RegistryContents, choose_source, digest_of, is_digest
 from tests.infra.conftest import ACCOUNT, REGION, engine_config
 from tests.infra.pulumi_harness import (
@@ -132,6 +135,22 @@ def test_a_refused_lookup_stops_the_run_before_any_resource() -> None:
     assert message.startswith("registry lookup for mlops/retail-api failed")
     assert "ecr:DescribeRepositories" in message and "\n" not in message
     assert [r.type for r in run.resources] == ["retail:infra:RetailRegistry"]
+
+
+def test_the_ci_setup_grants_both_roles_describe_repositories_on_every_repository() -> None:
+    """`get_repositories` (DescribeRepositories without a name) is authorised against
+    `repository/*`; a role scoped to the one repository fails the lookup above."""
+    text = (PROJECT_ROOT / "docs/ci-aws-setup.md").read_text()
+    permissions = text[text.index("5. **Role permissions.**") : text.index("## Workflow linters")]
+    blocks = re.findall(r"```json\n(.*?)```", permissions, re.DOTALL)
+    assert [json.loads(block) for block in blocks] == [
+        {
+            "Effect": "Allow",
+            "Action": "ecr:DescribeRepositories",
+            "Resource": "arn:aws:ecr:<region>:<account>:repository/*",
+        }
+    ]
+    assert "Add this statement to the deploy role's and the preview role's policy" in permissions
 
 
 def test_a_mutable_override_tag_is_pushed_again_even_when_held() -> None:
