@@ -57,8 +57,15 @@ def test_more_workers_than_the_server_allows_is_refused(sizing: ModuleType) -> N
 
 
 def test_probe_timeout_is_above_liveness_under_the_largest_batch(sizing: ModuleType) -> None:
-    # Measured under the largest batch (docs/api.md, 2026-11-30): p99 54 ms, max 89 ms; issue
-    # 13's bound is p99 < 100 ms. The probe timeout stays at 2 s or more, 10x the worst.
-    assert sizing.PROBE_TIMEOUT_SECONDS >= 2
-    assert sizing.LIVENESS_P99_UNDER_LARGEST_BATCH_MS <= sizing.LIVENESS_MAX_UNDER_LARGEST_BATCH_MS
-    assert sizing.PROBE_TIMEOUT_SECONDS * 1000 >= 10 * sizing.LIVENESS_MAX_UNDER_LARGEST_BATCH_MS
+    # Measured under the largest batch by the 2026-11-30 make bench run (docs/benchmarks.md):
+    # p99 60 ms, max 63 ms; issue 13's bound is p99 < 100 ms. The probe timeout is 2 s, over
+    # 30x the worst: 2,000 ms / 63 ms ~ 32.
+    assert sizing.LIVENESS_P99_UNDER_LARGEST_BATCH_MS == 60
+    assert sizing.LIVENESS_MAX_UNDER_LARGEST_BATCH_MS == 63
+    assert sizing.PROBE_TIMEOUT_SECONDS == 2
+
+
+def test_sizing_names_where_its_rate_comes_from(sizing: ModuleType) -> None:
+    # ~2,800 req/s at p99 ~50 ms is issue 13's c=64 measurement; make bench confirmed the rate.
+    assert (sizing.BENCH_PREDICT_RPS_PER_WORKER, sizing.BENCH_PREDICT_P99_MS) == (2_800, 50)
+    assert "issue 13" in sizing.BENCH_SOURCE and "2026-11-30" in sizing.BENCH_SOURCE

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
+import math
 import threading
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from retail_api.api.body import parse_json
+from retail_api.api.body import MAX_SINGLE_BODY_BYTES, parse_json
 from retail_api.api.routes import predict as predict_routes
-from retail_api.schemas import PredictRequest
+from retail_api.schemas import MAX_QUANTITY, MAX_SPEND_GBP, PredictRequest
 
 CLASSES = {"Low", "Medium", "High"}
 
@@ -236,18 +237,50 @@ JSON_VALUES = st.recursive(
 )
 
 
-def test_arbitrary_field_values_never_500(client: TestClient, basket: dict[str, Any]) -> None:
+LABEL_FIELDS = {"BASKET_TYPE", "STORE_REGION", "PROD_CODE_20", "PROD_CODE_30"}
+CHOICES = {"BASKET_SIZE": {"S", "M", "L"}, "STORE_FORMAT": {"SS", "MS", "LS", "XLS"}}
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def _value_is_valid(field: str, value: Any) -> bool:
+    """The contract (docs/api.md), written out by hand rather than asked of the schema."""
+    if field in CHOICES:
+        return type(value) is str and value in CHOICES[field]
+    if field in LABEL_FIELDS:
+        return type(value) is str and 1 <= len(value) <= 64 and not value.isspace()
+    if field == "SPEND":  # an int is a number to JSON; booleans, NaN and Infinity are not
+        return _is_number(value) and 0 < value <= MAX_SPEND_GBP
+    if field == "QUANTITY":  # 4807.0 counts as 4807; 2.5 does not
+        whole = type(value) is int or (_is_number(value) and float(value).is_integer())
+        return whole and 0 < value <= MAX_QUANTITY
+    return False  # any other key: extra fields are refused
+
+
+def test_arbitrary_field_values_get_the_right_status(
+    client: TestClient, basket: dict[str, Any]
+) -> None:
     @settings(max_examples=150, deadline=None)
     @given(st.dictionaries(st.sampled_from([*basket, "OTHER"]), JSON_VALUES, max_size=4))
+    # Valid overrides are rare among random ones, so some are always tried.
+    @example({"SPEND": 1, "QUANTITY": 4807.0, "BASKET_SIZE": "L", "STORE_REGION": " x "})
+    @example({"SPEND": 100_000.0, "QUANTITY": 10_000, "PROD_CODE_30": "é" * 64})
     def check(overrides: dict[str, Any]) -> None:
         raw = json.dumps({**basket, **overrides})  # may contain NaN/Infinity literals
         response = client.post(
             "/predict", content=raw, headers={"content-type": "application/json"}
         )
-        # Both are right here: the overrides are random, some valid, most not.
-        assert response.status_code in (200, 422)
-        if response.status_code == 422:
-            assert all(":" in message for message in response.json()["messages"])
+        bad = {field for field, value in overrides.items() if not _value_is_valid(field, value)}
+        if len(raw.encode()) > MAX_SINGLE_BODY_BYTES:
+            assert response.status_code == 413, response.text
+        elif bad:
+            assert response.status_code == 422, (overrides, response.text)
+            assert {m.split(":")[0] for m in response.json()["messages"]} == bad
+        else:
+            assert response.status_code == 200, (overrides, response.text)
+            _assert_prediction(response.json())
 
     check()
 
