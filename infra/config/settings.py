@@ -183,6 +183,7 @@ def load_args(values: Mapping[str, Any], *, stack: str) -> RetailRegistryArgs:
     args = RetailRegistryArgs(stack=stack, **parsed)
     _check_mutable_tags(args)
     _check_image_tag(args)
+    _check_scan_gate(args)
     return args
 
 
@@ -234,4 +235,17 @@ def _check_image_tag(args: RetailRegistryArgs) -> None:
             "latest",
             f"`latest` is immutable under tagMutability {args.tag_mutability} and could be "
             "pushed only once; use a content or release tag, or exclude it with mutableTags",
+        )
+
+
+def _check_scan_gate(args: RetailRegistryArgs) -> None:
+    # Without scan on push ECR never scans the image: the gate would read ScanNotFound as a
+    # scan still pending, wait scanTimeoutSeconds and fail every `up`.
+    if not args.scan_on_push and args.scan_fail_severity is not None:
+        raise ConfigError(
+            scan.FAIL_SEVERITY_KEY,
+            args.scan_fail_severity.value,
+            "needs scanOnPush: true, but scanOnPush is false, so no image is ever scanned and "
+            "every `up` would wait scanTimeoutSeconds for a scan and fail; set "
+            "scanFailSeverity: NONE to deploy unscanned images, or keep scanOnPush: true",
         )

@@ -158,6 +158,7 @@ def test_optional_settings_reach_the_resources() -> None:
         "retail-registry:mutableTags": json.dumps(["cache-*"]),
         "retail-registry:kmsKeyArn": kms,
         "retail-registry:scanOnPush": "false",
+        "retail-registry:scanFailSeverity": "NONE",
         "retail-registry:imageTag": "v1.4.0",
         "retail-registry:imagePlatform": "linux/arm64",
         "retail-registry:pullOrganizationIds": json.dumps(["o-abcdefghij"]),

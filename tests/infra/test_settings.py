@@ -56,8 +56,18 @@ def test_defaults_are_the_safe_choices() -> None:
 
 
 def test_engine_strings_and_yaml_values_parse_alike() -> None:
-    as_yaml = {"scanOnPush": False, "pullPrincipals": [ROLE], "protect": False}
-    as_engine = {"scanOnPush": "false", "pullPrincipals": json.dumps([ROLE]), "protect": "false"}
+    as_yaml = {
+        "scanOnPush": False,
+        "scanFailSeverity": "NONE",
+        "pullPrincipals": [ROLE],
+        "protect": False,
+    }
+    as_engine = {
+        "scanOnPush": "false",
+        "scanFailSeverity": "none",
+        "pullPrincipals": json.dumps([ROLE]),
+        "protect": "false",
+    }
     assert load_args(as_yaml, stack="s") == load_args(as_engine, stack="s")
     assert load_args(as_yaml, stack="s").pull_principals == (ROLE,)
 
@@ -235,3 +245,41 @@ def test_scan_gate_keys_from_the_engine_reach_the_policy() -> None:
     ]
     assert policy.timeout_seconds == 120
     assert load_args({"scanFailSeverity": "NONE"}, stack="s").scan_policy.fail_severity is None
+
+
+SCAN_RULE = (
+    "needs scanOnPush: true, but scanOnPush is false, so no image is ever scanned and every "
+    "`up` would wait scanTimeoutSeconds for a scan and fail; set scanFailSeverity: NONE to "
+    "deploy unscanned images, or keep scanOnPush: true"
+)
+
+
+@pytest.mark.parametrize(
+    ("values", "severity"),
+    [
+        ({"scanOnPush": False}, "CRITICAL"),
+        ({"scanOnPush": "false", "scanFailSeverity": "high"}, "HIGH"),
+        ({"scanOnPush": False, "scanFailSeverity": "UNTRIAGED"}, "UNTRIAGED"),
+    ],
+)
+def test_a_gate_without_scan_on_push_is_refused(values: dict[str, Any], severity: str) -> None:
+    error = rejected(values)
+    assert (error.key, error.value) == ("retail-registry:scanFailSeverity", severity)
+    assert str(error) == (
+        f'invalid config retail-registry:scanFailSeverity = "{severity}": {SCAN_RULE}'
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "scan_on_push", "severity"),
+    [
+        ({"scanOnPush": False, "scanFailSeverity": "NONE"}, False, None),
+        ({"scanOnPush": True, "scanFailSeverity": "LOW"}, True, "LOW"),
+        ({"scanFailSeverity": "NONE"}, True, None),
+    ],
+)
+def test_scan_on_push_and_the_gate_agree(
+    values: dict[str, Any], scan_on_push: bool, severity: str | None
+) -> None:
+    args = load_args(values, stack="s")
+    assert (args.scan_on_push, args.scan_fail_severity) == (scan_on_push, severity)
