@@ -31,7 +31,8 @@ def read_stack_values(stack: str, project_dir: Path | None = None) -> dict[str, 
     """Raw `retail-registry:` values of `Pulumi.<stack>.yaml`, keys without the namespace, with
     every table default applied (so `["lifecycleRules"]` always exists).
 
-    Unknown keys are kept: the loader rejects them with the key's name."""
+    A key written with a null value (`lifecycleRules:` or `~`) keeps its default, as the loader
+    reads None. Unknown keys are kept: the loader rejects them with the key's name."""
     if not _STACK_NAME.fullmatch(stack):
         raise StackFileError(f"stack {stack!r}: a stack name is letters, digits, '_', '.', '-'")
     path = (project_dir or PROJECT_ROOT) / f"Pulumi.{stack}.yaml"
@@ -43,6 +44,8 @@ def read_stack_values(stack: str, project_dir: Path | None = None) -> dict[str, 
         if not isinstance(raw_key, str) or not raw_key.startswith(prefix):
             continue
         key = raw_key.removeprefix(prefix)
+        if value is None and key in values:
+            continue
         values[key] = _decoded(path, key, value) if key in structured else value
     return values
 

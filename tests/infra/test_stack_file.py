@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import StackFileError, read_stack_values
+from infra.config import StackFileError, load_args, read_stack_values
 from tests.infra.conftest import stack_values
 
 # Pulumi.yaml's declared defaults, written out (the key table must agree: test_project_files).
@@ -57,6 +57,31 @@ def test_json_text_from_pulumi_config_set_is_decoded(tmp_path: Path) -> None:
     text = "config:\n  retail-registry:lifecycleRules: " + json.dumps(json.dumps(rules)) + "\n"
     values = read_stack_values("bare", write(tmp_path, text))
     assert values["lifecycleRules"] == rules
+
+
+def test_a_null_value_keeps_the_default(tmp_path: Path) -> None:
+    text = (
+        "config:\n"
+        "  retail-registry:lifecycleRules: null\n"
+        "  retail-registry:scanOnPush: ~\n"
+        "  retail-registry:repositoryName:\n"
+        "  retail-registry:imagePlatform: linux/arm64\n"
+    )
+    values = read_stack_values("bare", write(tmp_path, text))
+    rules = values.pop("lifecycleRules")
+    assert values == {**DEFAULTS, "imagePlatform": "linux/arm64"}
+    assert [(r["rulePriority"], r["selection"]["countNumber"]) for r in rules] == [
+        (1, 1),
+        (2, 10),
+        (3, 30),
+    ]
+    args = load_args(read_stack_values("bare", tmp_path), stack="bare")
+    assert json.loads(args.lifecycle.policy_json)["rules"] == rules
+
+
+def test_a_null_unknown_key_is_kept_for_the_loader_to_name(tmp_path: Path) -> None:
+    values = read_stack_values("bare", write(tmp_path, "config:\n  retail-registry:nope: null\n"))
+    assert values["nope"] is None
 
 
 def test_unknown_keys_are_kept_for_the_loader_to_name(tmp_path: Path) -> None:
