@@ -9,7 +9,7 @@
   pure parts load without it).
 """
 
-from infra.config.keys import Key, default_config, keys_of, pulumi_schema, readme_table_problems
+from infra.config.keys import Key, keys_of, pulumi_schema, readme_table_problems
 from infra.config.lifecycle_rules import DEFAULT_LIFECYCLE_RULES, LifecycleSettings
 from infra.config.parsers import PROJECT, ConfigError
 from infra.config.settings import (
@@ -30,7 +30,6 @@ __all__ = [
     "LifecycleSettings",
     "RetailRegistryArgs",
     "StackFileError",
-    "default_config",
     "keys_of",
     "load_args",
     "pulumi_schema",

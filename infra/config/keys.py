@@ -92,11 +92,6 @@ def keys_of(settings_type: type) -> tuple[Key, ...]:
     return tuple(found)
 
 
-def default_config(settings_type: type) -> dict[str, Any]:
-    """Every key's raw default, as `Pulumi.yaml` declares it."""
-    return {key.name: key.default for key in keys_of(settings_type)}
-
-
 def pulumi_schema(settings_type: type) -> dict[str, dict[str, Any]]:
     """The `config:` block `Pulumi.yaml` must hold: one typed, described entry per key."""
     return {key.name: key.declaration() for key in keys_of(settings_type)}

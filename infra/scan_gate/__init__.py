@@ -12,8 +12,6 @@ Config (stack keys, H1's config table; each parser raises ValueError naming the 
         a YAML/JSON string). An entry counts through its expiry day (UTC), then is reported.
     parse_timeout_seconds(value) -> int
         `scanTimeoutSeconds`, default DEFAULT_TIMEOUT_SECONDS (600); 1..MAX_TIMEOUT_SECONDS.
-    policy_from_values(values) -> ScanPolicy
-        The three keys from a raw `retail-registry:` mapping, defaults applied.
 
 Pure gate (no Pulumi, no boto3):
     merge_pages(pages) -> ScanResult        DescribeImageScanFindings responses, basic or enhanced
@@ -50,7 +48,6 @@ from infra.scan_gate.config import (
     parse_fail_severity,
     parse_ignore,
     parse_timeout_seconds,
-    policy_from_values,
 )
 from infra.scan_gate.findings import merge_pages
 from infra.scan_gate.model import (
@@ -91,7 +88,6 @@ __all__ = [
     "parse_fail_severity",
     "parse_ignore",
     "parse_timeout_seconds",
-    "policy_from_values",
     "unjudged_output",
     "wait_for_scan",
 ]

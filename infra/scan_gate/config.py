@@ -11,11 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from typing import Any
 
 import yaml
 
-from infra.scan_gate.model import REPORT_ONLY, IgnoreEntry, ScanPolicy, Severity
+from infra.scan_gate.model import REPORT_ONLY, IgnoreEntry, Severity
 
 FAIL_SEVERITY_KEY = "scanFailSeverity"
 IGNORE_KEY = "scanIgnore"
@@ -83,15 +82,6 @@ def load_ignore_file(text: str, source: str) -> tuple[IgnoreEntry, ...]:
     if isinstance(value, Mapping) and set(value) == {IGNORE_KEY}:
         value = value[IGNORE_KEY]
     return parse_ignore(value, key=source)
-
-
-def policy_from_values(values: Mapping[str, Any]) -> ScanPolicy:
-    """The ScanPolicy from raw stack values; a missing key takes its default."""
-    return ScanPolicy(
-        fail_severity=parse_fail_severity(values.get(FAIL_SEVERITY_KEY, DEFAULT_FAIL_SEVERITY)),
-        ignore=parse_ignore(values.get(IGNORE_KEY)),
-        timeout_seconds=parse_timeout_seconds(values.get(TIMEOUT_KEY, DEFAULT_TIMEOUT_SECONDS)),
-    )
 
 
 def _load_text(text: str, key: str) -> object:

@@ -8,13 +8,11 @@ import pytest
 
 from infra.scan_gate import (
     IgnoreEntry,
-    ScanPolicy,
     Severity,
     load_ignore_file,
     parse_fail_severity,
     parse_ignore,
     parse_timeout_seconds,
-    policy_from_values,
 )
 
 ENTRY = {"id": "CVE-2024-0001", "expires": "2026-12-31", "reason": "no fixed package yet"}
@@ -103,11 +101,3 @@ def test_ignore_file_list_or_stack_fragment() -> None:
     assert load_ignore_file(listed, "ignore.yaml") == load_ignore_file(fragment, "x.yaml")
     with pytest.raises(ValueError, match=r"^ignore.yaml\[0\].reason: required"):
         load_ignore_file("- {id: CVE-1, expires: 2026-12-31}", "ignore.yaml")
-
-
-def test_policy_from_values_defaults_and_values() -> None:
-    assert policy_from_values({}) == ScanPolicy(Severity.CRITICAL, (), 600)
-    policy = policy_from_values(
-        {"scanFailSeverity": "NONE", "scanIgnore": [ENTRY], "scanTimeoutSeconds": "90"}
-    )
-    assert (policy.fail_severity, len(policy.ignore), policy.timeout_seconds) == (None, 1, 90)
