@@ -76,8 +76,9 @@ def parse_ignore(value: object, key: str = IGNORE_KEY) -> tuple[IgnoreEntry, ...
 
 
 def load_ignore_file(text: str, source: str) -> tuple[IgnoreEntry, ...]:
-    """The CLI's `--ignore FILE`: YAML (JSON is YAML too) holding the `scanIgnore` list itself,
-    or a mapping with the list under `scanIgnore` (a stack-file fragment)."""
+    """The CLI's `--ignore FILE`: YAML (JSON is YAML too) that is the list itself, the same shape
+    as the `scanIgnore` value. A mapping whose only key is the bare `scanIgnore` is read too; a
+    stack file's namespaced `retail-registry:scanIgnore` is not (copy the list out of it)."""
     value = _load_text(text, source)
     if isinstance(value, Mapping) and set(value) == {IGNORE_KEY}:
         value = value[IGNORE_KEY]

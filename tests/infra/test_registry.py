@@ -201,3 +201,17 @@ def test_registry_password_is_a_secret_output(monkeypatch: pytest.MonkeyPatch) -
         assert isinstance(password, pulumi.Output)
         assert is_secret(password)
         assert resolve(password) == f"ecr-token-for-{ACCOUNT}"
+
+
+def test_the_lifecycle_doc_says_the_component_only_passes_the_rendered_policy_on() -> None:
+    """infra/registry.py never calls `analyse`; docs/lifecycle.md must not say it does."""
+    assert "analyse" not in (PROJECT_ROOT / "infra" / "registry.py").read_text()
+    doc = (PROJECT_ROOT / "docs" / "lifecycle.md").read_text()
+    [row] = [line for line in doc.splitlines() if line.startswith("| `analyse(")]
+    assert "the component and the CrossGuard pack all use it" not in row
+    assert (
+        "Two callers, once each: the settings (`infra/config/lifecycle_rules.py`, once per "
+        "program run) and the CrossGuard pack (once per policy text). The component "
+        "(`infra/registry.py`) calls neither: it passes the policy the settings rendered "
+        "(`args.lifecycle.policy_json`) on to `aws.ecr.LifecyclePolicy`."
+    ) in row

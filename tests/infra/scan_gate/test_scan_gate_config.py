@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 
+from infra.paths import PROJECT_ROOT
 from infra.scan_gate import (
     IgnoreEntry,
     Severity,
@@ -15,6 +16,7 @@ from infra.scan_gate import (
     parse_timeout_seconds,
 )
 
+DOCS = PROJECT_ROOT / "docs" / "scan-gate.md"
 ENTRY = {"id": "CVE-2024-0001", "expires": "2026-12-31", "reason": "no fixed package yet"}
 
 
@@ -95,9 +97,25 @@ def test_ignore_refused(value: object, message: str) -> None:
         parse_ignore(value)
 
 
-def test_ignore_file_list_or_stack_fragment() -> None:
+def test_ignore_file_is_the_list_or_under_a_bare_scan_ignore_key() -> None:
     listed = "- id: CVE-2024-0001\n  expires: 2026-12-31\n  reason: no fixed package yet\n"
-    fragment = "scanIgnore:\n" + "".join("  " + line + "\n" for line in listed.splitlines())
-    assert load_ignore_file(listed, "ignore.yaml") == load_ignore_file(fragment, "x.yaml")
+    bare = "scanIgnore:\n" + "".join("  " + line + "\n" for line in listed.splitlines())
+    assert load_ignore_file(listed, "ignore.yaml") == load_ignore_file(bare, "x.yaml")
     with pytest.raises(ValueError, match=r"^ignore.yaml\[0\].reason: required"):
         load_ignore_file("- {id: CVE-1, expires: 2026-12-31}", "ignore.yaml")
+
+
+def test_a_stack_file_fragment_is_no_ignore_file_and_the_docs_say_so() -> None:
+    """`--ignore` reads the list itself; a namespaced stack-file fragment is refused."""
+    fragment = (
+        "config:\n  retail-registry:scanIgnore:\n"
+        "    - {id: CVE-2024-0001, expires: 2026-12-31, reason: no fixed package yet}\n"
+    )
+    for text in (fragment, fragment.split("\n", 1)[1].replace("    -", "  -")):
+        with pytest.raises(ValueError) as caught:
+            load_ignore_file(text, "ignore.yaml")
+        assert str(caught.value) == "ignore.yaml: must be a list of {id, expires, reason} entries"
+    said = (" ".join(DOCS.read_text().split()), " ".join((load_ignore_file.__doc__ or "").split()))
+    for text in said:
+        assert "stack-file fragment" not in text
+        assert "is the list itself, the same shape as the `scanIgnore` value" in text
