@@ -3,39 +3,52 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from testkit import buildkit
 from testkit.engine import docker, image_size, inspect
 from tests.container.conftest import BuiltImage
 
 pytestmark = pytest.mark.container
 
-LEGACY_CLI = Path("/usr/bin/docker")  # Debian's docker.io 20.10 CLI has BuildKit built in
+NO_CLIENT = "no BuildKit client: neither `docker buildx` nor a pre-23 docker CLI"
 
 
-def buildkit_command() -> list[str]:
-    """A client that can drive BuildKit: buildx if installed, else a pre-23 CLI."""
-    if (
-        subprocess.run(["docker", "buildx", "version"], capture_output=True, check=False).returncode
-        == 0
-    ):
-        return ["docker", "buildx", "build", "--load"]
-    if LEGACY_CLI.is_file():
-        version = subprocess.run(
-            [str(LEGACY_CLI), "--version"], capture_output=True, text=True, check=False
-        ).stdout
-        major = re.search(r"version (\d+)\.", version)
-        if major and int(major.group(1)) < 23:
-            return [str(LEGACY_CLI), "build"]
-    reason = "no BuildKit client: neither `docker buildx` nor a pre-23 docker CLI"
+def buildkit_client() -> list[str]:
+    """testkit's BuildKit client; without one the test skips, or fails if REQUIRE_DOCKER=1."""
+    command = buildkit.buildkit_command()
+    if command is not None:
+        return command
     if os.environ.get("REQUIRE_DOCKER") == "1":
-        pytest.fail(reason)
-    pytest.skip(reason)
+        pytest.fail(NO_CLIENT)
+    pytest.skip(NO_CLIENT)
+
+
+@pytest.mark.parametrize(
+    ("found", "require", "outcome"),
+    [
+        (["docker", "buildx", "build", "--load"], "", "docker buildx build --load"),
+        (["/usr/bin/docker", "build"], "1", "/usr/bin/docker build"),
+        (None, "", "skip"),
+        (None, "1", "fail"),
+    ],
+)
+def test_buildkit_client_is_testkits_or_a_skip_or_a_failure(
+    monkeypatch: pytest.MonkeyPatch, found: list[str] | None, require: str, outcome: str
+) -> None:
+    """No engine needed: testkit.buildkit.buildkit_command is replaced."""
+    monkeypatch.setattr(buildkit, "buildkit_command", lambda: found)
+    monkeypatch.setenv("REQUIRE_DOCKER", require)
+    if outcome in ("skip", "fail"):
+        kind = pytest.skip.Exception if outcome == "skip" else pytest.fail.Exception
+        with pytest.raises(kind, match=r"^no BuildKit client: neither `docker buildx` nor"):
+            buildkit_client()
+    else:
+        assert " ".join(buildkit_client()) == outcome
 
 
 def test_buildkit_build_matches_the_classic_one(built_image: BuiltImage, tmp_path: Path) -> None:
@@ -48,7 +61,7 @@ def test_buildkit_build_matches_the_classic_one(built_image: BuiltImage, tmp_pat
         for arg in ("--build-arg", f"{key}={value}")
     ]
     result = subprocess.run(
-        [*buildkit_command(), "--network", "host", *args, "-t", tag, str(context)],
+        [*buildkit_client(), "--network", "host", *args, "-t", tag, str(context)],
         capture_output=True,
         text=True,
         check=False,
