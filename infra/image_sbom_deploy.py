@@ -5,8 +5,8 @@ and index media type accepted), `GetDownloadUrlForLayer` plus one HTTPS GET of t
 URL for the config and the SBOM layer. Nothing is pulled and nothing runs, and it works the
 same for an image pushed in this run and for a tag ECR already held.
 
-The ECR client is the scan gate's: same factory (`infra.scan_gate.deploy.boto3_client_factory`,
-looked up at call time so whole-program test harnesses can replace it), same region and
+The ECR client is the scan gate's: same factory (`infra.scan_gate.deploy.stack_client_factory`,
+which whole-program test harnesses replace in one place), same region and
 account (from the repository ARN), same `aws:profile`/`aws:allowedAccountIds` check. Like the
 gate it is an `apply` on the program side, for the same reasons (re-read on every `up`,
 injectable under mocks). During preview the output is unknown: nothing is fetched.
@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 import pulumi
@@ -31,10 +31,9 @@ from infra.image_sbom import (
     parse_json,
 )
 from infra.scan_gate import deploy as scan_deploy
-from infra.scan_gate.aws import AwsCredentials, ClientFactory, EcrTarget
+from infra.scan_gate.aws import ClientFactory, EcrTarget
 
 DOWNLOAD_TIMEOUT_SECONDS = 60
-FACTORY_ATTRIBUTE = "boto3_client_factory"
 IAM_HINT = "the deploying role needs ecr:BatchGetImage and ecr:GetDownloadUrlForLayer"
 
 
@@ -111,9 +110,7 @@ def sbom_output(
 
     async def run(args: list[Any]) -> str:
         arn, image_digest = str(args[0]), str(args[1])
-        # Looked up now, not at import: harnesses replace the gate's factory attribute.
-        make: Callable[[AwsCredentials], ClientFactory] = getattr(scan_deploy, FACTORY_ATTRIBUTE)
-        factory = client_factory or make(scan_deploy.credentials_from_stack())
+        factory = client_factory or scan_deploy.stack_client_factory()
         try:
             target = EcrTarget.from_arn(arn)
             client: EcrImageClient = factory(target)  # type: ignore[assignment]

@@ -82,7 +82,7 @@ def gate_image(
     credentials from `aws:profile` and the caller is checked against `aws:allowedAccountIds`
     (see `credentials_from_stack`). Pass `client_factory`, `clock` and `today` in tests.
     """
-    factory = client_factory or boto3_client_factory(credentials_from_stack())
+    factory = client_factory or stack_client_factory()
     day = today or (lambda: dt.datetime.now(dt.UTC).date())
 
     async def run(args: list[Any]) -> dict[str, Any]:
@@ -154,6 +154,14 @@ def look_once(
     if not summary.passed:
         raise ScanGateError(f"{failure_message(summary)}; `up` would fail", summary)
     return summary
+
+
+def stack_client_factory() -> ClientFactory:
+    """ECR clients with the stack's credentials: the one factory the gate and the SBOM reader use.
+
+    `boto3_client_factory` is looked up when this is called, so a harness that replaces it
+    on this module replaces it for every caller."""
+    return boto3_client_factory(credentials_from_stack())
 
 
 def credentials_from_stack() -> AwsCredentials:
