@@ -283,3 +283,24 @@ def test_scan_on_push_and_the_gate_agree(
 ) -> None:
     args = load_args(values, stack="s")
     assert (args.scan_on_push, args.scan_fail_severity) == (scan_on_push, severity)
+
+
+# CreateRepository's repositoryName: "Minimum length of 2. Maximum length of 256."
+# https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html
+LONGEST_NAME = "mlops/" + "r" * 241 + "-api.v2_x"
+
+
+@pytest.mark.parametrize("name", ["ab", "a/b", "x" * 256, LONGEST_NAME])
+def test_repository_names_of_2_to_256_characters_are_accepted(name: str) -> None:
+    assert len(LONGEST_NAME) == 256
+    assert load_args({"repositoryName": name}, stack="s").repository_name == name
+
+
+@pytest.mark.parametrize("name", ["a", "x" * 257, LONGEST_NAME + "z"])
+def test_repository_names_outside_2_to_256_characters_are_refused(name: str) -> None:
+    error = rejected({"repositoryName": name})
+    assert (error.key, error.value, error.rule) == (
+        "retail-registry:repositoryName",
+        name,
+        "must be 2 to 256 characters long",
+    )
