@@ -21,6 +21,9 @@ REPOSITORY_POLICY_TYPE = "aws:ecr/repositoryPolicy:RepositoryPolicy"
 DOCKER_IMAGE_TYPE = "docker:index/image:Image"
 
 IMMUTABLE_MODES = frozenset({"IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION"})
+# EncryptionConfiguration.encryptionType is AES256 (the default), KMS, or KMS_DSSE (two layers,
+# both under a KMS key): the two KMS kinds give key-policy control and audit, AES256 does not.
+# https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_EncryptionConfiguration.html
 KMS_TYPES = frozenset({"KMS", "KMS_DSSE"})
 PROTECTED_STACK = "prod"
 
@@ -121,10 +124,14 @@ def check_image_platform(props: Mapping[str, Any]) -> list[str]:
 
 def check_kms_encryption(props: Mapping[str, Any]) -> list[str]:
     configs = as_list(props.get("encryptionConfigurations"))
-    kinds = {c.get("encryptionType") for c in configs if isinstance(c, Mapping)}
+    kinds = {c.get("encryptionType") for c in configs if isinstance(c, Mapping)} - {None}
     if kinds & KMS_TYPES:
         return []
-    return ["encryptionConfigurations uses AES256; KMS gives key policy control and audit."]
+    found = " or ".join(sorted(str(kind) for kind in kinds)) or "AES256 (the default)"
+    return [
+        f"encryptionConfigurations uses {found}; KMS or KMS_DSSE gives key policy control "
+        "and audit."
+    ]
 
 
 def stack_from_urn(urn: str) -> str:

@@ -3,7 +3,7 @@
 A `*` principal is acceptable only when a condition pins it to named organizations or accounts,
 and only when every value of that pin is a literal id. IAM's StringLike treats `*` and `?` as
 wildcards, so `StringLike aws:PrincipalOrgID "o-*"` or `aws:PrincipalAccount "*?"` match every
-organization or account: a public grant in disguise (issue 12, item 5).
+organization or account: a public grant in disguise.
 """
 
 from __future__ import annotations

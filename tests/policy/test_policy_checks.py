@@ -134,8 +134,20 @@ def test_image_platform_required() -> None:
 def test_kms_encryption_is_advised() -> None:
     assert checks.check_kms_encryption(GOOD_REPOSITORY) == []
     aes = _repo(encryptionConfigurations=[{"encryptionType": "AES256"}])
-    assert "encryptionConfigurations" in checks.check_kms_encryption(aes)[0]
-    assert checks.check_kms_encryption(_repo(encryptionConfigurations=None)) != []
+    assert checks.check_kms_encryption(aes) == [
+        "encryptionConfigurations uses AES256; KMS or KMS_DSSE gives key policy control and audit."
+    ]
+    assert checks.check_kms_encryption(_repo(encryptionConfigurations=None)) == [
+        "encryptionConfigurations uses AES256 (the default); KMS or KMS_DSSE gives key policy "
+        "control and audit."
+    ]
+
+
+@pytest.mark.parametrize("kind", ["KMS", "KMS_DSSE"])
+def test_both_kms_encryption_types_satisfy_the_advice(kind: str) -> None:
+    # KMS_DSSE is dual-layer encryption under a KMS key, not a form of AES256.
+    kms = _repo(encryptionConfigurations=[{"encryptionType": kind, "kmsKey": "arn:k"}])
+    assert checks.check_kms_encryption(kms) == []
 
 
 def test_force_delete_flagged_only_on_prod() -> None:
@@ -182,7 +194,7 @@ def test_each_lifecycle_policy_is_analysed_once_by_the_three_policies(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # ecr-lifecycle-policy-valid, ecr-lifecycle-policy-warnings and the stack check all read the
-    # same LifecyclePolicy: one parse and one analyse for that resource (issue 9).
+    # same LifecyclePolicy: one parse and one analyse for that resource.
     analysed: list[Any] = []
 
     def counting(document: object) -> LifecycleAnalysis:

@@ -95,7 +95,7 @@ def test_malformed_repository_policy_reports_instead_of_raising() -> None:
     assert "Statement[0] must be a JSON object" in check_repository_policy(policy_props(doc))[0]
 
 
-# --- issue 12 item 5: a '*' principal is pinned only by literal ids ------------------------------
+# --- a '*' principal is pinned only by literal ids ---------------------------------------------
 # IAM's StringLike: "*" matches any run of characters, "?" any one character. Formats: an
 # Organizations ID is "o-" and 10-32 lowercase letters or digits; an account ID is 12 digits; an
 # organization path is "o-<id>/r-<root>/ou-<ou>/..." whose id part is its first segment.
@@ -153,6 +153,25 @@ def test_wildcard_in_the_id_part_does_not_pin(operator: str, key: str, value: st
 def test_org_path_may_have_wildcards_after_the_literal_organization(operator: str) -> None:
     document = star_statement({operator: {"aws:PrincipalOrgPaths": "o-a1b2c3d4e5/*"}})
     assert check_repository_policy(policy_props(document)) == []
+
+
+@pytest.mark.parametrize("operator", PIN_OPERATORS)
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("aws:PrincipalOrgID", "o-a1b2c3d4e5/*"),
+        ("aws:PrincipalOrgID", "o-a1b2c3d4e5/r-ab12"),
+        ("aws:PrincipalAccount", "123456789012/*"),
+    ],
+)
+def test_only_an_org_path_is_read_up_to_its_first_slash(
+    operator: str, key: str, value: str
+) -> None:
+    # An organization ID or account ID has no path: the whole value must be the literal id.
+    document = star_statement({operator: {key: value}})
+    [message] = check_repository_policy(policy_props(document))
+    assert message.startswith(f"policy.Statement[0].Condition.{operator}.{key}[0] {value!r} ")
+    assert "is not a literal" in message
 
 
 @pytest.mark.parametrize(("operator", "key"), list(itertools.product(OTHER_OPERATORS, LITERAL)))
