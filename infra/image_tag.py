@@ -11,10 +11,13 @@ no build and no push. What is hashed, one record per line, fields separated by N
     platform\\0<platform>
 
 Paths are relative to the context, `/`-separated and sorted, so the checkout path and the
-listing order never matter. The files are the ones `.dockerignore` lets through (matched by
-docker-py, the Docker SDK's copy of the CLI's rules). Of a file's mode only the owner's
-executable bit counts: it is the one bit git records, while the others follow the umask of
-whoever cloned (`-rw-r--r--` at 022, `-rw-rw-r--` at 002). Timestamps are never read.
+listing order never matter. The files are the ones the ignore file lets through (matched by
+docker-py, the Docker SDK's copy of the CLI's rules). The ignore file is BuildKit's:
+`<Dockerfile>.dockerignore` beside the Dockerfile when it exists, else `<context>/.dockerignore`
+(https://docs.docker.com/build/concepts/context/#filename-and-location). Of a file's mode
+only the owner's executable bit counts: it is the one bit git records, while the others follow
+the umask of whoever cloned (`-rw-r--r--` at 022, `-rw-rw-r--` at 002). Timestamps are never
+read.
 
 The base image is a hashed build arg (`BASE_IMAGE`): the digest pinned by the
 `ARG BASE_IMAGE=<name>@sha256:<64 hex>` line at the top of `server/Dockerfile`, or the
@@ -39,6 +42,7 @@ from pathlib import Path, PurePath
 
 from docker.utils.build import exclude_paths
 
+from infra.config.parsers import PLATFORMS
 from infra.paths import DOCKERFILE, PROJECT_ROOT, SERVER_DIR
 
 TAG_PREFIX = "sha-"
@@ -108,9 +112,15 @@ def check_base_override(base_image: str) -> str:
     return base_image
 
 
-def dockerignore_patterns(context: Path) -> list[str]:
-    """The patterns of `<context>/.dockerignore`, read as the Docker CLI reads them."""
-    path = context / ".dockerignore"
+def ignore_file(context: Path, dockerfile: Path) -> Path:
+    """The ignore file BuildKit applies: the Dockerfile-specific one takes precedence."""
+    specific = dockerfile.with_name(dockerfile.name + ".dockerignore")
+    return specific if specific.is_file() else context / ".dockerignore"
+
+
+def dockerignore_patterns(context: Path, dockerfile: Path) -> list[str]:
+    """The patterns of the build's ignore file, read as the Docker CLI reads them."""
+    path = ignore_file(context, dockerfile)
     if not path.is_file():
         return []
     lines = (line.strip() for line in _read_text(path).splitlines())
@@ -121,7 +131,7 @@ def build_files(context: Path, dockerfile: Path) -> list[str]:
     """Sorted `/`-separated relative paths of the files and symlinks the daemon receives."""
     relative_dockerfile = _relative_to(dockerfile, context)
     included = exclude_paths(
-        str(context), dockerignore_patterns(context), dockerfile=relative_dockerfile
+        str(context), dockerignore_patterns(context, dockerfile), dockerfile=relative_dockerfile
     )
     # A symlinked folder is sent as a link, not walked, so only real folders are left out.
     return sorted(
@@ -231,7 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--context", type=Path, default=SERVER_DIR)
     parser.add_argument("--dockerfile", type=Path, help="default: <context>/Dockerfile")
-    parser.add_argument("--platform", default="linux/amd64")
+    # The `imagePlatform` values, which scripts/ecr_push.* accept too.
+    parser.add_argument("--platform", default="linux/amd64", choices=PLATFORMS)
     parser.add_argument(
         "--base-image",
         help="build on this base instead of the Dockerfile's pinned one (offline tests); "

@@ -72,6 +72,46 @@ def test_build_files_follow_dockerignore(context: Path) -> None:
     ]
 
 
+def test_a_dockerfile_specific_ignore_file_replaces_the_context_one(context: Path) -> None:
+    # BuildKit reads `<Dockerfile>.dockerignore` first; the context's .dockerignore is unused.
+    (context / "Dockerfile.dockerignore").write_text("app/model\n*.md\n")
+    assert build_files(context, context / "Dockerfile") == [
+        ".dockerignore",
+        "Dockerfile",
+        "Dockerfile.dockerignore",
+        "app/__pycache__/main.cpython-311.pyc",
+        "app/link",
+        "app/main.py",
+        "app/models",
+        "training/train.py",
+    ]
+    before = tag(context)
+    (context / "training/train.py").write_text("changed\n")
+    assert tag(context) != before
+    before = tag(context)
+    (context / "NOTES.md").write_text("changed")
+    (context / "app/model/forest.npz").write_text("other arrays")
+    assert tag(context) == before
+    (context / "Dockerfile.dockerignore").write_text("app/model\n")
+    assert tag(context) != before
+
+
+def test_the_specific_ignore_file_is_named_after_the_dockerfile(context: Path) -> None:
+    dockerfile = context / "build/api.Dockerfile"
+    write_files(context, {"build/api.Dockerfile": dockerfile_text()})
+    (context / "Dockerfile.dockerignore").write_text("*\n")  # another Dockerfile's: unused
+    (context / "build/api.Dockerfile.dockerignore").write_text("*\n!app/main.py\n")
+    # The Dockerfile and the context's .dockerignore always travel (docker-py's rule).
+    assert build_files(context, dockerfile) == [
+        ".dockerignore",
+        "app/main.py",
+        "build/api.Dockerfile",
+    ]
+    (context / "build/api.Dockerfile.dockerignore").unlink()
+    assert "KEEP.md" in build_files(context, dockerfile)
+    assert "NOTES.md" not in build_files(context, dockerfile)
+
+
 def test_stable_across_runs_creation_order_and_checkout_path(context: Path, tmp_path: Path) -> None:
     files = [p for p in context.rglob("*") if p.is_file() and not p.is_symlink()]
     texts = {str(p.relative_to(context)): p.read_text() for p in reversed(files)}
@@ -133,7 +173,12 @@ def test_dockerfile_outside_the_context_counts(tmp_path: Path, context: Path) ->
 
 @pytest.mark.parametrize(
     "base",
-    [PINNED, "docker.io/library/python:3.11-slim@sha256:" + "0" * 64, f'"{PINNED}"'],
+    [
+        PINNED,
+        "docker.io/library/python:3.11-slim@sha256:" + "0" * 64,
+        "registry.example.com:5000/mirror/library/python:3.11-slim@sha256:" + "1" * 64,
+        f'"{PINNED}"',
+    ],
 )
 def test_pinned_base_is_read_from_the_arg_line(tmp_path: Path, base: str) -> None:
     write_files(tmp_path, {"Dockerfile": dockerfile_text(base)})

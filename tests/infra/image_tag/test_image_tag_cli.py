@@ -5,6 +5,7 @@ record format."""
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -146,3 +147,29 @@ def test_cli_unreadable_build_file_is_one_error_naming_it(
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"python -m infra.image_tag: error: {unreadable}: cannot read: Permission denied"
     )
+
+
+def script_platforms() -> dict[str, set[str]]:
+    """The platforms each push script accepts, read from its check."""
+    bash = (PROJECT_ROOT / "scripts/ecr_push.sh").read_text()
+    powershell = (PROJECT_ROOT / "scripts/ecr_push.ps1").read_text()
+    case = re.search(r'case "\$PLATFORM" in\n\s*(?P<list>[^)]*)\)', bash)
+    listed = re.search(r"\$Platform -cnotin @\((?P<list>[^)]*)\)", powershell)
+    assert case is not None and listed is not None
+    return {
+        "ecr_push.sh": {item.strip() for item in case["list"].split("|")},
+        "ecr_push.ps1": {item.strip(" '") for item in listed["list"].split(",")},
+    }
+
+
+def test_cli_accepts_exactly_the_platforms_the_push_scripts_accept(project: Path) -> None:
+    accepted = {"linux/amd64", "linux/arm64", "linux/arm64/v8"}
+    assert script_platforms() == {"ecr_push.sh": accepted, "ecr_push.ps1": accepted}
+    tags = {platform: cli(project, "--platform", platform) for platform in sorted(accepted)}
+    assert [result.returncode for result in tags.values()] == [0, 0, 0]
+    assert len({result.stdout for result in tags.values()}) == 3
+    for refused in ("linux/x86_64", "linux/arm/v7", "windows/amd64", "LINUX/AMD64", ""):
+        result = cli(project, "--platform", refused)
+        assert (result.returncode, result.stdout) == (2, "")
+        assert f"argument --platform: invalid choice: '{refused}'" in result.stderr
+        assert "Traceback" not in result.stderr
