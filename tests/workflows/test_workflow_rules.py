@@ -107,6 +107,22 @@ def test_preview_runs_prod_with_the_policy_pack_and_comments(ci: dict[str, Any])
     assert job["needs"] == "checks"
 
 
+def test_dependabot_pull_requests_skip_the_preview_but_run_the_checks(ci: dict[str, Any]) -> None:
+    # Dependabot's runs get no Actions secrets, so a preview (secrets, OIDC role) would fail.
+    condition = " ".join(ci["jobs"]["preview-prod"]["if"].split())
+    assert condition == (
+        "github.event_name == 'pull_request' && "
+        "github.event.pull_request.head.repo.full_name == github.repository && "
+        "github.actor != 'dependabot[bot]'"
+    )
+    assert "if" not in ci["jobs"]["checks"]
+    # Every other job that reads secrets runs on pushes to main only, never on a pull request.
+    secret_jobs = {name for name, job in ci["jobs"].items() if "secrets." in str(job)}
+    assert secret_jobs == {"preview-prod", "up-dev", "up-prod"}
+    for name in secret_jobs - {"preview-prod"}:
+        assert ci["jobs"][name]["if"].startswith("github.event_name == 'push'"), name
+
+
 def test_up_runs_dev_then_prod_only_on_main(ci: dict[str, Any]) -> None:
     ups = _pulumi_steps(ci, "up")
     assert {job: w["stack-name"] for job, w in ups.items()} == {"up-dev": "dev", "up-prod": "prod"}
