@@ -10,14 +10,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
 from fastapi import FastAPI
 
 import retail_api
 from retail_api.api.errors import install_error_handlers
 from retail_api.api.routes import health, metrics, model_info, predict
 from retail_api.api.routes.docs import install_docs
+from retail_api.core.admission import Admission, BatchLane
 from retail_api.core.config import Settings
+from retail_api.core.drain import DRAIN_STATE_KEY, GRACEFUL_SHUTDOWN_SECONDS, Drain
 from retail_api.core.logging import access_log_for
 from retail_api.core.metrics import Metrics
 from retail_api.core.middleware import ObserveMiddleware
@@ -77,15 +78,16 @@ async def _publish_process_metrics(metrics: Metrics) -> None:
 
 
 @asynccontextmanager
-async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+async def _lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
     _load_into(app, app.state.settings)
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
-    app.state.batch_slots = anyio.CapacityLimiter(BATCH_CONCURRENCY)
+    app.state.batch_lane = BatchLane(BATCH_CONCURRENCY, app.state.drain)
     metrics: Metrics = app.state.metrics
     publisher = (
         asyncio.create_task(_publish_process_metrics(metrics)) if metrics.multiprocess else None
     )
-    yield
+    # uvicorn hands this state to every connection; the protocol starts the drain from it.
+    yield {DRAIN_STATE_KEY: app.state.drain}
     if publisher is not None:
         publisher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -124,6 +126,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.model = app.state.predictor = None
     app.state.model_error = "model not loaded yet"
+    app.state.drain = Drain(GRACEFUL_SHUTDOWN_SECONDS)
+    app.state.admission = Admission(settings.max_inflight_body_bytes, settings.max_inflight_batches)
     app.add_middleware(
         ObserveMiddleware,
         metrics=app.state.metrics,
@@ -145,5 +149,9 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for ``uvicorn --factory``: settings from the environment."""
+    """Factory for ``uvicorn --factory``: settings from the environment.
+
+    Python warnings go through logging too, so stderr carries JSON lines only.
+    """
+    logging.captureWarnings(True)
     return create_app(Settings())

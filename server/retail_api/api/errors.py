@@ -1,4 +1,5 @@
-"""Error responses: 422 bodies that name each bad field and the rule, capped; 408/413/499."""
+"""Error responses: 422 bodies that name each bad field and the rule, capped; 408, 413, 415,
+499, and 503 + Retry-After when the worker is full or stopping."""
 
 from __future__ import annotations
 
@@ -9,7 +10,14 @@ from fastapi import FastAPI, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from retail_api.api.body import BodyTimeoutError, BodyTooLargeError, ClientGoneError
+from retail_api.api.body import (
+    BodyTimeoutError,
+    BodyTooLargeError,
+    ClientGoneError,
+    UnsupportedEncodingError,
+)
+from retail_api.core.admission import OverloadedError
+from retail_api.core.middleware import RETRY_AFTER_SECONDS
 
 # A 10 KB batch of junk used to produce 9,000 errors (1.4 MB); the first few name the fault.
 MAX_REPORTED_ERRORS = 20
@@ -51,11 +59,13 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
     )
 
 
-def _closing_error(status_code: int, message: str) -> Response:
+def _closing_error(status_code: int, message: str, **headers: str) -> Response:
     # Connection: close makes uvicorn drop the connection instead of draining a body
     # the client may still be sending.
     return JSONResponse(
-        status_code=status_code, content={"detail": message}, headers={"connection": "close"}
+        status_code=status_code,
+        content={"detail": message},
+        headers={"connection": "close", **headers},
     )
 
 
@@ -67,6 +77,16 @@ async def _timeout(request: Request, exc: Exception) -> Response:
     return _closing_error(status.HTTP_408_REQUEST_TIMEOUT, str(exc))
 
 
+async def _unsupported_encoding(request: Request, exc: Exception) -> Response:
+    return _closing_error(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(exc))
+
+
+async def _overloaded(request: Request, exc: Exception) -> Response:
+    return _closing_error(
+        status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), **{"retry-after": str(RETRY_AFTER_SECONDS)}
+    )
+
+
 async def _client_gone(request: Request, exc: Exception) -> Response:
     # uvicorn drops writes to a closed connection; this only sets the logged status.
     return Response(status_code=CLIENT_CLOSED_REQUEST)
@@ -76,4 +96,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(BodyTooLargeError, _too_large)
     app.add_exception_handler(BodyTimeoutError, _timeout)
+    app.add_exception_handler(UnsupportedEncodingError, _unsupported_encoding)
+    app.add_exception_handler(OverloadedError, _overloaded)
     app.add_exception_handler(ClientGoneError, _client_gone)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # server/artifact in the repo; /app/artifact when the image puts the package at /app/retail_api.
@@ -18,6 +18,12 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
 # prometheus_client's switch to multiprocess mode (read when it is first imported).
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+# Admission bounds per worker (core/admission.py), sized for the EKS example's 512 MiB pod
+# limit: a worker idles at ~90 MiB, and a largest batch in flight (1 MiB body, its parsed
+# baskets and answers) adds under 10 MiB, so 4 batches and 8 MiB of bodies stay far inside.
+DEFAULT_MAX_INFLIGHT_BODY_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_INFLIGHT_BATCHES = 4
 
 LogLevel = Literal["critical", "error", "warning", "info", "debug"]
 
@@ -35,12 +41,31 @@ class Settings(BaseSettings):
     model_dir: Path = DEFAULT_MODEL_DIR
     # /predict/batch's body limit; /predict's is fixed (api/body.py) and never above this.
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY_BYTES, ge=16 * 1024, le=64 * 1024**2)
+    # Work one worker holds at once; past either bound a request gets 503 + Retry-After.
+    max_inflight_body_bytes: int = Field(
+        default=DEFAULT_MAX_INFLIGHT_BODY_BYTES, ge=16 * 1024, le=1024**3
+    )
+    max_inflight_batches: int = Field(default=DEFAULT_MAX_INFLIGHT_BATCHES, ge=1, le=256)
+    # Request header bounds (431 past them): all header bytes, one header line, the count.
+    # nginx's defaults are 1 KiB lines with up to four 8 KiB buffers; these sit close.
+    max_header_bytes: int = Field(default=32 * 1024, ge=1024, le=1024**2)
+    max_header_line_bytes: int = Field(default=8 * 1024, ge=256, le=1024**2)
+    max_headers: int = Field(default=100, ge=8, le=2000)
     # Slowloris guards. Headers: from connection (or previous response) to the end of the
     # request headers. Body: from the first body read to the last byte. Keep-alive: idle
     # time between requests on one connection. All three close or answer, never hang.
     header_timeout: float = Field(default=5.0, gt=0, le=300)
     body_timeout: float = Field(default=10.0, gt=0, le=300)
     keep_alive_timeout: int = Field(default=5, ge=1, le=300)
+
+    @model_validator(mode="after")
+    def _batch_fits_in_flight(self) -> Settings:
+        if self.max_inflight_body_bytes < self.max_body_bytes:
+            raise ValueError(
+                f"MAX_INFLIGHT_BODY_BYTES ({self.max_inflight_body_bytes}) must be at least "
+                f"MAX_BODY_BYTES ({self.max_body_bytes}), or no full batch is ever admitted"
+            )
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -94,6 +94,7 @@ def logging_config(level: str) -> dict[str, Any]:
         "root": {"handlers": ["stderr"], "level": level.upper()},
         "loggers": {
             name: {"handlers": [], "level": level.upper(), "propagate": True}
-            for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "retail_api")
+            # py.warnings: Python warnings, once logging.captureWarnings routes them here.
+            for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "retail_api", "py.warnings")
         },
     }

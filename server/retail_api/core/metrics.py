@@ -9,7 +9,9 @@ is first imported, so it must be set before that, in the parent process.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
+from pathlib import Path
 
 from prometheus_client import (
     CollectorRegistry,
@@ -35,8 +37,39 @@ _PROCESS_SERIES = {
 }
 
 
+# prometheus_client's file for a worker's live* gauges: gauge_livesum_<pid>.db and the like.
+_LIVE_GAUGE_FILE = re.compile(r"^gauge_live[a-z]*_(\d+)\.db$")
+
+
 def multiprocess_enabled() -> bool:
     return bool(os.environ.get(MULTIPROC_ENV))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def forget_dead_workers(directory: Path) -> list[int]:
+    """Drop the live* gauge files of workers that no longer exist; returns their pids.
+
+    A worker killed outright (OOM killer, SIGKILL) never runs its shutdown, and uvicorn's
+    supervisor has no hook when a child exits, so the scrape itself checks: a pid with
+    live* files that is not running has its files removed, as mark_process_dead does.
+    """
+    dead = set()
+    for path in directory.iterdir():
+        match = _LIVE_GAUGE_FILE.match(path.name)
+        if match and not _alive(int(match.group(1))):
+            dead.add(int(match.group(1)))
+    for pid in dead:
+        multiprocess.mark_process_dead(pid, str(directory))  # type: ignore[no-untyped-call]
+    return sorted(dead)
 
 
 class Metrics:
@@ -89,7 +122,10 @@ class Metrics:
         self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
 
     def set_model(self, version: str | None, algorithm: str | None) -> None:
-        self.model_info.clear()
+        # Multiprocess mode cannot clear labels (prometheus_client warns on stderr); a
+        # worker sets its model once, so there is nothing of its own to clear there.
+        if not self.multiprocess:
+            self.model_info.clear()
         if version is not None and algorithm is not None:
             self.model_info.labels(model_version=version, algorithm=algorithm).set(1)
         self.model_loaded.set(0 if version is None else 1)
@@ -128,6 +164,7 @@ class Metrics:
         if not self.multiprocess:
             return generate_latest(self.registry)
         self.refresh_process()
+        forget_dead_workers(Path(os.environ[MULTIPROC_ENV]))
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry)

@@ -1,4 +1,6 @@
-"""One plain ASGI middleware per request: metrics, the access log, `nosniff`.
+"""One plain ASGI middleware per request: metrics, the access log, security headers, and the
+answers nothing else gives (a route that raised, a request cancelled at shutdown, a request
+the connection layer refused).
 
 A plain ASGI class (not BaseHTTPMiddleware) costs one extra coroutine frame; everything
 it does after the response is a dict lookup, two metric updates and one write.
@@ -6,6 +8,8 @@ it does after the response is a dict lookup, two metric updates and one write.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 
 from starlette.routing import Match
@@ -13,8 +17,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from retail_api.core.logging import AccessLog
 from retail_api.core.metrics import Metrics
+from retail_api.core.protocol import REJECT_EXTENSION
+
+logger = logging.getLogger("retail_api")
 
 _NOSNIFF = (b"x-content-type-options", b"nosniff")
+# Seconds a client refused for load or shutdown should wait (RFC 9110 section 10.2.3).
+RETRY_AFTER_SECONDS = 1
 
 
 def _path_of(route: object) -> str | None:
@@ -41,6 +50,24 @@ def route_label(scope: Scope) -> str:
     return "unmatched"
 
 
+def _escape(text: str) -> bytes:
+    return text.replace("\\", "\\\\").replace('"', '\\"').encode()
+
+
+async def send_error(send: Send, status: int, detail: str) -> None:
+    """A JSON `{"detail": …}` answer that ends the connection; 503s say when to retry."""
+    body = b'{"detail":"' + _escape(detail) + b'"}'
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    if status == 503:
+        headers.append((b"retry-after", str(RETRY_AFTER_SECONDS).encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 class ObserveMiddleware:
     def __init__(self, app: ASGIApp, metrics: Metrics, access_log: AccessLog | None) -> None:
         self.app = app
@@ -51,7 +78,7 @@ class ObserveMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        status = 500
+        status = 0
         start = time.perf_counter()
 
         async def send_wrapper(message: Message) -> None:
@@ -62,11 +89,29 @@ class ObserveMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_wrapper)
+            extensions = scope.get("extensions")
+            refused = extensions.get(REJECT_EXTENSION) if extensions else None
+            if refused is not None:
+                await send_error(send_wrapper, *refused)
+            else:
+                await self.app(scope, receive, send_wrapper)
+        except asyncio.CancelledError:
+            # uvicorn cancels what is still running when its graceful period ends.
+            if not status:
+                await send_error(send_wrapper, 503, "server shutting down")
+        except Exception:
+            logger.exception(
+                "unhandled error in %s", scope.get("path"), extra={"event": "unhandled_error"}
+            )
+            if not status:
+                await send_error(send_wrapper, 500, "internal server error")
+            else:  # the response started: what went out is not what was meant
+                status = 500
         finally:
             seconds = time.perf_counter() - start
             route = route_label(scope)
             method: str = scope["method"]
-            self.metrics.observe(route, method, status, seconds)
+            final = status or 500
+            self.metrics.observe(route, method, final, seconds)
             if self.access_log is not None:
-                self.access_log.write(method, route, status, seconds, scope.get("client"))
+                self.access_log.write(method, route, final, seconds, scope.get("client"))

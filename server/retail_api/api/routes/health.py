@@ -17,18 +17,26 @@ router = APIRouter(prefix="/health", tags=["health"])
 ready_router = APIRouter(prefix="/ready", tags=["health"])
 
 _UNHEALTHY: dict[int | str, dict[str, Any]] = {
-    503: {"model": HealthResponse, "description": "No model is loaded; `detail` says why"}
+    503: {
+        "model": HealthResponse,
+        "description": "No model is loaded, or the worker is stopping; `detail` says which",
+    }
 }
 
 
 def model_status(request: Request) -> ModelResponse:
-    """200 healthy with the model's version, or 503 naming the load fault (never a path)."""
-    model = request.app.state.model
-    if model is None:
-        error: str | None = request.app.state.model_error
+    """200 healthy with the model's version, or 503 naming the load fault (never a path)
+    or saying the worker is stopping (load balancers then send it nothing new)."""
+    state = request.app.state
+    model = state.model
+    if model is None or state.drain.draining:
+        error: str | None = "shutting down" if state.drain.draining else state.model_error
         return ModelResponse(
             HealthResponse(
-                status="unhealthy", model_loaded=False, model_version=None, detail=error
+                status="unhealthy",
+                model_loaded=model is not None,
+                model_version=None if model is None else model.version,
+                detail=error,
             ),
             status_code=503,
         )

@@ -9,9 +9,17 @@ from fastapi import APIRouter, FastAPI, Request
 from pydantic import TypeAdapter
 from starlette.routing import Route
 
-from retail_api.api.body import MAX_SINGLE_BODY_BYTES, json_body_schema, parse_json, read_json_body
+from retail_api.api.body import (
+    MAX_SINGLE_BODY_BYTES,
+    ClientGoneError,
+    check_head,
+    json_body_schema,
+    parse_json,
+    read_body,
+)
 from retail_api.api.deps import predictor_of
 from retail_api.api.responses import ModelResponse
+from retail_api.core.admission import Admission, BatchLane
 from retail_api.predictor import Predictor
 from retail_api.schemas import (
     MAX_BATCH,
@@ -28,15 +36,22 @@ router = APIRouter(prefix="/predict", tags=["predict"])
 _BASKET = TypeAdapter(PredictRequest)
 _BATCH: TypeAdapter[list[PredictRequest]] = TypeAdapter(BatchRequest)
 _BASKET_REF = {"$ref": "#/components/schemas/PredictRequest"}
+# Keys of a valid basket: a body with more colons per basket may repeat one (api/body.py).
+_MEMBERS = len(PredictRequest.model_fields)
 # Every status these routes send. 499 (client left) is logged and counted, never sent.
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     408: {"model": ErrorResponse, "description": "The body did not arrive in time"},
     413: {"model": ErrorResponse, "description": "The body is over the size limit"},
+    415: {"model": ErrorResponse, "description": "The body is compressed (Content-Encoding)"},
     422: {
         "model": ValidationErrorResponse,
         "description": "Wrong Content-Type, malformed JSON or a field breaking a rule",
     },
-    503: {"model": ErrorResponse, "description": "No model is loaded"},
+    503: {
+        "model": ErrorResponse,
+        "description": "No model is loaded, the worker is at its bound on in-flight work, "
+        "or it is stopping; `Retry-After` says when to try again",
+    },
 }
 
 
@@ -51,17 +66,21 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 async def predict(request: Request) -> ModelResponse:
     """Predict the price sensitivity of one basket."""
     predictor = predictor_of(request)
-    raw = await read_json_body(request, MAX_SINGLE_BODY_BYTES)
-    return ModelResponse(await predictor.predict_one(parse_json(_BASKET, raw)))
+    size = check_head(request, MAX_SINGLE_BODY_BYTES)
+    admission: Admission = request.app.state.admission
+    with admission.ticket(size, batch=False):
+        raw = await read_body(request, MAX_SINGLE_BODY_BYTES)
+        return ModelResponse(await predictor.predict_one(parse_json(_BASKET, raw, _MEMBERS)))
 
 
 def _predict_batch(predictor: Predictor, raw: bytes) -> BatchResponse:
-    responses = predictor.predict(parse_json(_BATCH, raw))
+    responses = predictor.predict(parse_json(_BATCH, raw, _MEMBERS))
     return BatchResponse.model_construct(predictions=responses, count=len(responses))
 
 
 # A full batch parses and predicts in tens of ms: a worker thread does it, so /health/live
-# keeps answering while it runs. The app's limiter (main.py) caps how many run at once.
+# keeps answering while it runs. The app's batch lane (main.py) caps how many run at once;
+# admission (core/admission.py) caps how many are held at all.
 @router.post(
     "/batch",
     response_model=BatchResponse,
@@ -73,9 +92,18 @@ def _predict_batch(predictor: Predictor, raw: bytes) -> BatchResponse:
 async def predict_batch(request: Request) -> ModelResponse:
     """Predict 1-1000 baskets in one call; results keep the input order."""
     predictor = predictor_of(request)
-    raw = await read_json_body(request, request.app.state.settings.max_body_bytes)
-    slots: anyio.CapacityLimiter = request.app.state.batch_slots
-    batch = await anyio.to_thread.run_sync(_predict_batch, predictor, raw, limiter=slots)
+    state = request.app.state
+    limit: int = state.settings.max_body_bytes
+    size = check_head(request, limit)
+    admission: Admission = state.admission
+    lane: BatchLane = state.batch_lane
+    with admission.ticket(size, batch=True):
+        raw = await read_body(request, limit)
+        async with lane.turn():
+            # An answer nobody will read is not worth a turn's CPU.
+            if await request.is_disconnected():
+                raise ClientGoneError
+            batch = await anyio.to_thread.run_sync(_predict_batch, predictor, raw)
     return ModelResponse(batch)
 
 

@@ -29,8 +29,8 @@ def test_redoc_is_not_served(client: TestClient) -> None:
 
 # Written out from what each route can send (api/body.py, api/deps.py, routes/health.py).
 DOCUMENTED = {
-    ("/predict", "post"): {"200", "408", "413", "422", "503"},
-    ("/predict/batch", "post"): {"200", "408", "413", "422", "503"},
+    ("/predict", "post"): {"200", "408", "413", "415", "422", "503"},
+    ("/predict/batch", "post"): {"200", "408", "413", "415", "422", "503"},
     ("/health", "get"): {"200", "503"},
     ("/health", "head"): {"200", "503"},
     ("/ready", "get"): {"200", "503"},

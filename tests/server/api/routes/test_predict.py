@@ -291,9 +291,9 @@ def test_batch_work_runs_off_the_event_loop(
     """A batch is parsed (and predicted) in a worker thread; a single basket on the loop."""
     threads: list[int] = []
 
-    def spy(adapter: Any, raw: bytes) -> Any:
+    def spy(adapter: Any, raw: bytes, members: int) -> Any:
         threads.append(threading.get_ident())
-        return parse_json(adapter, raw)
+        return parse_json(adapter, raw, members)
 
     monkeypatch.setattr(predict_routes, "parse_json", spy)
     assert client.post("/predict", json=basket).status_code == 200

@@ -1,0 +1,260 @@
+"""The HTTP/1.1 connection: uvicorn's httptools protocol with deadlines and header limits.
+
+uvicorn cancels its keep-alive timer on any byte received, and llhttp skips the CR/LF that
+may precede a request without starting one, so a client trickling ``\\r\\n`` after a response
+held a connection forever. Here every phase of a connection has one deadline, counted from
+the start of that phase and never pushed back by further bytes:
+
+- waiting for a request on a kept-alive connection: ``KEEP_ALIVE_TIMEOUT``;
+- request line and headers: ``HEADER_TIMEOUT`` from connect, or from a kept-alive
+  request's first byte;
+- the body: ``BODY_TIMEOUT``, enforced where the route reads it (api/body.py).
+
+A response sent before the request's body has fully arrived ends the connection: it cannot
+be reused, so the rest of the body is not waited for. Header bytes, one header line and the
+header count are bounded (431, as RFC 6585 section 5 defines it). Every answer this layer
+gives (400, 431) goes through the app with a marker in the scope, so it carries the same
+headers and is logged and counted like any other (core/middleware.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from dataclasses import dataclass
+from typing import Any
+
+import httptools
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
+
+from retail_api.core.config import Settings
+from retail_api.core.drain import DRAIN_STATE_KEY, Drain
+
+# Where the server layer asks the app to answer for it: (status, detail).
+REJECT_EXTENSION = "retail_api.reject"
+# A body this large waits on the socket until the route asks for it, so a request the app
+# refuses (413, 503) never has its body buffered here.
+_HOLD_BODY_OVER = 16 * 1024
+
+
+@dataclass(frozen=True)
+class ConnectionLimits:
+    header_timeout: float
+    keep_alive_timeout: float
+    max_header_bytes: int
+    max_header_line_bytes: int
+    max_headers: int
+
+
+@functools.cache
+def connection_limits() -> ConnectionLimits:
+    """Read once per worker from the environment the app's Settings come from."""
+    settings = Settings()
+    return ConnectionLimits(
+        header_timeout=settings.header_timeout,
+        keep_alive_timeout=settings.keep_alive_timeout,
+        max_header_bytes=settings.max_header_bytes,
+        max_header_line_bytes=settings.max_header_line_bytes,
+        max_headers=settings.max_headers,
+    )
+
+
+class GuardedProtocol(HttpToolsProtocol):
+    """httptools protocol with per-phase deadlines, header limits and a drain hook."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._limits = connection_limits()
+        self._deadline: asyncio.TimerHandle | None = None
+        # True from a request's headers being complete until its response is.
+        self._busy = False
+        self._idle = False
+        self._raw_header_bytes = 0
+        self._header_bytes = 0
+        self._header_count = 0
+        self._header_fault: str | None = None
+        self._declared_body = 0
+        self._url_seen = False
+        self._refused = False
+
+    # --- deadlines ---------------------------------------------------------------------
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, self._expire)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm(self._limits.header_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    # --- reading -----------------------------------------------------------------------
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        if not self._busy:
+            self._raw_header_bytes += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._unsupported_upgrade_warning()
+            return
+        except httptools.HttpParserError:
+            self._refuse(400, "invalid HTTP request")
+            return
+        if not self._busy and self._raw_header_bytes > self._limits.max_header_bytes:
+            self._refuse(431, f"request headers exceed {self._limits.max_header_bytes} bytes")
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._idle:  # a kept-alive connection's next request: its header clock starts
+            self._idle = False
+            self._arm(self._limits.header_timeout)
+        self._header_bytes = self._header_count = self._declared_body = 0
+        self._header_fault = None
+        self._url_seen = False
+
+    def on_url(self, url: bytes) -> None:
+        self._url_seen = True
+        self._header_bytes += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        line = len(name) + len(value) + 4
+        self._header_bytes += line
+        self._header_count += 1
+        if self._header_fault is not None:
+            return
+        if line > self._limits.max_header_line_bytes:
+            self._header_fault = (
+                f"a request header line exceeds {self._limits.max_header_line_bytes} bytes"
+            )
+            return
+        if self._header_count > self._limits.max_headers:
+            self._header_fault = f"more than {self._limits.max_headers} request headers"
+            return
+        # What HttpToolsProtocol.on_header does, plus noting how much body is coming.
+        name = name.lower()
+        if name == b"content-length":
+            self._declared_body = int(value) if value.isdigit() else 0
+        elif name == b"transfer-encoding":
+            self._declared_body = _HOLD_BODY_OVER + 1
+        elif name == b"expect" and value.lower() == b"100-continue":
+            self.expect_100_continue = True
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        self._busy = True
+        self._raw_header_bytes = 0
+        fault = self._request_fault()
+        if fault is not None:
+            self.scope["extensions"] = {REJECT_EXTENSION: fault}  # type: ignore[dict-item]
+        super().on_headers_complete()
+        if fault is not None or self._declared_body > _HOLD_BODY_OVER:
+            # RequestResponseCycle.receive resumes reading when the route asks for the body.
+            self.flow.pause_reading()
+
+    def _request_fault(self) -> tuple[int, str] | None:
+        if self._header_fault is not None:
+            return 431, self._header_fault
+        if self._header_bytes > self._limits.max_header_bytes:
+            return 431, f"request headers exceed {self._limits.max_header_bytes} bytes"
+        # RFC 9112 section 3.2: a server MUST respond 400 to an HTTP/1.1 request without Host.
+        if self.parser.get_http_version() == "1.1" and not any(
+            name == b"host" for name, _ in self.headers
+        ):
+            return 400, "an HTTP/1.1 request needs a Host header"
+        return None
+
+    # --- after the response ------------------------------------------------------------
+    def on_response_complete(self) -> None:
+        # HttpToolsProtocol.on_response_complete, with this protocol's keep-alive deadline
+        # in place of uvicorn's (which any received byte cancels).
+        self.server_state.total_requests += 1
+        if self.transport.is_closing():
+            return
+        if self.pipeline:  # the next request's headers are in: serve it
+            self.flow.resume_reading()
+            cycle, app = self.pipeline.pop()
+            self._start_asgi_task(cycle, app)
+            return
+        self._busy = False
+        if self.cycle is not None and self.cycle.more_body:
+            # The body never fully arrived: the connection cannot carry another request.
+            self.transport.close()
+            return
+        self.flow.resume_reading()
+        self._idle = True
+        self._arm(self._limits.keep_alive_timeout)
+
+    def _refuse(self, status: int, detail: str) -> None:
+        """Answer `status` through the app and read nothing more from this connection."""
+        self._refused = True
+        self._disarm()
+        self.flow.pause_reading()
+        if self.cycle is not None and not self.cycle.response_complete:
+            # A response is still being written; a second one cannot follow it.
+            self.transport.close()
+            return
+        # The parser knows the method once the URL has started; before that it has none.
+        method = "UNKNOWN"
+        if self._url_seen:
+            with contextlib.suppress(httptools.HttpParserError, UnicodeDecodeError):
+                method = self.parser.get_method().decode("ascii")
+        scope: Any = {
+            "type": "http",
+            "asgi": {"version": self.asgi_version, "spec_version": "2.3"},
+            "http_version": "1.1",
+            "server": self.server,
+            "client": self.client,
+            "scheme": self.scheme,
+            "root_path": self.root_path,
+            "headers": [],
+            "state": self.app_state.copy(),
+            "method": method,
+            "path": "",
+            "raw_path": b"",
+            "query_string": b"",
+            "extensions": {REJECT_EXTENSION: (status, detail)},
+        }
+        self.cycle = RequestResponseCycle(
+            scope=scope,
+            transport=self.transport,
+            flow=self.flow,
+            logger=self.logger,
+            access_logger=self.access_logger,
+            access_log=self.access_log,
+            default_headers=self.server_state.default_headers,
+            message_event=asyncio.Event(),
+            expect_100_continue=False,
+            keep_alive=False,
+            on_response=self.on_response_complete,
+        )
+        self.cycle.more_body = False
+        self._start_asgi_task(self.cycle, self.app)
+
+    def send_400_response(self, msg: str) -> None:
+        self._refuse(400, "invalid HTTP request")
+
+    # --- graceful stop -----------------------------------------------------------------
+    def shutdown(self) -> None:
+        """The server is stopping: tell the app (readiness, queued work), then let uvicorn
+        close this connection if idle or after its current response."""
+        drain = self.app_state.get(DRAIN_STATE_KEY)
+        if isinstance(drain, Drain):
+            drain.begin()
+        super().shutdown()
