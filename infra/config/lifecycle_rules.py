@@ -1,17 +1,20 @@
 """The `lifecycleRules` key: its default rules and the one place the stack's rules are checked.
 
-The parser hands the raw rules to `infra.lifecycle.analyse` exactly once per program run and
-keeps what it returns (typed rules, canonical JSON, warnings); nothing downstream re-reads the
-raw document.
+The rules reach `infra.lifecycle.analyse` exactly once per program run: a stack's own rules as
+they load (so a bad value stops the program before any resource is declared), the default rules
+the first time something reads them (the settings table parses every default when it is
+imported, and a run whose stack sets its own rules never needs them). What `analyse` returns
+(typed rules, canonical JSON, warnings) is kept; nothing downstream re-reads the raw rules.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from infra.config.parsers import ConfigError, decode
-from infra.lifecycle import Rule, analyse, render
+from infra.lifecycle import LifecycleAnalysis, Rule, analyse, render
 
 # The seed's intent, made explicit: untagged layers go after a day, releases (`v*`) keep their
 # ten newest, content tags (`sha-*`, one per build) keep a bounded history for rollback.
@@ -60,25 +63,58 @@ DEFAULT_LIFECYCLE_RULES: tuple[dict[str, Any], ...] = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LifecycleSettings:
-    """The stack's lifecycle policy, checked: what the component and the log need, nothing raw."""
+    """The stack's lifecycle policy, checked: what the component and the log need, nothing raw.
 
-    rules: tuple[Rule, ...]
-    """Typed rules by ascending priority."""
-    policy_json: str
-    """Canonical policy text for `aws.ecr.LifecyclePolicy`."""
-    warnings: tuple[str, ...]
-    """Legal but probably unintended; the Pulumi reader logs them with `pulumi.log.warn`."""
+    Equal when the typed rules are equal, however they were written."""
+
+    key: str
+    """The config key the rules came from, for the error message."""
+    source: tuple[Any, ...] = field(repr=False)
+    """The rules as given; read once, by `analysis`."""
+
+    @cached_property
+    def analysis(self) -> LifecycleAnalysis:
+        analysis = analyse({"rules": list(self.source)})
+        if not analysis.ok:
+            raise ConfigError(
+                self.key,
+                list(self.source),
+                "ECR would reject these rules: " + "; ".join(analysis.errors),
+            )
+        return analysis
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """Typed rules by ascending priority."""
+        return self.analysis.rules
+
+    @cached_property
+    def policy_json(self) -> str:
+        """Canonical policy text for `aws.ecr.LifecyclePolicy`, rendered from `rules`."""
+        return render(self.rules)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Legal but probably unintended; the Pulumi reader logs them with `pulumi.log.warn`."""
+        return self.analysis.warnings
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, LifecycleSettings):
+            return NotImplemented
+        return self.rules == other.rules
+
+    def __hash__(self) -> int:
+        return hash(self.rules)
 
 
 def lifecycle_rules(key: str, value: Any) -> LifecycleSettings:
     decoded = decode(value)
     if not isinstance(decoded, list | tuple):
         raise ConfigError(key, value, "must be a list of ECR lifecycle rule objects")
-    analysis = analyse({"rules": list(decoded)})
-    if not analysis.ok:
-        raise ConfigError(
-            key, list(decoded), "ECR would reject these rules: " + "; ".join(analysis.errors)
-        )
-    return LifecycleSettings(analysis.rules, render(analysis.rules), analysis.warnings)
+    settings = LifecycleSettings(key, tuple(decoded))
+    if settings.source != DEFAULT_LIFECYCLE_RULES:
+        # Checked now: config errors surface as the stack loads, before any resource.
+        _ = settings.analysis
+    return settings

@@ -20,7 +20,7 @@ from infra.lifecycle.analysis import LifecycleAnalysis, analyse
 from infra.lifecycle.images import Image, ImagesError, parse_describe_images
 from infra.lifecycle.manifests import ManifestsError, Relations, parse_batch_get_image
 from infra.lifecycle.model import Rule, render
-from infra.lifecycle.preview import (
+from infra.lifecycle.outcome import (
     DEFAULT_ARCHIVE_PRICE_PER_GB,
     DEFAULT_PRICE_PER_GB,
     Preview,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.lifecycle import overlap
-from infra.lifecycle.findings import Report, type_name
+from infra.lifecycle.diagnostics import Report, type_name
 from infra.lifecycle.model import (
     DOCUMENT_KEYS,
     MAX_POLICY_CHARS,

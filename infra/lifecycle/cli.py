@@ -3,12 +3,14 @@
 `validate` prints `ok` (exit 0) or one line per error (exit 1) on stdout, warnings on stderr
 (`warning: ...`); `--format json` prints `{"ok", "errors", "warnings"}` instead. `simulate`
 prints GetLifecyclePolicyPreview-shaped JSON plus an `undetermined` list (actions that depend on
-index or referrer relations `--manifests` did not resolve), or a table with `--format table`; a
-policy with errors exits 1 with one `error: ...` line each on stderr. Stack rules come from
-`infra.config.read_stack_values`, defaults applied.
+index or referrer relations `--manifests` did not resolve), a table of every image with
+`--format table`, or one self-contained HTML page with `--format html`; a policy with errors
+exits 1 with one `error: ...` line each on stderr, and so does a policy that would expire or
+archive an image `--in-use` says is running (one line per pod and image, naming the rule).
+Stack rules come from `infra.config.read_stack_values`, defaults applied.
 
-Exit codes: 0 success, 1 the policy has errors, 2 unreadable input or bad arguments (one line
-on stderr, never a traceback).
+Exit codes: 0 success, 1 the policy has errors or would take a running image, 2 unreadable input
+or bad arguments (one line on stderr, never a traceback).
 """
 
 from __future__ import annotations
@@ -18,22 +20,32 @@ import json
 import math
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from infra.config import StackFileError, read_stack_values
 from infra.lifecycle.analysis import analyse
+from infra.lifecycle.html_page import format_html
 from infra.lifecycle.images import ImagesError, parse_describe_images, parse_timestamp
+from infra.lifecycle.in_use import (
+    InUseError,
+    Reference,
+    Repository,
+    conflicts,
+    parse_in_use,
+    places,
+    running_images,
+)
 from infra.lifecycle.manifests import ManifestsError, Relations, parse_batch_get_image
-from infra.lifecycle.preview import (
+from infra.lifecycle.outcome import (
     DEFAULT_ARCHIVE_PRICE_PER_GB,
     DEFAULT_PRICE_PER_GB,
     PRICE_SOURCE,
-    format_table,
 )
 from infra.lifecycle.simulate import simulate
+from infra.lifecycle.table import format_table
 from infra.paths import PROJECT_ROOT
 
 _STACK_NAME = re.compile(r"[A-Za-z0-9_.-]+")
@@ -61,8 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m infra.lifecycle",
         description="Validate and preview ECR lifecycle policies offline.",
-        epilog="Exit codes: 0 success, 1 the policy has errors, 2 unreadable input or bad "
-        "arguments.",
+        epilog="Exit codes: 0 success, 1 the policy has errors (or, for simulate --in-use, would "
+        "expire or archive a running image), 2 unreadable input or bad arguments.",
     )
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
@@ -129,10 +141,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_root(preview)
     preview.add_argument(
+        "--in-use",
+        type=Path,
+        metavar="FILE",
+        help="what runs: `kubectl get pods -A -o json` output, or image references one per line; "
+        "those images are marked IN USE, and the command exits 1 naming pod, image and rule "
+        "when the policy would expire or archive one (or may: undetermined)",
+    )
+    preview.add_argument(
         "--format",
-        choices=("json", "table"),
+        choices=("json", "table", "html"),
         default="json",
-        help="stdout format (default: json)",
+        help="stdout format: json (GetLifecyclePolicyPreview-shaped), table (every image, its "
+        "fate and rule, per-rule and total summary) or html (one self-contained page: a timeline "
+        "of the repository coloured by fate, and the summary) (default: json)",
     )
     preview.set_defaults(run=_run_simulate)
     return parser
@@ -175,17 +197,35 @@ def _run_simulate(args: argparse.Namespace) -> int:
     images = _load_images(args.images)
     relations = _load_manifests(args.manifests)
     now = _parse_now(args.now)
+    references = _load_in_use(args.in_use)
     analysis = analyse(document)
     _write_lines(sys.stderr, "warning", analysis.warnings)
     if not analysis.ok:
         _write_lines(sys.stderr, "error", analysis.errors)
         return 1
     preview = simulate(analysis.rules, images, now, relations)
+    running = running_images(images, references, Repository.of(images))
     if args.format == "table":
-        sys.stdout.write(format_table(preview, *prices))
+        sys.stdout.write(format_table(preview, *prices, in_use=places(running)))
+    elif args.format == "html":
+        sys.stdout.write(format_html(preview, now, *prices, in_use=running))
     else:
-        sys.stdout.write(json.dumps(preview.to_dict(*prices), indent=2) + "\n")
-    return 0
+        sys.stdout.write(json.dumps(_with_in_use(preview.to_dict(*prices), running), indent=2))
+        sys.stdout.write("\n")
+    taken = conflicts(preview.fates(), running)
+    _write_lines(sys.stderr, "error", taken)
+    return 1 if taken else 0
+
+
+def _with_in_use(
+    shown: dict[str, Any], running: Mapping[str, Sequence[Reference]]
+) -> dict[str, Any]:
+    if running:
+        shown["inUse"] = [
+            {"imageDigest": digest, "usedBy": [{"where": r.where, "image": r.text} for r in refs]}
+            for digest, refs in sorted(running.items())
+        ]
+    return shown
 
 
 def _write_lines(stream: TextIO, kind: str, lines: Sequence[str]) -> None:
@@ -237,6 +277,19 @@ def _load_manifests(folder: Path | None) -> Relations | None:
         return parse_batch_get_image((str(path), _read_json(path, "manifests")) for path in files)
     except ManifestsError as exc:
         raise InputError(str(exc)) from exc
+
+
+def _load_in_use(path: Path | None) -> tuple[Reference, ...]:
+    if path is None:
+        return ()
+    try:
+        return parse_in_use(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read in-use file: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: in-use file is not UTF-8 text") from exc
+    except InUseError as exc:
+        raise InputError(f"{path}: {exc}") from exc
 
 
 def _parse_now(text: str | None) -> datetime:

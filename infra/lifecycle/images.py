@@ -52,6 +52,8 @@ class Image:
     """`lastActivatedAt`: when the image was last restored from archive."""
     manifest_media_type: str | None = None
     artifact_media_type: str | None = None
+    repository_name: str | None = None
+    registry_id: str | None = None
 
     @property
     def is_index(self) -> bool:
@@ -125,6 +127,8 @@ def _parse_detail(detail: object, where: str) -> Image:
         activated_at=_optional_time(detail, "lastActivatedAt", where),
         manifest_media_type=_optional_text(detail, "imageManifestMediaType", where),
         artifact_media_type=_optional_text(detail, "artifactMediaType", where),
+        repository_name=_optional_text(detail, "repositoryName", where),
+        registry_id=_optional_text(detail, "registryId", where),
     )
 
 

@@ -67,7 +67,8 @@ class Rule:
     """One validated lifecycle rule: every field of ECR's schema, typed.
 
     `tag_list_kind` is None for untagged/any rules; `count_unit` is None for
-    imageCountMoreThan; `target_storage_class` is None for expire."""
+    imageCountMoreThan; `target_storage_class` is None for expire. The typed fields are the
+    whole rule: `render` writes the policy from them and nothing else."""
 
     priority: int
     description: str | None
@@ -80,15 +81,36 @@ class Rule:
     count_number: int
     action: str
     target_storage_class: str | None
-    document: Mapping[str, Any]
 
     @property
     def label(self) -> str:
         return f"rulePriority {self.priority}"
 
+    def to_document(self) -> dict[str, Any]:
+        """The rule in ECR's JSON shape, keys in ECR's documented order."""
+        rule: dict[str, Any] = {"rulePriority": self.priority}
+        if self.description is not None:
+            rule["description"] = self.description
+        selection: dict[str, Any] = {"tagStatus": self.tag_status}
+        if self.tag_list_kind is not None:
+            selection[self.tag_list_kind] = list(self.tag_list)
+        # "standard" is the default storage class, so it is left out: one text per policy.
+        if self.storage_class != "standard":
+            selection["storageClass"] = self.storage_class
+        selection["countType"] = self.count_type
+        if self.count_unit is not None:
+            selection["countUnit"] = self.count_unit
+        selection["countNumber"] = self.count_number
+        action: dict[str, Any] = {"type": self.action}
+        if self.target_storage_class is not None:
+            action["targetStorageClass"] = self.target_storage_class
+        rule["selection"] = selection
+        rule["action"] = action
+        return rule
+
 
 def rule_from_document(raw: Mapping[str, Any]) -> Rule:
-    """Type a rule `validate` accepted; the canonical document rides along for rendering."""
+    """Type a rule `validate` accepted."""
     selection = raw["selection"]
     kind = next((k for k in ("tagPrefixList", "tagPatternList") if k in selection), None)
     return Rule(
@@ -104,36 +126,14 @@ def rule_from_document(raw: Mapping[str, Any]) -> Rule:
         count_number=selection["countNumber"],
         action=raw["action"]["type"],
         target_storage_class=raw["action"].get("targetStorageClass"),
-        document=canonical_rule(raw),
     )
-
-
-def canonical_rule(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The rule with keys in canonical order; tag lists keep the author's order."""
-    rule: dict[str, Any] = {}
-    for key in RULE_KEYS:
-        if key == "selection":
-            rule[key] = _ordered(raw[key], SELECTION_KEYS)
-        elif key == "action":
-            rule[key] = _ordered(raw[key], ACTION_KEYS)
-        elif key in raw:
-            rule[key] = raw[key]
-    return rule
-
-
-def _ordered(raw: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    return {
-        key: list(raw[key]) if isinstance(raw[key], list | tuple) else raw[key]
-        for key in keys
-        if key in raw
-    }
 
 
 def render(rules: Sequence[Rule]) -> str:
     """The canonical policy JSON for `aws.ecr.LifecyclePolicy`: compact, rules by priority, keys
     in canonical order, so the same rules in any order give the same text (and no Pulumi diff)."""
     ordered = sorted(rules, key=lambda rule: rule.priority)
-    document = {"rules": [dict(rule.document) for rule in ordered]}
+    document = {"rules": [rule.to_document() for rule in ordered]}
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from infra.lifecycle.findings import show
+from infra.lifecycle.diagnostics import show
 from infra.lifecycle.model import Rule
 
 

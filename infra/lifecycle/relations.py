@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 
 from infra.lifecycle.images import Image
 from infra.lifecycle.manifests import Relations
-from infra.lifecycle.preview import PreviewResult, Undetermined
+from infra.lifecycle.outcome import PreviewResult, Undetermined
 
 
 def apply_relations(

@@ -10,9 +10,11 @@
    `now`: sinceImagePushed the push; sinceImagePulled the later of the last pull and the last
    restore, or else the push; sinceImageTransitioned the archive time (an archived image without
    `lastArchivedAt` is undetermined, never guessed).
-4. A selected image is acted on only if no higher-priority rule matched it.
+4. A selected image is acted on only if no higher-priority rule matched it; the first rule
+   that matched an image decides its fate, acting on it or keeping it.
 5. Then the relations describe-images does not show (`infra.lifecycle.relations`): index
-   children and referrers, or, where they are unknown, the `undetermined` list.
+   children and referrers, or, where they are unknown, the `undetermined` list: each image at
+   most once.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from datetime import datetime, timedelta
 from infra.lifecycle.images import Image
 from infra.lifecycle.manifests import Relations
 from infra.lifecycle.model import Rule, tag_matches
-from infra.lifecycle.preview import Preview, PreviewResult, Undetermined
+from infra.lifecycle.outcome import Preview, PreviewResult, Undetermined
 from infra.lifecycle.relations import apply_relations
 
 MICROSECOND = timedelta(microseconds=1)
@@ -51,13 +53,14 @@ def simulate(
     pool = tuple(sorted(images, key=lambda image: image.digest))
     if len({image.digest for image in pool}) != len(pool):
         raise ValueError("images: imageDigest values must be unique")
-    claimed: set[str] = set()
+    first_match: dict[str, int] = {}
     proposed: dict[str, PreviewResult] = {}
     unknown: list[Undetermined] = []
-    for rule in sorted(rules, key=lambda rule: rule.priority):
+    ordered = tuple(sorted(rules, key=lambda rule: rule.priority))
+    for rule in ordered:
         candidates = [image for image in pool if matches(rule, image)]
         for image in select(rule, candidates, now):
-            if image.digest not in claimed:
+            if image.digest not in first_match:
                 proposed[image.digest] = PreviewResult(image, ACTIONS[rule.action], rule.priority)
         if rule.count_type == "sinceImageTransitioned":
             unknown += [
@@ -65,14 +68,31 @@ def simulate(
                     PreviewResult(image, ACTIONS[rule.action], rule.priority), NO_ARCHIVE_TIME
                 )
                 for image in candidates
-                if image.archived_at is None and image.digest not in claimed
+                if image.archived_at is None and image.digest not in first_match
             ]
-        claimed.update(image.digest for image in candidates)
+        for image in candidates:
+            first_match.setdefault(image.digest, rule.priority)
     results, undetermined = apply_relations(pool, proposed, relations or Relations())
     results.sort(key=lambda r: (r.rule_priority, r.image.pushed_at, r.image.digest))
-    undetermined += unknown
-    undetermined.sort(key=lambda u: (u.would_be.rule_priority, u.would_be.image.digest))
-    return Preview(tuple(results), pool, tuple(undetermined))
+    return Preview(
+        tuple(results), pool, _one_per_image(undetermined + unknown, results), first_match, ordered
+    )
+
+
+def _one_per_image(
+    undetermined: Iterable[Undetermined], results: Iterable[PreviewResult]
+) -> tuple[Undetermined, ...]:
+    """Each image at most once, by its first rule; a certain action (a referrer going with its
+    expiring subject) takes precedence over an undetermined one."""
+    decided = {result.image.digest for result in results}
+    chosen: dict[str, Undetermined] = {}
+    for item in sorted(
+        undetermined, key=lambda u: (u.would_be.rule_priority, u.would_be.image.digest)
+    ):
+        digest = item.would_be.image.digest
+        if digest not in decided:
+            chosen.setdefault(digest, item)
+    return tuple(chosen.values())
 
 
 def matches(rule: Rule, image: Image) -> bool:

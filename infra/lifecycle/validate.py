@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from infra.lifecycle.findings import Report, show, type_name
+from infra.lifecycle.diagnostics import Report, show, type_name
 from infra.lifecycle.model import (
     ACTION_KEYS,
     ACTION_TYPES,

@@ -118,7 +118,7 @@ def test_help_texts_describe_outputs_and_units() -> None:
     simulate_help = " ".join(cli("simulate", "--help").stdout.split())
     assert "USD per GB-month" in simulate_help
     assert "a GB is 2**30 bytes" in simulate_help
-    assert "{json,table}" in simulate_help
+    assert "{json,table,html}" in simulate_help
 
 
 def test_validate_invalid_json_exits_2(tmp_path: Path) -> None:

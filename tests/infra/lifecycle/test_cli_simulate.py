@@ -71,13 +71,62 @@ def test_simulate_worked_example(tmp_path: Path) -> None:
     assert output["summary"]["estimatedMonthlyStorageUsd"] == 400 / 2**30 * 1000
 
 
-def test_simulate_table(tmp_path: Path) -> None:
-    result = simulate_worked(tmp_path, "--now", "2026-11-28T00:00:00Z", "--format", "table")
+def test_simulate_table_shows_every_image_with_its_fate_and_rule(tmp_path: Path) -> None:
+    sized = {
+        "imageDetails": [
+            {**entry, "imageSizeInBytes": size}
+            for entry, size in zip(
+                WORKED_CLI_IMAGES["imageDetails"],
+                [3 * 2**30, 2**30, 300 * 2**20, 2**29, 5000, 0],
+                strict=True,
+            )
+        ]
+    }
+    result = simulate_worked(
+        tmp_path, "--now", "2026-11-28T00:00:00Z", "--format", "table", images=sized
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["PRIORITY", "ACTION", "PUSHED", "DIGEST", "TAGS"]
-    assert lines[1].split() == ["1", "EXPIRE", "2026-10-29T00:00:00Z", "sha256:i1", "v1.0.0,sha-a"]
-    assert "expiringImageTotalCount: 2" in lines
+    assert lines[0].split() == ["FATE", "RULE", "PUSHED", "SIZE", "DIGEST", "TAGS", "IN", "USE"]
+    # Newest first; kept images name the first rule that matched them (it keeps them).
+    assert [line.split() for line in lines[1:7]] == [
+        ["KEPT", "rule", "3", "2026-11-27", "12:00", "0.0", "MB", "sha256:i6", "<untagged>"],
+        ["EXPIRE", "rule", "3", "2026-11-25", "00:00", "<", "0.1", "MB", "sha256:i5", "<untagged>"],
+        ["KEPT", "rule", "2", "2026-11-23", "00:00", "512.0", "MB", "sha256:i4", "sha-d"],
+        ["KEPT", "rule", "2", "2026-11-18", "00:00", "300.0", "MB", "sha256:i3", "sha-c"],
+        ["KEPT", "rule", "1", "2026-11-08", "00:00", "1.00", "GB", "sha256:i2", "v1.1.0,sha-b"],
+        ["EXPIRE", "rule", "1", "2026-10-29", "00:00", "3.00", "GB", "sha256:i1", "v1.0.0,sha-a"],
+    ]
+    assert lines[7:] == [
+        "",
+        "Per rule:",
+        "  rule 1: expire 1 (3.00 GB), kept 1 (1.00 GB)",
+        "  rule 2: kept 2 (812.0 MB)",
+        "  rule 3: expire 1 (< 0.1 MB), kept 1 (0.0 MB)",
+        "",
+        "Images: 6: expire 2, transition 0, undetermined 0, kept 4; in use 0",
+        "Expiring: 3.00 GB",
+        "Retained: 4 images, 1.79 GB (standard 1.79 GB, archive 0.0 MB)",
+        # 1.79296875 GB at $0.10: 0.179... rounds to 18 cents.
+        "Estimated storage: $0.18 per month (standard $0.10/GB-month, archive $0.10/GB-month)",
+    ]
+
+
+def test_simulate_table_names_images_no_rule_matches(tmp_path: Path) -> None:
+    policy = {"rules": [rule(1, "untagged", count_type="sinceImagePushed", number=1)]}
+    result = simulate_worked(
+        tmp_path, "--now", "2026-11-28T00:00:00Z", "--format", "table", policy=policy
+    )
+    rows = [line.split() for line in result.stdout.splitlines()[1:7]]
+    assert [(row[0], " ".join(row[1:3])) for row in rows] == [
+        ("KEPT", "rule 1"),
+        ("EXPIRE", "rule 1"),
+        ("KEPT", "no rule"),
+        ("KEPT", "no rule"),
+        ("KEPT", "no rule"),
+        ("KEPT", "no rule"),
+    ]
+    assert "  no rule: kept 4 (< 0.1 MB)" in result.stdout.splitlines()
 
 
 def test_simulate_invalid_policy_exits_1(tmp_path: Path) -> None:
@@ -232,9 +281,15 @@ def test_index_children_are_undetermined_without_manifests(tmp_path: Path) -> No
     assert output["previewResults"] == []
     assert [u["imageDigest"] for u in output["undetermined"]] == ["sha256:amd64", "sha256:arm64"]
     assert output["summary"]["undeterminedImageCount"] == 2
-    table = simulate_indexed(tmp_path, "--format", "table").stdout
-    assert "UNDETERMINED(EXPIRE)" in table
-    assert "undetermined sha256:amd64: untagged and pushed no later than index" in table
+    table = simulate_indexed(tmp_path, "--format", "table").stdout.splitlines()
+    undetermined = [line.split() for line in table if line.startswith("UNDETERMINED")]
+    assert [row[:2] + row[-2:] for row in undetermined] == [
+        ["UNDETERMINED[1]", "rule", "sha256:amd64", "<untagged>"],
+        ["UNDETERMINED[2]", "rule", "sha256:arm64", "<untagged>"],
+    ]
+    notes = [line for line in table if line.startswith("[")]
+    assert [note.split(": ", 1)[0] for note in notes] == ["[1] sha256:amd64", "[2] sha256:arm64"]
+    assert all("untagged and pushed no later than index" in note for note in notes)
 
 
 def test_manifests_resolve_index_children(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ FULL = {
     "imageManifestMediaType": "application/vnd.oci.image.index.v1+json",
     "artifactMediaType": "application/vnd.oci.image.config.v1+json",
     "registryId": "842676018087",
+    "repositoryName": "mlops/retail-api",
     "imageScanStatus": {"status": "COMPLETE"},
 }
 
@@ -39,6 +40,8 @@ def test_full_detail() -> None:
         activated_at=datetime.fromtimestamp(1793577601, tz=UTC),
         manifest_media_type="application/vnd.oci.image.index.v1+json",
         artifact_media_type="application/vnd.oci.image.config.v1+json",
+        repository_name="mlops/retail-api",
+        registry_id="842676018087",
     )
     assert (img.is_index, img.is_artifact) == (True, False)
 

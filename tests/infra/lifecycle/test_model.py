@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from infra.lifecycle import analyse, render
 
-from .conftest import BUILDS, RELEASES, UNTAGGED
+from .conftest import BUILDS, RELEASES, UNTAGGED, archive_unpulled, rule
 
 
 def rendered(rules: list[dict[str, Any]]) -> str:
@@ -84,3 +85,40 @@ def test_rules_type_every_schema_field() -> None:
         90,
     )
     assert (second.action, second.target_storage_class) == ("transition", "archive")
+
+
+def test_render_reads_only_the_typed_rules() -> None:
+    # "standard" is the default storage class: written or not, the policy text is the same.
+    explicit = rule(1, "untagged", count_type="sinceImagePushed", storage="standard")
+    implicit = rule(1, "untagged", count_type="sinceImagePushed")
+    assert (
+        rendered([explicit])
+        == rendered([implicit])
+        == (
+            '{"rules":[{"rulePriority":1,"selection":{"tagStatus":"untagged",'
+            '"countType":"sinceImagePushed","countUnit":"days","countNumber":1},'
+            '"action":{"type":"expire"}}]}'
+        )
+    )
+    [typed] = analyse({"rules": [explicit]}).rules
+    moved = replace(typed, count_number=7, description="seven days")
+    assert json.loads(render([moved]))["rules"][0] == {
+        "rulePriority": 1,
+        "description": "seven days",
+        "selection": {
+            "tagStatus": "untagged",
+            "countType": "sinceImagePushed",
+            "countUnit": "days",
+            "countNumber": 7,
+        },
+        "action": {"type": "expire"},
+    }
+
+
+def test_archive_rules_render_their_storage_class_and_target() -> None:
+    archive = rule(1, "any", count_type="sinceImageTransitioned", number=90, storage="archive")
+    unpulled = archive_unpulled(2, storage="standard")
+    built = json.loads(rendered([unpulled, archive]))["rules"]
+    assert built[0]["selection"]["storageClass"] == "archive"
+    assert "storageClass" not in built[1]["selection"]
+    assert built[1]["action"] == {"type": "transition", "targetStorageClass": "archive"}

@@ -1,5 +1,5 @@
-"""The result of a simulation and its two renderings (GetLifecyclePolicyPreview-shaped JSON, a
-table), with the monthly storage estimate.
+"""What a simulation decides: the actions (GetLifecyclePolicyPreview-shaped), the undetermined
+ones, the fate of every image with the rule that decides it, and the monthly storage estimate.
 
 The estimate is retained bytes / 2**30 (AWS bills GB-months in binary GB, which its price lists
 call "GB") times the price per GB-month of the storage class each image is in afterwards,
@@ -8,11 +8,13 @@ unrounded: transitioned images at the archive price, the rest where they are.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from infra.lifecycle.images import Image
+from infra.lifecycle.model import Rule
 
 # USD per GB-month in ap-southeast-1 (Singapore), from the Amazon ECR pricing page
 # (https://aws.amazon.com/ecr/pricing/): standard storage $0.10; archive storage $0.10 for the
@@ -21,6 +23,9 @@ DEFAULT_PRICE_PER_GB = 0.10
 DEFAULT_ARCHIVE_PRICE_PER_GB = 0.10
 PRICE_SOURCE = "Amazon ECR pricing page (https://aws.amazon.com/ecr/pricing/), ap-southeast-1"
 BYTES_PER_GB = 2**30
+# An image's fate, as the table and the page name it.
+EXPIRE, TRANSITION, UNDETERMINED, KEPT = "EXPIRE", "TRANSITION", "UNDETERMINED", "KEPT"
+FATES = (EXPIRE, TRANSITION, UNDETERMINED, KEPT)
 
 
 @dataclass(frozen=True)
@@ -59,19 +64,41 @@ class Undetermined:
 
 
 @dataclass(frozen=True)
+class Fate:
+    """What happens to one image, and which rule decides it.
+
+    `rule_priority` is the acting rule for EXPIRE and TRANSITION, the proposing rule for
+    UNDETERMINED, and for KEPT the first rule that matched the image (no later rule may act on
+    it), or None when no rule matches it at all."""
+
+    image: Image
+    kind: str
+    rule_priority: int | None
+    reason: str | None = None
+    """Why an UNDETERMINED image is undetermined."""
+    would_be: str | None = None
+    """The action an UNDETERMINED image would get if its relations allowed it."""
+
+
+@dataclass(frozen=True)
 class Preview:
-    """What a policy would do to a set of images at one moment."""
+    """What a policy would do to a set of images at one moment.
+
+    Each image is in at most one of `results` and `undetermined`."""
 
     results: tuple[PreviewResult, ...]
     images: tuple[Image, ...]
     undetermined: tuple[Undetermined, ...] = ()
+    first_match: Mapping[str, int] = field(default_factory=dict)
+    """Digest -> rulePriority of the first rule whose selection matched the image."""
+    rules: tuple[Rule, ...] = ()
 
     def count(self, action: str) -> int:
         return sum(1 for result in self.results if result.action == action)
 
     @property
     def expiring_digests(self) -> frozenset[str]:
-        return frozenset(r.image.digest for r in self.results if r.action == "EXPIRE")
+        return frozenset(r.image.digest for r in self.results if r.action == EXPIRE)
 
     @property
     def retained(self) -> tuple[Image, ...]:
@@ -79,13 +106,46 @@ class Preview:
         gone = self.expiring_digests
         return tuple(image for image in self.images if image.digest not in gone)
 
+    def fates(self) -> tuple[Fate, ...]:
+        """Every image's fate, newest push first (ties by digest)."""
+        acted = {r.image.digest: r for r in self.results}
+        unknown = {u.would_be.image.digest: u for u in self.undetermined}
+        fates = []
+        for image in sorted(self.images, key=lambda i: (-i.pushed_at.timestamp(), i.digest)):
+            result = acted.get(image.digest)
+            pending = unknown.get(image.digest)
+            if result is not None:
+                fates.append(Fate(image, result.action, result.rule_priority))
+            elif pending is not None:
+                would_be = pending.would_be
+                fates.append(
+                    Fate(
+                        image, UNDETERMINED, would_be.rule_priority, pending.reason, would_be.action
+                    )
+                )
+            else:
+                fates.append(Fate(image, KEPT, self.first_match.get(image.digest)))
+        return tuple(fates)
+
     def retained_bytes_by_class(self) -> dict[str, int]:
-        moving = {r.image.digest for r in self.results if r.action == "TRANSITION"}
+        moving = {r.image.digest for r in self.results if r.action == TRANSITION}
         by_class = {"standard": 0, "archive": 0}
         for image in self.retained:
             storage = "archive" if image.digest in moving else image.storage_class
             by_class[storage] += image.size_bytes
         return by_class
+
+    def monthly_storage_usd(
+        self,
+        price_per_gb: float = DEFAULT_PRICE_PER_GB,
+        archive_price_per_gb: float = DEFAULT_ARCHIVE_PRICE_PER_GB,
+    ) -> float:
+        """Unrounded: rounding is for display."""
+        by_class = self.retained_bytes_by_class()
+        return (
+            by_class["standard"] / BYTES_PER_GB * price_per_gb
+            + by_class["archive"] / BYTES_PER_GB * archive_price_per_gb
+        )
 
     def to_dict(
         self,
@@ -94,24 +154,22 @@ class Preview:
     ) -> dict[str, Any]:
         """The GetLifecyclePolicyPreview-shaped result the CLI prints, plus `undetermined`."""
         by_class = self.retained_bytes_by_class()
-        expiring_bytes = sum(r.image.size_bytes for r in self.results if r.action == "EXPIRE")
-        estimate = (
-            by_class["standard"] / BYTES_PER_GB * price_per_gb
-            + by_class["archive"] / BYTES_PER_GB * archive_price_per_gb
-        )
+        expiring_bytes = sum(r.image.size_bytes for r in self.results if r.action == EXPIRE)
         return {
             "previewResults": [result.to_dict() for result in self.results],
             "undetermined": [item.to_dict() for item in self.undetermined],
             "summary": {
-                "expiringImageTotalCount": self.count("EXPIRE"),
-                "transitioningImageTotalCount": self.count("TRANSITION"),
+                "expiringImageTotalCount": self.count(EXPIRE),
+                "transitioningImageTotalCount": self.count(TRANSITION),
                 "undeterminedImageCount": len(self.undetermined),
                 "retainedImageCount": len(self.retained),
                 "retainedBytes": by_class["standard"] + by_class["archive"],
                 "retainedStandardBytes": by_class["standard"],
                 "retainedArchiveBytes": by_class["archive"],
                 "expiringBytes": expiring_bytes,
-                "estimatedMonthlyStorageUsd": estimate,
+                "estimatedMonthlyStorageUsd": self.monthly_storage_usd(
+                    price_per_gb, archive_price_per_gb
+                ),
             },
         }
 
@@ -119,38 +177,3 @@ class Preview:
 def format_time(moment: datetime) -> str:
     text = moment.isoformat()
     return text.removesuffix("+00:00") + "Z" if text.endswith("+00:00") else text
-
-
-def format_table(
-    preview: Preview,
-    price_per_gb: float = DEFAULT_PRICE_PER_GB,
-    archive_price_per_gb: float = DEFAULT_ARCHIVE_PRICE_PER_GB,
-) -> str:
-    """A human-readable rendering of `Preview.to_dict`."""
-    data = preview.to_dict(price_per_gb, archive_price_per_gb)
-    rows = [("PRIORITY", "ACTION", "PUSHED", "DIGEST", "TAGS")]
-    for result in data["previewResults"]:
-        rows.append(_row(result, result["action"]["type"], result["appliedRulePriority"]))
-    for item in data["undetermined"]:
-        would_be = item["wouldBe"]
-        rows.append(
-            _row(
-                item, f"UNDETERMINED({would_be['action']['type']})", would_be["appliedRulePriority"]
-            )
-        )
-    widths = [max(len(row[col]) for row in rows) for col in range(len(rows[0]))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
-        for row in rows
-    ]
-    lines += [
-        f"undetermined {item['imageDigest'][:19]}: {item['reason']}"
-        for item in data["undetermined"]
-    ]
-    lines += [f"{key}: {value}" for key, value in data["summary"].items()]
-    return "\n".join(lines) + "\n"
-
-
-def _row(shown: dict[str, Any], action: str, priority: int) -> tuple[str, str, str, str, str]:
-    tags = ",".join(shown["imageTags"]) or "<untagged>"
-    return (str(priority), action, shown["imagePushedAt"], shown["imageDigest"][:19], tags)
