@@ -1,4 +1,4 @@
-"""infra/registry_lookup.py: look before you build (issue 10), pure and under mocks.
+"""infra/registry_lookup.py: look before you build, pure and under mocks.
 
 Each program run uses the real stack files; the fake registry (tests/infra/pulumi_harness.py)
 answers `aws.ecr.get_repositories`/`get_images`/`get_image` as ECR would and records pushes.
@@ -6,6 +6,7 @@ answers `aws.ecr.get_repositories`/`get_images`/`get_image` as ECR would and rec
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Callable
@@ -16,8 +17,9 @@ import pulumi
 import pytest
 
 from infra.image_tag import BuildPlan, build_plan
+from infra.oci import is_digest
 from infra.paths import PROJECT_ROOT
-from infra.registry_lookup import RegistryContents, choose_source, digest_of, is_digest
+from infra.registry_lookup import RegistryContents, choose_source, digest_of
 from tests.infra.conftest import ACCOUNT, REGION, engine_config
 from tests.infra.pulumi_harness import (
     IMAGE_CALL,
@@ -46,6 +48,17 @@ def deploy(ecr: FakeEcr, monkeypatch: pytest.MonkeyPatch, tag: str | None = None
         for name in ("imageTag", "imageDigest", "imageRef"):
             run.exports[name] = resolve(pulumi.Output.from_input(run.exports[name]))
     return run
+
+
+def settle() -> None:
+    """Run every task a stopped program left queued, the component's registration among them.
+
+    A program that raises leaves its registrations in flight on the event loop, and whether
+    one has reached the monitor by then depends on thread timing (the first run in a process
+    loses the race, later ones win it); once they have all run, the record is the same."""
+    loop = asyncio.get_event_loop()
+    pending = asyncio.all_tasks(loop)
+    loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
 
 
 def _plan_with_tag(tag: str) -> Callable[..., BuildPlan]:
@@ -115,7 +128,7 @@ def test_d_rollback_a_b_a_never_builds_a_twice(monkeypatch: pytest.MonkeyPatch) 
 def test_a_preview_after_a_deploy_of_the_same_commit_shows_no_image(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Issue 10: from any machine (whatever pulumi-docker's own context hash says)."""
+    """From any machine (whatever pulumi-docker's own context hash says)."""
     ecr = FakeEcr()
     deploy(ecr, monkeypatch, tag="sha-aaaaaaaaaaaa")
     with program_run("prod", engine_config("prod"), run=ProgramRun(ecr=ecr), preview=True) as run:
@@ -131,6 +144,7 @@ def test_a_refused_lookup_stops_the_run_before_any_resource() -> None:
         program_run("prod", engine_config("prod"), run=run),
     ):
         pass
+    settle()
     message = str(caught.value)
     assert message.startswith("registry lookup for mlops/retail-api failed")
     assert "ecr:DescribeRepositories" in message and "\n" not in message
@@ -209,3 +223,24 @@ def test_digest_of_refuses_anything_but_sha256_and_64_hex(bad: str) -> None:
     with pytest.raises(ValueError, match="repoDigest: expected <repository>@sha256:<64 hex>"):
         digest_of(bad)
     assert not is_digest(bad.partition("@")[2])
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        ("sha256:" + "0123456789abcdef" * 4, True),
+        ("sha256:" + "a" * 65, False),
+        ("sha256:" + "a" * 63, False),
+        ("sha256:" + "A" * 64, False),
+        ("sha256:" + "ab" * 31 + "aG", False),
+        ("sha512:" + "a" * 64, False),
+        ("sha512:" + "a" * 128, False),
+        ("SHA256:" + "a" * 64, False),
+        ("a" * 64, False),
+        ("sha256:", False),
+        (" sha256:" + "a" * 64, False),
+        (None, False),
+    ],
+)
+def test_is_digest_accepts_only_sha256_and_64_lowercase_hex(text: object, accepted: bool) -> None:
+    assert is_digest(text) is accepted
