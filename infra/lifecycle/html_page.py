@@ -83,11 +83,16 @@ def format_html(
     _text(head, "style", STYLE)
     body = ET.SubElement(html, "body")
     _text(body, "h1", title)
-    _text(body, "p", f"{len(fates)} images, newest first. Rules apply in rulePriority order.")
-    _legend(body)
-    _timeline(body, fates, running, now)
+    _text(
+        body,
+        "p",
+        f"{len(fates)} images. Rules apply in rulePriority order; the first rule "
+        "whose selection matches an image decides it, acting on it or keeping it.",
+    )
     _summary(body, preview, fates, running, price_per_gb, archive_price_per_gb)
     _rules(body, preview, fates)
+    _legend(body)
+    _timeline(body, fates, running, now)
     return "<!DOCTYPE html>\n" + ET.tostring(html, encoding="unicode", method="html") + "\n"
 
 
@@ -109,7 +114,7 @@ def _legend(body: ET.Element) -> None:
 def _timeline(
     body: ET.Element, fates: Sequence[Fate], running: Mapping[str, object], now: datetime
 ) -> None:
-    _text(body, "h2", "Timeline")
+    _text(body, "h2", "Timeline, newest first")
     start = min((fate.image.pushed_at for fate in fates), default=now)
     span = max((now - start).total_seconds(), 1.0)
 

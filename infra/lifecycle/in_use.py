@@ -95,7 +95,8 @@ def _from_pod(pod: object, at: str) -> Iterable[Reference]:
         ("spec", CONTAINER_LISTS, "image"),
         ("status", STATUS_LISTS, "imageID"),
     ):
-        body = pod.get(section) or {}
+        body = pod.get(section)
+        body = {} if body is None else body
         if not isinstance(body, Mapping):
             raise InUseError(f"{at}.{section}: must be an object")
         for list_key in lists:
@@ -115,7 +116,9 @@ def _pod_name(pod: Mapping[str, Any], at: str) -> str:
 
 
 def _list(body: Mapping[str, Any], key: str, at: str) -> Sequence[Any]:
-    value = body.get(key) or []
+    value = body.get(key)
+    if value is None:
+        return []
     if not isinstance(value, list):
         raise InUseError(f"{at}.{key}: must be a list")
     return value

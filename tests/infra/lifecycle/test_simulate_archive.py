@@ -8,9 +8,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from infra.lifecycle import parse_describe_images
+from infra.lifecycle import parse_batch_get_image, parse_describe_images
 
-from .conftest import DAY, acted, archive_unpulled, image, preview_of, rule
+from .conftest import (
+    DAY,
+    SIGNATURE,
+    acted,
+    archive_unpulled,
+    image,
+    manifest_entry,
+    preview_of,
+    rule,
+)
 
 ARCHIVE_EXPIRY = {
     "rules": [rule(1, "any", count_type="sinceImageTransitioned", number=90, storage="archive")]
@@ -96,3 +105,54 @@ def test_a_restore_in_progress_is_still_archived() -> None:
         }
     )
     assert restoring.storage_class == "archive"
+
+
+def test_archived_image_without_archive_time_matched_by_two_rules_is_undetermined_once() -> None:
+    # Both rules select archived v* images; the first decides, so the image is listed once,
+    # by rule 1, in the preview, its JSON and its fates.
+    policy = {
+        "rules": [
+            rule(
+                1,
+                patterns=["v*"],
+                count_type="sinceImageTransitioned",
+                number=90,
+                storage="archive",
+            ),
+            rule(2, "any", count_type="sinceImageTransitioned", number=180, storage="archive"),
+        ]
+    }
+    images = [image("sha256:no-time", ("v1",), 400 * DAY, storage="archive")]
+    preview = preview_of(policy, images)
+    assert [(u.would_be.image.digest, u.would_be.rule_priority) for u in preview.undetermined] == [
+        ("sha256:no-time", 1)
+    ]
+    assert preview.to_dict()["summary"]["undeterminedImageCount"] == 1
+    assert [(f.image.digest, f.kind, f.rule_priority) for f in preview.fates()] == [
+        ("sha256:no-time", "UNDETERMINED", 1)
+    ]
+
+
+def test_a_referrer_expiring_with_its_subject_is_not_also_undetermined() -> None:
+    # The signature has no lastArchivedAt, but its subject expires and takes it along: that is
+    # certain, so it is listed as EXPIRE and nowhere else.
+    signature = image("sha256:sig", (), 300 * DAY, storage="archive", artifact_type=SIGNATURE)
+    subject = image("sha256:subject", ("v1",), 300 * DAY, storage="archive", archived_ago=200 * DAY)
+    relations = parse_batch_get_image(
+        [
+            (
+                "sig.json",
+                {
+                    "images": [
+                        manifest_entry("sha256:sig", {"subject": {"digest": "sha256:subject"}})
+                    ]
+                },
+            )
+        ]
+    )
+    policy = {
+        "rules": [rule(1, "any", count_type="sinceImageTransitioned", number=90, storage="archive")]
+    }
+    preview = preview_of(policy, [signature, subject], relations=relations)
+    assert acted(preview) == [("sha256:sig", "EXPIRE", 1), ("sha256:subject", "EXPIRE", 1)]
+    assert preview.undetermined == ()
