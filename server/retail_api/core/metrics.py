@@ -46,13 +46,21 @@ def multiprocess_enabled() -> bool:
 
 
 def _alive(pid: int) -> bool:
+    """Whether `pid` runs; a zombie (killed, not yet reaped by the supervisor) does not."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
         return False
-    except PermissionError:  # exists, owned by someone else
+    except OSError:  # no procfs: ask the kernel instead
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
         return True
-    return True
+    # The state letter follows the parenthesised command name, which may hold spaces.
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def forget_dead_workers(directory: Path) -> list[int]:

@@ -102,6 +102,35 @@ def test_client_leaving_mid_body_is_499_not_500(server: LiveServer, route: str) 
     assert _requests_total(server.base, route, "400") == 0
 
 
+def _padded_batch(basket: dict[str, Any], size: int) -> bytes:
+    """A valid one-basket batch padded with JSON whitespace to exactly `size` bytes."""
+    raw = json.dumps([basket]).encode()
+    return raw[:-1] + b" " * (size - len(raw)) + b"]"
+
+
+def _chunks(raw: bytes) -> Any:
+    for start in range(0, len(raw), 4096):
+        yield raw[start : start + 4096]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_body_of_exactly_the_limit_passes_and_one_more_byte_is_413(
+    server: LiveServer, basket: dict[str, Any], chunked: bool
+) -> None:
+    headers = {"content-type": "application/json"}
+    for size, status in ((LIMIT, 200), (LIMIT + 1, 413)):
+        raw = _padded_batch(basket, size)
+        assert len(raw) == size
+        content: Any = _chunks(raw) if chunked else raw
+        response = httpx.post(
+            f"{server.base}/predict/batch", content=content, headers=headers, timeout=10
+        )
+        assert response.status_code == status, response.text
+        if status == 413:
+            assert response.json() == {"detail": f"request body exceeds {LIMIT} bytes"}
+
+
 @pytest.mark.timeout(60)
 def test_no_traceback_after_hostile_bodies(server: LiveServer) -> None:
     """Runs last in this module: everything above left no traceback in the log."""
@@ -158,3 +187,59 @@ def test_wrong_content_type_same_422_on_both_routes(client: TestClient, route: s
     assert response.json()["messages"] == [
         "body: Content-Type must be application/json, got text/plain (rule: content_type)"
     ]
+
+
+@pytest.mark.parametrize("route", ["/predict", "/predict/batch"])
+@pytest.mark.parametrize("coding", ["gzip", "deflate", "br"])
+def test_compressed_body_is_415(
+    client: TestClient, basket: dict[str, Any], route: str, coding: str
+) -> None:
+    raw = json.dumps(basket if route == "/predict" else [basket])
+    response = client.post(
+        route,
+        content=raw,
+        headers={"content-type": "application/json", "content-encoding": coding},
+    )
+    assert response.status_code == 415
+    assert response.json() == {
+        "detail": f"Content-Encoding '{coding}' is not supported; send the body uncompressed"
+    }
+
+
+def test_identity_encoding_is_accepted(client: TestClient, basket: dict[str, Any]) -> None:
+    response = client.post(
+        "/predict",
+        content=json.dumps(basket),
+        headers={"content-type": "application/json", "content-encoding": "identity"},
+    )
+    assert response.status_code == 200
+
+
+def test_repeated_key_is_422_naming_it(client: TestClient, basket: dict[str, Any]) -> None:
+    raw = json.dumps(basket)[:-1] + ', "SPEND": 3.0}'
+    response = client.post("/predict", content=raw, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.json()["messages"] == [
+        "SPEND: Key given more than once in one JSON object (rule: json_duplicate_key)"
+    ]
+
+
+def test_repeated_key_in_a_batch_names_the_item(client: TestClient, basket: dict[str, Any]) -> None:
+    second = json.dumps(basket)[:-1] + ', "BASKET_SIZE": "L"}'
+    raw = f"[{json.dumps(basket)}, {second}]"
+    response = client.post(
+        "/predict/batch", content=raw, headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["messages"] == [
+        "[1].BASKET_SIZE: Key given more than once in one JSON object (rule: json_duplicate_key)"
+    ]
+
+
+def test_colons_inside_values_are_not_taken_for_repeated_keys(
+    client: TestClient, basket: dict[str, Any]
+) -> None:
+    """Colons in strings send the body to the slow check, which finds nothing."""
+    odd = {**basket, "BASKET_TYPE": "A:B:C", "PROD_CODE_20": "::"}
+    assert client.post("/predict", json=odd).status_code == 200
+    assert client.post("/predict/batch", json=[odd, basket]).json()["count"] == 2

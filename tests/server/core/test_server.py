@@ -16,7 +16,9 @@ import pytest
 import uvicorn
 
 from retail_api.core.config import Settings
+from retail_api.core.metrics import forget_dead_workers
 from retail_api.core.server import prepare_metrics_dir, run
+from testkit.net import wait_for
 from tests.server.conftest import ServerFactory, connect, read_until_closed
 
 
@@ -100,14 +102,21 @@ def _counter(text: str, series: str) -> float:
     return float(match.group(1))
 
 
-def _worker_rss(supervisor: int) -> float:
-    """Resident bytes of the supervisor's worker children, read from /proc (Linux)."""
+def _workers(supervisor: int) -> list[int]:
     children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
     # multiprocessing also starts a resource tracker; workers run spawn_main.
-    workers = [
-        pid for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    return [
+        int(pid)
+        for pid in children
+        if Path(f"/proc/{pid}").exists()
+        and b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()
     ]
-    assert len(workers) == 2, children
+
+
+def _worker_rss(supervisor: int) -> float:
+    """Resident bytes of the supervisor's worker children, read from /proc (Linux)."""
+    workers = _workers(supervisor)
+    assert len(workers) == 2, workers
     pages = sum(int(Path(f"/proc/{pid}/statm").read_text().split()[1]) for pid in workers)
     return float(pages * os.sysconf("SC_PAGE_SIZE"))
 
@@ -132,6 +141,45 @@ def test_two_workers_every_scrape_sums_both(
     rss = _counter(text, "process_resident_memory_bytes")
     assert rss == pytest.approx(_worker_rss(server.process.pid), rel=0.25)
     assert "Traceback" not in server.stop()
+
+
+@pytest.mark.timeout(90)
+def test_killed_worker_leaves_the_sums(start_server: ServerFactory, tmp_path: Path) -> None:
+    """SIGKILL runs no shutdown: the next scrape notices the pid is gone and drops its live*
+    gauges, so process figures and model_loaded sum only running workers."""
+    server = start_server(WORKERS="2", PROMETHEUS_MULTIPROC_DIR=str(tmp_path))
+    wait_for(lambda: len(list(tmp_path.glob("gauge_livesum_*.db"))) == 2, timeout=30)
+    victim = _workers(server.process.pid)[0]
+    os.kill(victim, signal.SIGKILL)
+    wait_for(lambda: victim not in _workers(server.process.pid), timeout=10)
+    text = httpx.get(f"{server.base}/metrics", timeout=5).text
+    assert not list(tmp_path.glob(f"gauge_live*_{victim}.db"))
+    assert _counter(text, "retail_api_model_loaded") == 1
+    # uvicorn's supervisor starts a replacement; once it serves, the sum covers the two alive.
+    wait_for(lambda: len(_workers(server.process.pid)) == 2, timeout=30)
+    wait_for(lambda: len(list(tmp_path.glob("gauge_livesum_*.db"))) == 2, timeout=30)
+    text = httpx.get(f"{server.base}/metrics", timeout=5).text
+    rss = _counter(text, "process_resident_memory_bytes")
+    assert rss == pytest.approx(_worker_rss(server.process.pid), rel=0.25)
+    assert "Traceback" not in server.stop()
+
+
+def test_forget_dead_workers_keeps_live_and_foreign_files(tmp_path: Path) -> None:
+    dead = 2**22 + 12345  # above Linux's default pid_max of 2**22: never running
+    for name in (
+        f"gauge_livesum_{dead}.db",
+        f"gauge_livemin_{dead}.db",
+        f"gauge_livesum_{os.getpid()}.db",
+        f"counter_{dead}.db",
+        "notes.txt",
+    ):
+        (tmp_path / name).write_bytes(b"")
+    assert forget_dead_workers(tmp_path) == [dead]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f"counter_{dead}.db",  # counters keep counting after a worker dies
+        f"gauge_livesum_{os.getpid()}.db",
+        "notes.txt",
+    ]
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sys
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -79,3 +81,24 @@ def test_quantity_is_documented_as_integer(client: TestClient) -> None:
 def test_every_response_says_nosniff(client: TestClient, method: str, path: str) -> None:
     response = client.request(method, path)
     assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_documented_blank_rule_is_the_validators_rule(client: TestClient) -> None:
+    """Every code point: the OpenAPI pattern and the validator agree on what is blank."""
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    pattern = re.compile(schemas["PredictRequest"]["properties"]["STORE_REGION"]["pattern"])
+    disagree = [
+        hex(code)
+        for code in range(sys.maxunicode + 1)
+        if (pattern.search(chr(code)) is None) != chr(code).isspace()
+    ]
+    assert disagree == []
+
+
+@pytest.mark.parametrize(
+    ("label", "status"), [("\u001c", 422), ("\u001f\u0020", 422), ("\ufeff", 200), ("\u200b", 200)]
+)
+def test_edge_whitespace_labels(
+    client: TestClient, basket: dict[str, Any], label: str, status: int
+) -> None:
+    assert client.post("/predict", json={**basket, "STORE_REGION": label}).status_code == status
