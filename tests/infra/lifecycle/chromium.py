@@ -89,7 +89,7 @@ def main(out: str) -> None:
         check=False,
     )
     page.write_text(result.stdout, encoding="utf-8")
-    screenshot(page, Path(out), 1500, 1950)
+    screenshot(page, Path(out), 1400, 2320)
 
 
 if __name__ == "__main__":
