@@ -14,7 +14,8 @@ unless the repository already holds that tag. The same steps as scripts/ecr_push
      of server/Dockerfile and agree on the tag;
   4. tag already in the repository: success, nothing is built or pushed (immutable tags:
      ECR refuses a second push of a tag, even with the same digest);
-     otherwise: build for -Platform and push once;
+     otherwise: build for -Platform (one image manifest: --provenance=false --sbom=false
+     where the builder knows them) and push once;
   5. print REPOSITORY_URL@sha256:... (the digest the registry serves the tag by).
 
 Needs PowerShell 7.2 or later (Windows PowerShell 5.1 turns a native command's redirected
@@ -218,8 +219,19 @@ if ($existing) {
     exit 0
 }
 
+# One single-platform image manifest, never an index: ECR scans image manifests, not indexes,
+# and a BuildKit client (buildx 0.10 and later) attaches a provenance attestation by default,
+# which turns the pushed tag into an OCI index
+# (https://docs.docker.com/build/metadata/attestations/#creating-attestations).
+# Only a builder that knows the flags gets them; the legacy builder (Debian's docker 20.10)
+# attaches nothing and refuses flags it does not know.
+$buildHelp = @(Invoke-NativeQuiet 'docker' @('build', '--help')) -join "`n"
+$attestationArgs = @()
+if ($buildHelp.Contains('--provenance')) { $attestationArgs += '--provenance=false' }
+if ($buildHelp.Contains('--sbom')) { $attestationArgs += '--sbom=false' }
+
 Write-Log "building $Ref for $Platform"
-& docker build --platform $Platform @buildArgs --tag $Ref $Context | ForEach-Object { [Console]::Error.WriteLine($_) }
+& docker build --platform $Platform @attestationArgs @buildArgs --tag $Ref $Context | ForEach-Object { [Console]::Error.WriteLine($_) }
 Assert-LastExit 'docker build'
 
 Write-Log "pushing $Ref"

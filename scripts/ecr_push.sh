@@ -25,7 +25,8 @@ Options:
      of server/Dockerfile and agree on the tag;
   4. tag already in the repository: success, nothing is built or pushed (immutable tags:
      ECR refuses a second push of a tag, even with the same digest);
-     otherwise: build for PLATFORM and push once;
+     otherwise: build for PLATFORM (one image manifest: --provenance=false --sbom=false
+     where the builder knows them) and push once;
   5. print REPOSITORY_URL@sha256:... (the digest the registry serves the tag by) on stdout.
 
 Environment:
@@ -171,8 +172,19 @@ if (( found == 0 )); then
 fi
 (( found == 1 )) || die "$REPO:$TAG exists, but its digest could not be read"
 
+# One single-platform image manifest, never an index: ECR scans image manifests, not indexes,
+# and a BuildKit client (buildx 0.10 and later) attaches a provenance attestation by default,
+# which turns the pushed tag into an OCI index
+# (https://docs.docker.com/build/metadata/attestations/#creating-attestations).
+# Only a builder that knows the flags gets them; the legacy builder (Debian's docker 20.10)
+# attaches nothing and refuses flags it does not know.
+BUILD_HELP="$(docker build --help 2>/dev/null || true)"
+attestation_args=()
+[[ "$BUILD_HELP" == *--provenance* ]] && attestation_args+=(--provenance=false)
+[[ "$BUILD_HELP" == *--sbom* ]] && attestation_args+=(--sbom=false)
+
 log "building $REPO:$TAG for $PLATFORM"
-docker build --platform "$PLATFORM" "${network_args[@]}" "${build_args[@]}" \
+docker build --platform "$PLATFORM" "${attestation_args[@]}" "${network_args[@]}" "${build_args[@]}" \
     --tag "$REPO:$TAG" "$CONTEXT" >&2 || die "docker build of $CONTEXT failed"
 
 log "pushing $REPO:$TAG"

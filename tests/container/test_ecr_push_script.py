@@ -20,11 +20,19 @@ ENV_READ = {"PYTHON", "AWS_ENDPOINT_URL", "AWS_REGION", "AWS_DEFAULT_REGION", "B
 ENV_READ |= {"PIP_INDEX_URL", "BUILD_NETWORK"}
 STUB_REPO = "r.example/retail-api"
 STUB_DIGEST = "sha256:" + "5e" * 32
-# What the stub docker does: log every call; the manifest exists once $STUB_DIR/exists does.
+# `docker build --help` of a buildx CLI (excerpt) and of the legacy builder (Debian's 20.10).
+BUILDX_HELP = (
+    '      --provenance string   Shorthand for "--attest=type=provenance"\n'
+    '      --sbom string         Shorthand for "--attest=type=sbom"\n'
+)
+LEGACY_HELP = "      --platform string   Set platform if server is multi-platform capable\n"
+# What the stub docker does: log every call; the manifest exists once $STUB_DIR/exists does;
+# `build --help` prints $STUB_BUILD_HELP.
 STUB_DOCKER = """#!/bin/sh
 echo "$*" >> "$STUB_DIR/calls"
 case "$1" in
   login) cat >/dev/null ;;
+  build) [ "$2" != --help ] || printf '%s' "$STUB_BUILD_HELP" ;;
   manifest) [ -f "$STUB_DIR/exists" ] || { echo "no such manifest" >&2; exit 1; }
             printf '{"Descriptor": {"digest": "%s"}}' "$STUB_DIGEST" ;;
   push) [ -z "$STUB_RACE" ] || touch "$STUB_DIR/exists"; [ -z "$STUB_PUSH_FAILS" ] || exit 1 ;;
@@ -71,7 +79,11 @@ def run_stubbed(
 
 @pytest.mark.parametrize(
     ("exists", "expected"),
-    [(True, ["login", "manifest"]), (False, ["login", "manifest", "build", "push", "image"])],
+    [
+        (True, ["login", "manifest"]),
+        # `build` twice: its --help (which flags it knows), then the build itself.
+        (False, ["login", "manifest", "build", "build", "push", "image"]),
+    ],
 )
 def test_an_existing_tag_is_never_built_or_pushed_and_a_new_one_is_pushed_once(
     tmp_path: Path,
@@ -112,10 +124,32 @@ def test_the_platform_goes_into_the_tag_and_the_build(
     if platform != "linux/amd64":
         default = build_plan(context, context / "Dockerfile", "linux/amd64", project_root=checkout)
         assert tag != default.tag
-    [build] = [call for call in calls if call.startswith("build ")]
+    [build] = [call for call in calls if call.startswith("build --platform ")]
     assert build.startswith(f"build --platform {platform} ")
     assert f" --tag {STUB_REPO}:{tag} " in build
     assert f"building {STUB_REPO}:{tag} for {platform}" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("help_text", "flags"),
+    [
+        (BUILDX_HELP, "--provenance=false --sbom=false "),
+        (LEGACY_HELP, ""),
+        ("      --provenance string\n", "--provenance=false "),
+    ],
+    ids=["buildx", "legacy", "provenance-only"],
+)
+def test_attestations_are_turned_off_where_the_builder_knows_the_flags(
+    tmp_path: Path, script_env: dict[str, str], checkout: Path, help_text: str, flags: str
+) -> None:
+    """A buildx build would otherwise push an index (image + attestation manifest); the
+    legacy builder attaches none and would refuse the flags."""
+    result, calls = stubbed_calls(checkout, tmp_path, script_env, STUB_BUILD_HELP=help_text)
+    assert result.returncode == 0, result.stderr
+    assert "build --help" in calls
+    [build] = [call for call in calls if call.startswith("build --platform ")]
+    assert build.startswith(f"build --platform linux/amd64 {flags}--network host --build-arg ")
+    assert build.count("--provenance") + build.count("--sbom") == flags.count("=false")
 
 
 @pytest.mark.parametrize(("race", "code"), [("1", 0), ("", 1)])
@@ -226,7 +260,13 @@ def test_powershell_script_follows_the_same_rules_as_the_bash_one() -> None:
     check = "if ($Platform -cnotin @('linux/amd64', 'linux/arm64', 'linux/arm64/v8')) {"
     assert text.index(check) < text.index("Get-Command aws")
     assert "$Platform = 'linux/amd64'\n" not in text
-    assert "& docker build --platform $Platform @buildArgs" in text
+    assert "& docker build --platform $Platform @attestationArgs @buildArgs" in text
+    # Attestations off exactly where the builder's help lists the flags, as in the bash script.
+    assert "@(Invoke-NativeQuiet 'docker' @('build', '--help')) -join" in text
+    for flag in ("provenance", "sbom"):
+        check = f"if ($buildHelp.Contains('--{flag}')) {{ $attestationArgs += '--{flag}=false' }}"
+        assert check in text
+        assert text.index(check) < text.index("& docker build --platform")
     assert "$tagArgs += @('--base-image', $env:BASE_IMAGE)" in text
     for script in (text, PUSH_SCRIPT.read_text()):
         assert not re.search(r"--build-arg[^\n]*BASE_IMAGE", script)

@@ -9,6 +9,7 @@ import re
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -20,8 +21,19 @@ from testkit.registry import REGISTRY_USER, Registry
 from tests.container.conftest import PUSH_REGION, BuiltImage, run_script
 
 # A single-platform image's manifest, in either media type an engine may push.
-MANIFEST_TYPES = "application/vnd.docker.distribution.manifest.v2+json, " + (
-    "application/vnd.oci.image.manifest.v1+json"
+IMAGE_MANIFEST_TYPES = (
+    "application/vnd.docker.distribution.manifest.v2+json",
+    "application/vnd.oci.image.manifest.v1+json",
+)
+MANIFEST_TYPES = ", ".join(IMAGE_MANIFEST_TYPES)
+# An index (manifest list): what a BuildKit build with attestations pushes under the tag.
+INDEX_TYPES = (
+    "application/vnd.docker.distribution.manifest.list.v2+json",
+    "application/vnd.oci.image.index.v1+json",
+)
+IMAGE_CONFIG_TYPES = (
+    "application/vnd.docker.container.image.v1+json",
+    "application/vnd.oci.image.config.v1+json",
 )
 
 
@@ -55,6 +67,15 @@ def registry_api(registry: Registry, path: str, accept: str = "*/*") -> tuple[by
         return response.read(), response.headers.get("Docker-Content-Digest", "")
 
 
+def served_manifest(registry: Registry, name: str, tag: str) -> dict[str, Any]:
+    """What the registry serves `name:tag` as to a client that accepts indexes too."""
+    body, _ = registry_api(
+        registry, f"{name}/manifests/{tag}", ", ".join(IMAGE_MANIFEST_TYPES + INDEX_TYPES)
+    )
+    manifest: dict[str, Any] = json.loads(body)
+    return manifest
+
+
 def registry_tags(registry: Registry, name: str) -> list[str]:
     tags: list[str] = json.loads(registry_api(registry, f"{name}/tags/list")[0])["tags"]
     return tags
@@ -78,6 +99,12 @@ def test_pushes_once_then_a_second_run_is_a_no_op_with_the_same_digest(
     # The digest printed is the one the registry serves the tag by.
     _, served = registry_api(ecr_registry, f"retail-api/manifests/{expected_tag}", MANIFEST_TYPES)
     assert printed == f"{repo}@{served}"
+    # One image manifest, not an index with an attestation manifest beside the image.
+    manifest = served_manifest(ecr_registry, "retail-api", expected_tag)
+    assert manifest["mediaType"] in IMAGE_MANIFEST_TYPES
+    assert "manifests" not in manifest
+    assert manifest["config"]["mediaType"] in IMAGE_CONFIG_TYPES
+    assert len(manifest["layers"]) >= 1
     labels = inspect(f"{repo}:{expected_tag}")["Config"]["Labels"]
     assert labels["org.opencontainers.image.revision"] == expected_tag
 
