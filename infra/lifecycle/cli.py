@@ -18,27 +18,22 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
 import sys
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from infra.config import StackFileError, read_stack_values
 from infra.lifecycle.analysis import analyse
 from infra.lifecycle.html_page import format_html
-from infra.lifecycle.images import ImagesError, parse_describe_images, parse_timestamp
-from infra.lifecycle.in_use import (
-    InUseError,
-    Reference,
-    Repository,
-    conflicts,
-    parse_in_use,
-    places,
-    running_images,
+from infra.lifecycle.in_use import Reference, Repository, conflicts, places, running_images
+from infra.lifecycle.inputs import (
+    InputError,
+    load_images,
+    load_in_use,
+    load_manifests,
+    load_policy,
+    parse_now,
 )
-from infra.lifecycle.manifests import ManifestsError, Relations, parse_batch_get_image
 from infra.lifecycle.outcome import (
     DEFAULT_ARCHIVE_PRICE_PER_GB,
     DEFAULT_PRICE_PER_GB,
@@ -47,12 +42,6 @@ from infra.lifecycle.outcome import (
 from infra.lifecycle.simulate import simulate
 from infra.lifecycle.table import format_table
 from infra.paths import PROJECT_ROOT
-
-_STACK_NAME = re.compile(r"[A-Za-z0-9_.-]+")
-
-
-class InputError(Exception):
-    """Input that cannot be read at all; the message is the whole one-line diagnosis."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,7 +160,7 @@ def _add_root(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_validate(args: argparse.Namespace) -> int:
-    document = _load_policy(args.policy, args.stack, args.root)
+    document = load_policy(args.policy, args.stack, args.root)
     findings = analyse(document)
     if args.format == "json":
         _write_lines(sys.stderr, "warning", findings.warnings)
@@ -193,11 +182,11 @@ def _run_simulate(args: argparse.Namespace) -> int:
             raise InputError(
                 f"{option}: must be a finite number >= 0 (USD per GB-month), got {price}"
             )
-    document = _load_policy(args.policy, args.stack, args.root)
-    images = _load_images(args.images)
-    relations = _load_manifests(args.manifests)
-    now = _parse_now(args.now)
-    references = _load_in_use(args.in_use)
+    document = load_policy(args.policy, args.stack, args.root)
+    images = load_images(args.images)
+    relations = load_manifests(args.manifests)
+    now = parse_now(args.now)
+    references = load_in_use(args.in_use)
     analysis = analyse(document)
     _write_lines(sys.stderr, "warning", analysis.warnings)
     if not analysis.ok:
@@ -235,83 +224,3 @@ def _write_lines(stream: TextIO, kind: str, lines: Sequence[str]) -> None:
 def one_line(text: str) -> str:
     """`text` with line breaks escaped, so each finding stays exactly one output line."""
     return "".join(repr(char)[1:-1] if char.splitlines() != [char] else char for char in text)
-
-
-def _load_policy(path: Path | None, stack: str | None, root: Path | None) -> Any:
-    if stack is not None:
-        if not _STACK_NAME.fullmatch(stack):
-            raise InputError(f"--stack: {stack!r} is not a stack name (letters, digits, _ . -)")
-        try:
-            values = read_stack_values(stack, stack_root(stack, root))
-        except StackFileError as exc:
-            raise InputError(str(exc)) from None
-        return {"rules": values["lifecycleRules"]}
-    assert path is not None
-    return _read_json(path, "policy")
-
-
-def stack_root(stack: str, root: Path | None = None) -> Path:
-    """`root` if given; else the current directory if it holds Pulumi.<stack>.yaml, else the
-    project root."""
-    if root is not None:
-        return root
-    if _STACK_NAME.fullmatch(stack) and Path.cwd().joinpath(f"Pulumi.{stack}.yaml").is_file():
-        return Path.cwd()
-    return PROJECT_ROOT
-
-
-def _load_images(path: Path) -> Any:
-    try:
-        return parse_describe_images(_read_json(path, "images"))
-    except ImagesError as exc:
-        raise InputError(f"{path}: {exc}") from exc
-
-
-def _load_manifests(folder: Path | None) -> Relations | None:
-    if folder is None:
-        return None
-    if not folder.is_dir():
-        raise InputError(f"--manifests: {folder} is not a folder of batch-get-image JSON files")
-    files = sorted(folder.glob("*.json"))
-    try:
-        return parse_batch_get_image((str(path), _read_json(path, "manifests")) for path in files)
-    except ManifestsError as exc:
-        raise InputError(str(exc)) from exc
-
-
-def _load_in_use(path: Path | None) -> tuple[Reference, ...]:
-    if path is None:
-        return ()
-    try:
-        return parse_in_use(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read in-use file: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: in-use file is not UTF-8 text") from exc
-    except InUseError as exc:
-        raise InputError(f"{path}: {exc}") from exc
-
-
-def _parse_now(text: str | None) -> datetime:
-    if text is None:
-        return datetime.now(UTC)
-    try:
-        return parse_timestamp(text, "--now")
-    except ImagesError as exc:
-        raise InputError(str(exc)) from exc
-
-
-def _read_json(path: Path, what: str) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read {what} file: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: {what} file is not UTF-8 text") from exc
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{path}: {what} file is not valid JSON: {exc.msg} at line {exc.lineno} "
-            f"column {exc.colno}"
-        ) from exc
-    except RecursionError as exc:
-        raise InputError(f"{path}: {what} file is nested too deeply to read") from exc

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
 from infra.lifecycle.outcome import FATES, KEPT, Fate, Preview
 
@@ -15,6 +16,7 @@ BYTES_PER_MB = 2**20
 BYTES_PER_GB = 2**30
 SHORT_DIGEST_HEX = 12
 IN_USE = "IN USE"
+CENT = Decimal("0.01")
 
 
 @dataclass
@@ -72,8 +74,9 @@ def format_size(size_bytes: int) -> str:
 
 
 def format_usd(amount: float) -> str:
-    """Rounded to cents."""
-    return f"${amount:,.2f}"
+    """Rounded to cents, half up as a bill rounds (not to the even cent, as `round` does)."""
+    cents = Decimal(repr(amount)).quantize(CENT, rounding=ROUND_HALF_UP)
+    return f"${cents:,}"
 
 
 def format_price(per_gb_month: float) -> str:

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from infra.lifecycle.html_page import format_html
+
 from .chromium import SIMULATE_EXAMPLE, dump_dom, screenshot
-from .conftest import cli
+from .conftest import DAY, NOW, cli, image, preview_of, rule
 
 MAX_PAGE_BYTES = 300 * 1024
 
@@ -123,3 +125,26 @@ def test_undetermined_rows_carry_their_reason(page: Path) -> None:
 
 def test_chromium_draws_the_page(page: Path, tmp_path: Path) -> None:
     assert screenshot(page, tmp_path / "report.png", 1400, 900) == (1400, 900)
+
+
+def test_text_from_the_policy_is_escaped() -> None:
+    hostile = {**rule(1, patterns=["v*"], number=1), "description": "<script>x</script> & co"}
+    images = [
+        image("sha256:" + "c" * 64, ("v1",), DAY),
+        image("sha256:" + "d" * 64, ("v2",), 2 * DAY),
+    ]
+    page = format_html(preview_of({"rules": [hostile]}, images), NOW)
+    assert "<script>" not in page
+    assert "&lt;script&gt;x&lt;/script&gt; &amp; co" in page
+    document = parsed(page)
+    assert [(row["data-fate"], row["data-digest"][:9]) for row in document.rows] == [
+        ("kept", "sha256:cc"),
+        ("expire", "sha256:dd"),
+    ]
+    assert document.summary == {
+        "expire": "1",
+        "transition": "0",
+        "undetermined": "0",
+        "kept": "1",
+        "in-use": "0",
+    }
