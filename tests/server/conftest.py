@@ -9,11 +9,12 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 import pytest
@@ -81,6 +82,9 @@ class LiveServer:
 
     process: subprocess.Popen[str]
     port: int
+    # stderr goes to a file, not a pipe: nobody reads a pipe while the server runs, and a
+    # full one (64 KiB, a few hundred access lines) would block the server's writes.
+    log: IO[str]
 
     @property
     def base(self) -> str:
@@ -90,8 +94,9 @@ class LiveServer:
         """SIGTERM, wait, and return everything the server logged."""
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        _, stderr = self.process.communicate(timeout=20)
-        return stderr
+        self.process.wait(timeout=20)
+        self.log.seek(0)
+        return self.log.read()
 
 
 def _is_live(server: LiveServer) -> bool:
@@ -107,6 +112,7 @@ ServerFactory = Callable[..., LiveServer]
 
 def _launch(env: dict[str, str]) -> LiveServer:
     port = free_port()
+    log = tempfile.TemporaryFile("w+")  # noqa: SIM115 -- closed by _servers()
     environ = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "LOG_LEVEL": "info"}
     for name in ("MODEL_DIR", MULTIPROC_ENV):
         environ.pop(name, None)
@@ -118,9 +124,10 @@ def _launch(env: dict[str, str]) -> LiveServer:
             text=True,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stderr=log,
         ),
         port,
+        log,
     )
     return server
 
@@ -141,7 +148,8 @@ def _servers() -> Iterator[ServerFactory]:
         for server in started:
             if server.process.poll() is None:
                 server.process.kill()
-                server.process.communicate(timeout=10)
+                server.process.wait(timeout=10)
+            server.log.close()
 
 
 @pytest.fixture

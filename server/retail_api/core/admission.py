@@ -10,6 +10,7 @@ number of clients, only with these two bounds (sized in core/config.py).
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
@@ -85,9 +86,12 @@ class BatchLane:
                 await asyncio.wait((turn, stop), return_when=asyncio.FIRST_COMPLETED)
             finally:
                 stop.cancel()
-                if not turn.done():
+                got_turn = turn.done() and not turn.cancelled()
+                if not got_turn:
                     turn.cancel()
-            if not turn.cancelled() and turn.exception() is None:
+                elif sys.exc_info()[0] is not None:  # cancelled while holding the turn
+                    self._turns.release()
+            if got_turn:
                 return
         try:
             async with asyncio.timeout(left):

@@ -36,6 +36,28 @@ REJECT_EXTENSION = "retail_api.reject"
 # A body this large waits on the socket until the route asks for it, so a request the app
 # refuses (413, 503) never has its body buffered here.
 _HOLD_BODY_OVER = 16 * 1024
+# Closing a socket with unread request bytes makes the kernel send a reset, which can reach
+# the client before it reads the answer (RFC 9112 section 9.6). So after answering early the
+# server stops sending, reads and drops what still comes, and closes when the client does,
+# or after these bounds, whichever is first (nginx's lingering_close does the same).
+LINGER_SECONDS = 2.0
+LINGER_BYTES = 4 * 1024 * 1024
+
+
+class _LingeringTransport:
+    """What a request's response cycle closes: a lingering close on the real transport."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: GuardedProtocol) -> None:
+        self._transport = transport
+        self._protocol = protocol
+        self.write = transport.write
+        self.is_closing = transport.is_closing
+
+    def close(self) -> None:
+        self._protocol.linger()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 @dataclass(frozen=True)
@@ -77,6 +99,8 @@ class GuardedProtocol(HttpToolsProtocol):
         self._declared_body = 0
         self._url_seen = False
         self._refused = False
+        self._lingering = False
+        self._lingered_bytes = 0
 
     # --- deadlines ---------------------------------------------------------------------
     def _arm(self, seconds: float) -> None:
@@ -93,6 +117,20 @@ class GuardedProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             self.transport.close()
 
+    def linger(self) -> None:
+        """Close after an answer: at once if the request was read to its end, else stop
+        writing, drop what the client still sends, and close when it does or at the bounds."""
+        if self._lingering or self.transport.is_closing():
+            return
+        if not self._refused and self.cycle is not None and not self.cycle.more_body:
+            self.transport.close()
+            return
+        self._lingering = True
+        self.flow.resume_reading()
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self._arm(LINGER_SECONDS)
+
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         self._arm(self._limits.header_timeout)
@@ -103,7 +141,10 @@ class GuardedProtocol(HttpToolsProtocol):
 
     # --- reading -----------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
-        if self._refused:
+        if self._lingering or self._refused:
+            self._lingered_bytes += len(data)
+            if self._lingered_bytes > LINGER_BYTES:
+                self.transport.close()
             return
         if not self._busy:
             self._raw_header_bytes += len(data)
@@ -164,6 +205,9 @@ class GuardedProtocol(HttpToolsProtocol):
         if fault is not None:
             self.scope["extensions"] = {REJECT_EXTENSION: fault}  # type: ignore[dict-item]
         super().on_headers_complete()
+        if fault is not None or self._declared_body:
+            # The answer may go out before the body is in: close it lingering.
+            self.cycle.transport = _LingeringTransport(self.transport, self)  # type: ignore[assignment]
         if fault is not None or self._declared_body > _HOLD_BODY_OVER:
             # RequestResponseCycle.receive resumes reading when the route asks for the body.
             self.flow.pause_reading()
@@ -193,9 +237,11 @@ class GuardedProtocol(HttpToolsProtocol):
             self._start_asgi_task(cycle, app)
             return
         self._busy = False
+        if self._lingering:
+            return
         if self.cycle is not None and self.cycle.more_body:
             # The body never fully arrived: the connection cannot carry another request.
-            self.transport.close()
+            self.linger()
             return
         self.flow.resume_reading()
         self._idle = True
@@ -205,7 +251,6 @@ class GuardedProtocol(HttpToolsProtocol):
         """Answer `status` through the app and read nothing more from this connection."""
         self._refused = True
         self._disarm()
-        self.flow.pause_reading()
         if self.cycle is not None and not self.cycle.response_complete:
             # A response is still being written; a second one cannot follow it.
             self.transport.close()
@@ -233,7 +278,7 @@ class GuardedProtocol(HttpToolsProtocol):
         }
         self.cycle = RequestResponseCycle(
             scope=scope,
-            transport=self.transport,
+            transport=_LingeringTransport(self.transport, self),  # type: ignore[arg-type]
             flow=self.flow,
             logger=self.logger,
             access_logger=self.access_logger,
