@@ -276,3 +276,12 @@ def test_real_server_context_excludes_training_and_tests() -> None:
     assert files, "server/ sends nothing to the daemon"
     assert not [f for f in files if f.startswith(("training/", "tests/")) or "__pycache__" in f]
     assert any(f.startswith("retail_api/") for f in files)
+
+
+def test_the_server_context_has_no_dockerfile_specific_ignore_file() -> None:
+    """The builders disagree about it: BuildKit clients read `Dockerfile.dockerignore` first,
+    while pulumi-docker 4.x (which tars the context itself) and the legacy builder read only
+    `.dockerignore` for a Dockerfile named `Dockerfile`. With both files present, a file one
+    of them lets through could reach the image without changing the tag."""
+    assert not (SERVER_DIR / "Dockerfile.dockerignore").exists()
+    assert (SERVER_DIR / ".dockerignore").is_file()
