@@ -9,7 +9,7 @@ import pulumi
 import pytest
 
 from tests.infra.conftest import ACCOUNT, REGION, STACKS, engine_config
-from tests.infra.lifecycle.conftest import rule
+from tests.infra.lifecycle.support import rule
 from tests.infra.pulumi_harness import (
     FakeEcr,
     ProgramRun,

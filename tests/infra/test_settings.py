@@ -15,7 +15,7 @@ from infra.config import (
     read_stack_values,
 )
 from tests.infra.conftest import stack_values
-from tests.infra.lifecycle.conftest import rule
+from tests.infra.lifecycle.support import rule
 
 ROLE = "arn:aws:iam::842676018087:role/mlops-retail-cluster-node-role"
 

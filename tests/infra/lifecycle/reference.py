@@ -11,7 +11,8 @@ AWS, "How lifecycle policies work" / "Lifecycle policy properties":
 - imageCountMoreThan: images are sorted "from youngest to oldest" and "all images greater than
   the specified count" are acted on; sinceImage*: images older than countNumber days.
 - "Restored images behave like newly pushed images" (ordering by the restore time), and a
-  restored image not pulled since counts sinceImagePulled from the restore (issue 11).
+  restored image not pulled since counts sinceImagePulled from the restore (a paraphrase of
+  "How lifecycle policies work"; see docs/lifecycle.md, not confirmed).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from infra.lifecycle import Image
 
-from .conftest import image, rule
+from .support import image, rule
 
 # Small alphabets so random rules and images actually overlap.
 PREFIXES = ["v", "v1", "v1.", "sha-", "sha-a", "rc", "l"]

@@ -12,7 +12,7 @@ import infra.lifecycle.analysis as analysis_module
 from infra.config import DEFAULT_LIFECYCLE_RULES, ConfigError, load_args
 from infra.paths import PROJECT_ROOT
 
-from .conftest import BUILDS, RELEASES, UNTAGGED, rule
+from .support import BUILDS, RELEASES, UNTAGGED, rule
 
 # Counts calls of the analyser from the first import on, in a fresh interpreter.
 COUNT_FROM_IMPORT = """

@@ -11,7 +11,7 @@ import pytest
 from infra.lifecycle import analyse, render
 from infra.lifecycle.analysis import _check_length
 
-from .conftest import BUILDS, NO_FINDINGS, RELEASES, UNTAGGED, VALID, findings, rule, single_error
+from .support import BUILDS, NO_FINDINGS, RELEASES, UNTAGGED, VALID, findings, rule, single_error
 
 
 def test_valid_policy_has_no_findings() -> None:

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from infra.config import DEFAULT_LIFECYCLE_RULES
 from infra.lifecycle import analyse, render
 
-from .conftest import archive_unpulled, rule
 from .strategies import policies
+from .support import archive_unpulled, rule
 
 REPOSITORY = "lifecycle-check"
 

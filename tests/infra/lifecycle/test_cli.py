@@ -13,7 +13,7 @@ from infra.lifecycle import cli as lifecycle_cli
 from infra.paths import PROJECT_ROOT
 from testkit.cli import write_input
 
-from .conftest import (
+from .support import (
     WORKED_CLI_POLICY,
     assert_one_line_error,
     cli,

@@ -13,7 +13,7 @@ import pytest
 
 from testkit.cli import write_input
 
-from .conftest import (
+from .support import (
     DAY,
     INDEX,
     NOW,

@@ -17,7 +17,7 @@ import pytest
 from infra.lifecycle.html_page import format_html
 
 from .chromium import SIMULATE_EXAMPLE, dump_dom, screenshot
-from .conftest import DAY, NOW, cli, image, preview_of, rule
+from .support import DAY, NOW, cli, image, preview_of, rule
 
 MAX_PAGE_BYTES = 300 * 1024
 

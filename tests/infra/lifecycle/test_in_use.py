@@ -21,7 +21,7 @@ from infra.lifecycle.in_use import (
 from infra.paths import PROJECT_ROOT
 from testkit.cli import write_input
 
-from .conftest import DAY, NOW, cli
+from .support import DAY, NOW, cli
 
 EXAMPLE = PROJECT_ROOT / "examples" / "lifecycle"
 HOST = "842676018087.dkr.ecr.ap-southeast-1.amazonaws.com"

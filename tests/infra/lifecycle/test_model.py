@@ -8,7 +8,7 @@ from typing import Any
 
 from infra.lifecycle import analyse, render
 
-from .conftest import BUILDS, RELEASES, UNTAGGED, archive_unpulled, rule
+from .support import BUILDS, RELEASES, UNTAGGED, archive_unpulled, rule
 
 
 def rendered(rules: list[dict[str, Any]]) -> str:

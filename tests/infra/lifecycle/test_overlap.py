@@ -14,7 +14,7 @@ import pytest
 
 from infra.lifecycle import analyse
 
-from .conftest import NO_FINDINGS, findings, rule, single_error
+from .support import NO_FINDINGS, findings, rule, single_error
 
 ARCHIVE_180: dict[str, Any] = {
     "count_type": "sinceImageTransitioned",

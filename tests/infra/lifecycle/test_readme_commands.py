@@ -23,7 +23,7 @@ import pytest
 
 from infra.paths import PROJECT_ROOT
 
-from .conftest import PYTHON
+from .support import PYTHON
 
 README = (PROJECT_ROOT / "README.md").read_text()
 SECTION = re.search(r"^## Lifecycle policy$(.*?)(?=^## )", README, re.MULTILINE | re.DOTALL)

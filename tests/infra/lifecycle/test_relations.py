@@ -3,7 +3,7 @@ undetermined when describe-images alone cannot tell.
 
 AWS, "How lifecycle policies work": "If an image is referenced by a manifest list, it cannot be
 expired or archived without the manifest list being deleted or archived first." Referrers are
-removed together with their subject (issue 11; the verbatim sentence was not retrieved).
+removed together with their subject (a paraphrase; the verbatim sentence was not retrieved).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from infra.lifecycle import Relations, parse_batch_get_image
 
-from .conftest import DAY, INDEX, SIGNATURE, acted, image, manifest_entry, preview_of, rule
+from .support import DAY, INDEX, SIGNATURE, acted, image, manifest_entry, preview_of, rule
 
 HOUR = timedelta(hours=1)
 UNTAGGED_AFTER_A_DAY = {"rules": [rule(1, "untagged", count_type="sinceImagePushed", number=1)]}

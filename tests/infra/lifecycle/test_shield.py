@@ -14,7 +14,7 @@ import pytest
 from infra.lifecycle import Rule, analyse
 from infra.lifecycle.shield import SHIELD_COUNT, rules_reaching_shield, shield_rule
 
-from .conftest import DAY, archive_unpulled, image, preview_of, rule
+from .support import DAY, archive_unpulled, image, preview_of, rule
 
 PREFIX = "deployed-"
 SHIELD = shield_rule(PREFIX)

@@ -1,4 +1,4 @@
-"""`infra.lifecycle.simulate` on hand-built cases, starting with the issue's worked example."""
+"""`infra.lifecycle.simulate` on hand-built cases, starting with a worked example."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from infra.config import DEFAULT_LIFECYCLE_RULES
 from infra.lifecycle import Image
 
-from .conftest import DAY, NOW, acted, archive_unpulled, image, preview_of, rule
+from .support import DAY, NOW, acted, archive_unpulled, image, preview_of, rule
 
 WORKED_POLICY = {
     "rules": [

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from infra.lifecycle import parse_batch_get_image, parse_describe_images
 
-from .conftest import (
+from .support import (
     DAY,
     SIGNATURE,
     acted,
@@ -51,7 +51,7 @@ def test_archived_image_without_archive_time_is_undetermined() -> None:
 
 
 def test_restored_image_not_pulled_since_counts_from_the_restore() -> None:
-    """AWS (issue 11's reading of "How lifecycle policies work"; the verbatim sentence was not
+    """AWS (a reading of "How lifecycle policies work"; the verbatim sentence was not
     retrieved): for an image archived and restored but not pulled since, sinceImagePulled
     counts from the restore (last_activated_at)."""
     policy = {"rules": [archive_unpulled(1, days=30)]}
@@ -68,7 +68,7 @@ def test_restored_image_not_pulled_since_counts_from_the_restore() -> None:
 
 def test_restored_image_is_ordered_by_its_restore_time() -> None:
     """AWS, "Archiving an image in Amazon ECR": "Restored images behave like newly pushed
-    images"; issue 11: ordering uses last_activated_at instead of the push time."""
+    images": ordering uses last_activated_at instead of the push time."""
     policy = {"rules": [rule(1, patterns=["v*"], number=1)]}
     images = [
         image("sha256:old-restored", ("v1",), 300 * DAY, restored_ago=timedelta(hours=1)),

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 
 from infra.lifecycle import Image, Preview, Relations, analyse, simulate
 
-from .conftest import INDEX, NOW, SIGNATURE, image
 from .reference import reference_actions
 from .strategies import image_sets, policies
+from .support import INDEX, NOW, SIGNATURE, image
 
 PROPERTY_SETTINGS = settings(max_examples=100, deadline=None, database=None)
 

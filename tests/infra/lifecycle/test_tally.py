@@ -14,7 +14,7 @@ from infra.lifecycle.tally import (
     short_digest,
 )
 
-from .conftest import DAY, image, preview_of, rule
+from .support import DAY, image, preview_of, rule
 
 
 @pytest.mark.parametrize(

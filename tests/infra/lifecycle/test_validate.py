@@ -10,7 +10,7 @@ import pytest
 
 from infra.lifecycle import analyse
 
-from .conftest import VALID, rule, single_error
+from .support import VALID, rule, single_error
 
 DELETE = object()
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import NO_FINDINGS, VALID, findings, rule, single_error
+from .support import NO_FINDINGS, VALID, findings, rule, single_error
 
 COUNT_TYPES = [
     "imageCountMoreThan",
@@ -65,7 +65,7 @@ def test_every_count_type_against_every_storage_class_and_action(
 
 
 def test_since_image_pulled_cannot_expire() -> None:
-    """AWS (paraphrased in issue 11; the verbatim sentence was not retrieved): sinceImagePulled
+    """AWS (paraphrased; the verbatim sentence was not retrieved): sinceImagePulled
     must be used with the transition action; it cannot be used with expire."""
     error = single_error(one_rule("sinceImagePulled", "standard", "expire", number=30))
     assert error == (

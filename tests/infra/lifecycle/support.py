@@ -1,4 +1,4 @@
-"""Builders, hypothesis strategies and the CLI runner shared by the lifecycle tests.
+"""Builders and the CLI runner shared by the lifecycle tests (and the settings tests' `rule`).
 
 The moto `ecr` fixture comes from tests/infra/conftest.py.
 """
@@ -177,8 +177,7 @@ WORKED_CLI_IMAGES = {
 def simulate_worked(
     folder: Path, *extra: str | Path, images: Any = None, policy: Any = None
 ) -> subprocess.CompletedProcess[str]:
-    """`simulate` on the issue's worked example (or other `images` or `policy`) with extra
-    arguments."""
+    """`simulate` on the worked example (or other `images` or `policy`) with extra arguments."""
     return cli(
         "simulate",
         "--policy",
