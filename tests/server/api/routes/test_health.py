@@ -93,3 +93,18 @@ def test_bad_metadata_json_is_503(make_client: ClientFactory, model_copy: Path) 
     (model_copy / "model.json").write_text(json.dumps(meta))
     detail = make_client(model_copy).get("/health").json()["detail"]
     assert "classes: Field required" in detail
+
+
+def test_readiness_turns_503_once_the_worker_drains(client: TestClient) -> None:
+    """What the protocol does on SIGTERM (core/drain.py); liveness is unaffected."""
+    client.app.state.drain.begin()  # type: ignore[attr-defined]
+    for path in ("/ready", "/health"):
+        response = client.get(path)
+        assert response.status_code == 503
+        body = response.json()
+        assert (body["status"], body["detail"], body["model_loaded"]) == (
+            "unhealthy",
+            "shutting down",
+            True,
+        )
+    assert client.get("/health/live").status_code == 200
