@@ -7,6 +7,7 @@ two retail-api pods, v1.13.0 in the canary).
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from html.parser import HTMLParser
@@ -16,7 +17,7 @@ import pytest
 
 from infra.lifecycle.html_page import format_html
 
-from .chromium import SIMULATE_EXAMPLE, dump_dom, screenshot
+from .chromium import EXAMPLE, SIMULATE_EXAMPLE, dump_dom, evaluate, screenshot
 from .support import DAY, NOW, cli, image, preview_of, rule
 
 MAX_PAGE_BYTES = 300 * 1024
@@ -112,6 +113,72 @@ def test_chromium_renders_one_row_per_image_and_the_summary(page: Path) -> None:
     assert conflict["data-fate"] == "expire"
     assert "|sha-ef020b7877af|" in conflict["text"]
     assert "|IN USE|" in conflict["text"]
+
+
+# What a reader of the page sees, measured by the browser: every row laid out, the bar's colour,
+# the weight of the text, the summary as drawn, and what the page asked the network for.
+SEEN = """JSON.stringify({
+  resources: performance.getEntriesByType('resource').length,
+  rows: [...document.querySelectorAll('tr.image')].map(row => ({
+    fate: row.dataset.fate,
+    height: row.getBoundingClientRect().height,
+    bar: getComputedStyle(row.querySelector('.life')).backgroundColor,
+    weight: getComputedStyle(row.cells[2]).fontWeight,
+  })),
+  summary: Object.fromEntries([...document.querySelectorAll('table.summary tr')].map(
+    row => [row.dataset.fate, row.querySelector('.count').innerText])),
+})"""
+BAR_COLOURS = {
+    "kept": "rgb(46, 125, 50)",
+    "in-use": "rgb(21, 101, 192)",
+    "expire": "rgb(198, 40, 40)",
+    "transition": "rgb(106, 27, 154)",
+    "undetermined": "rgb(239, 108, 0)",
+}
+
+
+def test_chromium_shows_every_row_in_its_fates_colour(page: Path) -> None:
+    seen = json.loads(evaluate(page, SEEN))
+    assert seen["resources"] == 0
+    assert len(seen["rows"]) == 74
+    assert all(row["height"] > 0 for row in seen["rows"])
+    assert all(row["bar"] == BAR_COLOURS[row["fate"]] for row in seen["rows"])
+    # The one running image the policy expires stands out.
+    assert Counter(row["weight"] for row in seen["rows"]) == {"400": 73, "600": 1}
+    assert seen["summary"] == {
+        "expire": "23",
+        "transition": "0",
+        "undetermined": "5",
+        "kept": "46",
+        "in-use": "3",
+    }
+
+
+def test_chromium_shows_transitions_in_their_colour(tmp_path: Path) -> None:
+    result = cli(
+        "simulate",
+        "--policy",
+        EXAMPLE / "archive-policy.json",
+        "--images",
+        EXAMPLE / "describe-images.json",
+        "--manifests",
+        EXAMPLE / "manifests",
+        "--now",
+        "2026-11-30T00:00:00Z",
+        "--format",
+        "html",
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    archive_page = tmp_path / "archive.html"
+    archive_page.write_text(result.stdout, encoding="utf-8")
+    seen = json.loads(evaluate(archive_page, SEEN))
+    colours = Counter((row["fate"], row["bar"]) for row in seen["rows"])
+    assert colours == {
+        ("kept", BAR_COLOURS["kept"]): 43,
+        ("expire", BAR_COLOURS["expire"]): 21,
+        ("transition", BAR_COLOURS["transition"]): 10,
+    }
+    assert seen["summary"]["transition"] == "10"
 
 
 def test_undetermined_rows_carry_their_reason(page: Path) -> None:
