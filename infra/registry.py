@@ -10,10 +10,12 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from infra.access_policy import repository_policy
+from infra.aws_session import AwsSession, EcrTarget
 from infra.config import RetailRegistryArgs, resource_tags, tag_is_immutable
-from infra.image_sbom_deploy import sbom_output
+from infra.held_image import HeldImageError, check_held_content, read_held_image
+from infra.image_sbom.deploy import sbom_output
 from infra.image_tag import BuildPlan, build_plan
-from infra.registry_lookup import RegistryContents, choose_source, digest_of, look_up
+from infra.registry_lookup import ImageSource, choose_source, digest_of, look_up
 from infra.scan_gate.deploy import gate_image
 
 COMPONENT_TYPE = "retail:infra:RetailRegistry"
@@ -45,8 +47,13 @@ class RetailRegistry(pulumi.ComponentResource):
         super().__init__(COMPONENT_TYPE, name, None, opts)
         # Everything that can fail on its own (build inputs, the registry lookup) runs before
         # the first resource is declared, so a failure leaves nothing half-applied.
+        # The one AWS session for every call the provider cannot make (scan, SBOM, labels).
+        session = AwsSession(args.aws)
         plan = _plan(args)
-        contents = _look_up(args.repository_name, pulumi.InvokeOptions(parent=self))
+        lookup_opts = pulumi.InvokeOptions(parent=self)
+        source = _source(args, plan, lookup_opts)
+        if source.existing_digest is not None and plan.tag != plan.content_tag:
+            _check_held_image(session, args, plan, source.existing_digest, lookup_opts)
         self.repository = self._repository(name, args)
         self.lifecycle_policy = aws.ecr.LifecyclePolicy(
             f"{name}-lifecycle",
@@ -59,13 +66,22 @@ class RetailRegistry(pulumi.ComponentResource):
         self.image_tag = plan.tag
         url = self.repository.repository_url
         self.image_uri = pulumi.Output.concat(url, ":", plan.tag)
-        self.image, pushed_digest = self._image(name, args, plan, contents)
-        gated = gate_image(self.repository.arn, pushed_digest, args.scan_policy)
+        self.image, pushed_digest = self._image(name, plan, source)
+        gated = gate_image(
+            self.repository.arn,
+            pushed_digest,
+            args.scan_policy,
+            session=session,
+            platforms=(args.image_platform,),
+            fresh_push=self.image is not None,
+        )
         self.image_digest = gated.digest
         self.image_ref = pulumi.Output.concat(url, "@", gated.digest)
         self.image_scan = gated.image_scan
         # From the gated digest, so it is read only for an image the gate let through.
-        self.image_sbom_sha256 = sbom_output(self.repository.arn, gated.digest, args.image_platform)
+        self.image_sbom_sha256 = sbom_output(
+            self.repository.arn, gated.digest, args.image_platform, session=session
+        )
         self.register_outputs(
             {
                 "repository": self.repository,
@@ -124,18 +140,12 @@ class RetailRegistry(pulumi.ComponentResource):
         )
 
     def _image(
-        self, name: str, args: RetailRegistryArgs, plan: BuildPlan, contents: RegistryContents
+        self, name: str, plan: BuildPlan, source: ImageSource
     ) -> tuple[docker.Image | None, pulumi.Output[str]]:
         """Look before you build: the registry's digest for a tag it holds, else a build.
 
         Without a `docker.Image` in the program, Pulumi drops any earlier one from the state;
         pulumi-docker's Delete is a no-op, so nothing in ECR changes (docs/deploying.md)."""
-        # A content tag names one content; an immutable tag can hold only what it holds. Any
-        # other tag (a mutable override) is pushed again, as its owner asked for.
-        reusable = plan.tag == plan.content_tag or tag_is_immutable(
-            plan.tag, args.tag_mutability, args.mutable_tags
-        )
-        source = choose_source(plan.tag, contents, reusable=reusable)
         if source.existing_digest is not None:
             return None, pulumi.Output.from_input(source.existing_digest)
         url = self.repository.repository_url
@@ -185,11 +195,35 @@ def _plan(args: RetailRegistryArgs) -> BuildPlan:
         raise pulumi.RunError(str(error)) from None
 
 
-def _look_up(repository_name: str, opts: pulumi.InvokeOptions) -> RegistryContents:
+def _source(args: RetailRegistryArgs, plan: BuildPlan, opts: pulumi.InvokeOptions) -> ImageSource:
+    """Where the image comes from: the tag ECR holds, or a build (see `choose_source`)."""
     try:
-        return look_up(repository_name, opts)
+        contents = look_up(args.repository_name, opts)
     except Exception as error:  # an invoke failure arrives as a bare Exception
         raise pulumi.RunError(
-            f"registry lookup for {repository_name} failed (the deploying role needs "
+            f"registry lookup for {args.repository_name} failed (the deploying role needs "
             f"ecr:DescribeRepositories, ecr:ListImages, ecr:DescribeImages): {error}"
         ) from None
+    # A content tag names one content; an immutable tag can hold only what it holds. Any
+    # other tag (a mutable override) is pushed again, as its owner asked for.
+    reusable = plan.tag == plan.content_tag or tag_is_immutable(
+        plan.tag, args.tag_mutability, args.mutable_tags
+    )
+    return choose_source(plan.tag, contents, reusable=reusable)
+
+
+def _check_held_image(
+    session: AwsSession,
+    args: RetailRegistryArgs,
+    plan: BuildPlan,
+    digest: str,
+    opts: pulumi.InvokeOptions,
+) -> None:
+    """Refuse to deploy an `imageTag` override that ECR holds with other content."""
+    try:
+        repository = aws.ecr.get_repository(name=args.repository_name, opts=opts)
+        target = EcrTarget.from_arn(repository.arn)
+        held = read_held_image(session, target, plan.tag, digest, args.image_platform)
+        check_held_content(held, plan.content_tag, args.accept_unlabelled_digest)
+    except HeldImageError as error:
+        raise pulumi.RunError(str(error)) from None

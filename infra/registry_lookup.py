@@ -1,4 +1,4 @@
-"""What the registry already holds, asked through the stack's own AWS provider (issue 10).
+"""What the registry already holds, asked through the stack's own AWS provider.
 
 Before it declares a build, the component looks the content tag up in ECR with pulumi-aws
 invokes (`aws.ecr.get_repositories`, `get_images`, `get_image`), so the lookup uses the stack's
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-_HEX = frozenset("0123456789abcdef")
+from infra.oci import is_digest
 
 
 @dataclass(frozen=True)
@@ -82,11 +82,3 @@ def digest_of(repo_digest: str) -> str:
     if not is_digest(digest):
         raise ValueError(f"repoDigest: expected <repository>@sha256:<64 hex>, got {repo_digest!r}")
     return digest
-
-
-def is_digest(text: object) -> bool:
-    """Whether `text` is an OCI manifest digest `sha256:<64 lowercase hex>`."""
-    if not isinstance(text, str):
-        return False
-    algorithm, _, hex_part = text.partition(":")
-    return algorithm == "sha256" and len(hex_part) == 64 and set(hex_part) <= _HEX

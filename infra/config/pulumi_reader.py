@@ -1,4 +1,7 @@
-"""The bridge from Pulumi's config to RetailRegistryArgs: the only config code importing Pulumi."""
+"""The bridge from Pulumi's config to RetailRegistryArgs: the only config code importing Pulumi.
+
+The `aws:` namespace is read here too, so the program's own AWS calls run as the provider does
+and a key they cannot follow fails the config load, before anything is declared or pushed."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
+from infra.aws_config import AwsConfigError, parse_aws_config
 from infra.config import settings
 from infra.config.parsers import PROJECT, ConfigError
 
@@ -15,8 +19,9 @@ def read_args() -> settings.RetailRegistryArgs:
     """Validated args for the current stack; a bad value ends the run with one clear message
     before any resource is declared, so nothing is half-applied."""
     try:
-        args = settings.load_args(_namespace_values(), stack=pulumi.get_stack())
-    except ConfigError as error:
+        aws = parse_aws_config(_namespace_values("aws"))
+        args = settings.load_args(_namespace_values(PROJECT), stack=pulumi.get_stack(), aws=aws)
+    except (ConfigError, AwsConfigError) as error:
         # RunError ends the program with its message alone, no traceback.
         raise pulumi.RunError(str(error)) from None
     for warning in args.lifecycle.warnings:
@@ -24,10 +29,10 @@ def read_args() -> settings.RetailRegistryArgs:
     return args
 
 
-def _namespace_values() -> dict[str, Any]:
+def _namespace_values(namespace: str) -> dict[str, Any]:
     # pulumi.Config only answers for keys it is asked about; listing every key set in the
     # namespace is what lets a misspelt key fail instead of silently falling back to a default.
-    prefix = f"{PROJECT}:"
+    prefix = f"{namespace}:"
     every_key = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
     return {
         key.removeprefix(prefix): runtime_config.get_config(key)

@@ -9,20 +9,23 @@ Adding a key = one line here + its entry in `Pulumi.yaml` (a test says which ent
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from infra.aws_config import AwsConfig
 from infra.config import parsers as p
 from infra.config.keys import config_key, keys_of
 from infra.config.lifecycle_rules import DEFAULT_LIFECYCLE_RULES, LifecycleSettings, lifecycle_rules
 from infra.config.parsers import PROJECT, ConfigError
 from infra.paths import DOCKERFILE, SERVER_DIR
 from infra.scan_gate import config as scan
-from infra.scan_gate.model import IgnoreEntry, ScanPolicy, Severity
+from infra.scan_gate.model import AcceptedDigest, IgnoreEntry, ScanPolicy, Severity
 
 MAX_MUTABLE_TAG_FILTERS = 5
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,8 @@ class RetailRegistryArgs:
 
     stack: str
     """Pulumi stack name; tagged onto the repository (not a config key)."""
+    aws: AwsConfig = field(default_factory=AwsConfig)
+    """The stack's `aws:` config, for the program's own AWS calls (not a key of this table)."""
     repository_name: str = config_key(
         "repositoryName",
         "string",
@@ -156,6 +161,39 @@ class RetailRegistryArgs:
         p.raising_value_error(scan.parse_timeout_seconds),
         f"How long `up` waits for the image's scan before failing, 1-{scan.MAX_TIMEOUT_SECONDS} s.",
     )
+    scan_max_age_days: int = config_key(
+        scan.MAX_AGE_KEY,
+        "integer",
+        scan.DEFAULT_MAX_AGE_DAYS,
+        p.raising_value_error(scan.parse_max_age_days),
+        "Under basic scanning, a scan older than this many days (1-365) is redone before the "
+        "gate judges the image (a rollback to an old digest is judged on today's CVE data).",
+    )
+    scan_ignore_unfixed: bool = config_key(
+        scan.IGNORE_UNFIXED_KEY,
+        "boolean",
+        False,
+        p.boolean,
+        "Enhanced scanning only: findings whose fixAvailable is NO do not fail the gate (YES "
+        "and PARTIAL do). Refused under basic scanning, which reports no fixAvailable.",
+    )
+    scan_accepted_digests: tuple[AcceptedDigest, ...] = config_key(
+        scan.ACCEPTED_KEY,
+        "array",
+        [],
+        p.raising_value_error(scan.parse_accepted),
+        "Images the gate passes without a scan (SCAN_ELIGIBILITY_EXPIRED, or no scan since a "
+        "switch of scan type): a list of {digest, expires: YYYY-MM-DD, reason}.",
+        items="object",
+    )
+    accept_unlabelled_digest: str | None = config_key(
+        "acceptUnlabelledDigest",
+        "string",
+        "",
+        p.optional_matching(DIGEST, "must be sha256:<64 lowercase hex>, or empty"),
+        "With an imageTag override that ECR already holds: the digest of that held image, "
+        "accepted although it has no org.opencontainers.image.revision label. Empty: refused.",
+    )
     build_context: Path = SERVER_DIR
     """Docker build context (not stack config: the program always builds `server/`)."""
     dockerfile: Path = DOCKERFILE
@@ -163,12 +201,22 @@ class RetailRegistryArgs:
 
     @property
     def scan_policy(self) -> ScanPolicy:
-        """The scan gate's three keys, as the gate takes them."""
-        return ScanPolicy(self.scan_fail_severity, self.scan_ignore, self.scan_timeout_seconds)
+        """The scan gate's keys, as the gate takes them."""
+        return ScanPolicy(
+            self.scan_fail_severity,
+            self.scan_ignore,
+            self.scan_timeout_seconds,
+            self.scan_max_age_days,
+            self.scan_ignore_unfixed,
+            self.scan_accepted_digests,
+        )
 
 
-def load_args(values: Mapping[str, Any], *, stack: str) -> RetailRegistryArgs:
-    """Validate raw values of the project namespace (keys without the prefix) in one pass."""
+def load_args(
+    values: Mapping[str, Any], *, stack: str, aws: AwsConfig | None = None
+) -> RetailRegistryArgs:
+    """Validate raw values of the project namespace (keys without the prefix) in one pass;
+    `aws` is the stack's parsed `aws:` config."""
     keys = {key.name: key for key in keys_of(RetailRegistryArgs)}
     unknown = sorted(set(values) - set(keys))
     if unknown:
@@ -180,7 +228,7 @@ def load_args(values: Mapping[str, Any], *, stack: str) -> RetailRegistryArgs:
         for name, value in values.items()
         if value is not None
     }
-    args = RetailRegistryArgs(stack=stack, **parsed)
+    args = RetailRegistryArgs(stack=stack, aws=aws or AwsConfig(), **parsed)
     _check_mutable_tags(args)
     _check_image_tag(args)
     _check_scan_gate(args)

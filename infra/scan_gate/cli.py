@@ -2,7 +2,8 @@
 
 Reads what `aws ecr describe-image-scan-findings` prints (one response, or a JSON list of
 response pages), prints one summary line and one line per failing finding, and exits 0 (pass),
-1 (the gate fails, including a scan that is not COMPLETE/ACTIVE) or 2 (bad input, one line).
+1 (the gate fails, including a scan that is not COMPLETE/ACTIVE or has no
+`imageScanCompletedAt` yet: not finished) or 2 (bad input, one line).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from infra.scan_gate.config import (
     load_ignore_file,
     parse_fail_severity,
 )
-from infra.scan_gate.findings import JUDGEABLE, merge_pages, page_status
+from infra.scan_gate.findings import JUDGEABLE, is_finished, merge_pages, page_status
 from infra.scan_gate.model import FindingsError, ScanPolicy, ScanSummary, sorted_counts
 from infra.scan_gate.verdict import judge
 
@@ -58,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="YAML or JSON list of {id, expires: YYYY-MM-DD, reason}, as stack key scanIgnore",
     )
+    parser.add_argument(
+        "--ignore-unfixed",
+        action="store_true",
+        help="enhanced scanning: findings with fixAvailable NO do not fail (scanIgnoreUnfixed)",
+    )
     return parser
 
 
@@ -68,6 +74,7 @@ def main(argv: Sequence[str] | None = None, today: dt.date | None = None) -> int
         policy = ScanPolicy(
             fail_severity=parse_fail_severity(args.fail_on, key="--fail-on"),
             ignore=load_ignore_file(_read(args.ignore), args.ignore) if args.ignore else (),
+            ignore_unfixed=args.ignore_unfixed,
         )
         pages = _pages(_read(args.findings), args.findings)
         digest, status, description = page_status(pages[0])
@@ -75,10 +82,17 @@ def main(argv: Sequence[str] | None = None, today: dt.date | None = None) -> int
             detail = f" ({description})" if description else ""
             _say(f"FAIL image {digest}: scan status {status}{detail}; nothing to judge")
             return EXIT_FAIL
+        if not is_finished(pages[0]):
+            # An empty list without imageScanCompletedAt proves nothing (findings.is_finished).
+            _say(
+                f"FAIL image {digest}: scan {status} but not finished (no "
+                "imageScanCompletedAt); ask again later"
+            )
+            return EXIT_FAIL
         result = merge_pages(pages)
+        summary = judge(result, policy, today or dt.datetime.now(dt.UTC).date())
     except (ValueError, OSError) as exc:  # FindingsError is a ValueError
         _error(str(exc))
-    summary = judge(result, policy, today or dt.datetime.now(dt.UTC).date())
     _say(summary_line(summary, result.shape))
     for line in failing_lines(summary):
         _say(line)

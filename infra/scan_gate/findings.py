@@ -9,6 +9,7 @@ Field names follow the ECR API reference: `imageId.imageDigest`, `imageScanStatu
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -20,6 +21,10 @@ from infra.scan_gate.model import Finding, FindingsError, ScanResult, Severity
 JUDGEABLE = frozenset({"COMPLETE", "ACTIVE"})
 # Statuses that may still turn judgeable: keep polling until the timeout.
 WAITING = frozenset({"IN_PROGRESS", "PENDING"})
+# Enhanced scanning stops rescanning an image past Inspector's re-scan duration; no scan comes.
+ELIGIBILITY_EXPIRED = "SCAN_ELIGIBILITY_EXPIRED"
+# Not an ECR status: the gate's name for ScanNotFoundException (no scan of this digest exists).
+SCAN_NOT_FOUND = "SCAN_NOT_FOUND"
 
 
 def page_status(page: object) -> tuple[str, str, str]:
@@ -33,6 +38,40 @@ def page_status(page: object) -> tuple[str, str, str]:
         raise FindingsError("imageScanStatus.status: missing")
     description = _text(scan_status.get("description", ""), "imageScanStatus.description")
     return digest, status, description
+
+
+def completed_at(page: object) -> dt.datetime | None:
+    """`imageScanFindings.imageScanCompletedAt` (UTC), or None when ECR did not say.
+
+    boto3 gives a datetime; the AWS CLI prints ISO 8601 or epoch seconds."""
+    block = _mapping(page, "document").get("imageScanFindings")
+    value = block.get("imageScanCompletedAt") if isinstance(block, Mapping) else None
+    where = "imageScanFindings.imageScanCompletedAt"
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.datetime):
+        moment = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        moment = dt.datetime.fromtimestamp(value, dt.UTC)
+    elif isinstance(value, str):
+        try:
+            moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise FindingsError(f"{where}: {value!r} is not an ISO 8601 time") from None
+    else:
+        raise FindingsError(f"{where}: {value!r} is not a time")
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def is_finished(page: object) -> bool:
+    """A judgeable status *and* `imageScanCompletedAt`.
+
+    The API reference marks every findings field optional, and enhanced scanning has answered
+    COMPLETE (or ACTIVE) with an empty list and no completion time for seconds after a push,
+    the findings arriving later (https://github.com/aws/aws-sdk/issues/289): an empty list
+    without a completion time proves nothing."""
+    _, status, _ = page_status(page)
+    return status in JUDGEABLE and completed_at(page) is not None
 
 
 def next_token(page: Mapping[str, Any]) -> str | None:
@@ -76,7 +115,7 @@ def merge_pages(pages: Sequence[object]) -> ScanResult:
     if counts is None:
         counts = Counter(f.severity for f in findings)
     shape = "enhanced" if "enhancedFindings" in shapes else "basic" if shapes else "counts"
-    return ScanResult(digest, status, dict(counts), tuple(findings), shape)
+    return ScanResult(digest, status, dict(counts), tuple(findings), shape, completed_at(pages[0]))
 
 
 def _items(block: Mapping[str, Any], name: str, where: str) -> list[tuple[int, object]]:

@@ -66,12 +66,36 @@ class IgnoreEntry:
 
 
 @dataclass(frozen=True)
+class AcceptedDigest:
+    """One image accepted without a usable scan (eligibility expired, scan gone), until a day."""
+
+    digest: str
+    expires: dt.date
+    reason: str
+
+    def active_on(self, today: dt.date) -> bool:
+        """Accepted through its expiry day (UTC), not after."""
+        return today <= self.expires
+
+
+@dataclass(frozen=True)
 class ScanPolicy:
-    """How the gate judges a scan: threshold (None = report only), ignore entries, timeout."""
+    """How the gate judges a scan: threshold (None = report only), ignore entries, timeout,
+    the oldest basic scan it trusts, whether unfixable findings count, accepted digests."""
 
     fail_severity: Severity | None = Severity.CRITICAL
     ignore: tuple[IgnoreEntry, ...] = ()
     timeout_seconds: int = 600
+    max_age_days: int = 7
+    ignore_unfixed: bool = False
+    accepted: tuple[AcceptedDigest, ...] = ()
+
+    def accepted_until(self, digest: str, today: dt.date) -> dt.date | None:
+        """The expiry of an active acceptance of `digest`, or None."""
+        for entry in self.accepted:
+            if entry.digest == digest and entry.active_on(today):
+                return entry.expires
+        return None
 
 
 @dataclass(frozen=True)
@@ -91,6 +115,11 @@ class Finding:
         only open ones (ACTIVE, or no status at all) count against the gate."""
         return self.status in ("", "ACTIVE")
 
+    @property
+    def fixable(self) -> bool:
+        """Inspector's `fixAvailable`: YES and PARTIAL can be fixed by an upgrade, NO cannot."""
+        return self.fix_available in ("YES", "PARTIAL")
+
 
 @dataclass(frozen=True)
 class ScanResult:
@@ -108,6 +137,8 @@ class ScanResult:
     findings: tuple[Finding, ...]
     shape: str
     """"basic" (`findings`), "enhanced" (`enhancedFindings`) or "counts" (neither listed)."""
+    completed_at: dt.datetime | None = None
+    """`imageScanCompletedAt`: when the scan judged here finished (UTC)."""
 
 
 @dataclass(frozen=True)
@@ -124,6 +155,9 @@ class ScanSummary:
     """Findings at or above the threshold that the counts report but no listed finding names."""
     ignored_ids: tuple[str, ...]
     expired_ignore_ids: tuple[str, ...]
+    completed_at: dt.datetime | None = None
+    accepted_until: dt.date | None = None
+    """Set when the digest passed through a `scanAcceptedDigests` entry, without a scan."""
     failing_ids: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -134,9 +168,15 @@ class ScanSummary:
 
         `digest`, `status` (ECR's `imageScanStatus.status`), `failSeverity` (or "NONE"),
         `passed`, `counts` (severity → number, only severities that occur), `failingIds`,
-        `unlistedFailing`, `ignoredIds`, `expiredIgnoreIds`.
+        `unlistedFailing`, `ignoredIds`, `expiredIgnoreIds`; `scanCompletedAt` (ISO 8601) when
+        ECR said when the scan finished, `acceptedUntil` for an accepted unscanned digest.
         """
-        return {
+        extra: dict[str, Any] = {}
+        if self.completed_at is not None:
+            extra["scanCompletedAt"] = self.completed_at.isoformat()
+        if self.accepted_until is not None:
+            extra["acceptedUntil"] = self.accepted_until.isoformat()
+        return extra | {
             "digest": self.digest,
             "status": self.status,
             "failSeverity": self.fail_severity.value if self.fail_severity else REPORT_ONLY,

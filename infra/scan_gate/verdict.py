@@ -13,9 +13,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from infra.scan_gate.findings import JUDGEABLE, WAITING, merge_pages, next_token, page_status
+from infra.scan_gate.config import ACCEPTED_KEY, IGNORE_UNFIXED_KEY
+from infra.scan_gate.findings import (
+    ELIGIBILITY_EXPIRED,
+    JUDGEABLE,
+    SCAN_NOT_FOUND,
+    WAITING,
+    completed_at,
+    merge_pages,
+    next_token,
+    page_status,
+)
 from infra.scan_gate.model import (
     Finding,
+    FindingsError,
     ScanGateError,
     ScanPolicy,
     ScanResult,
@@ -39,7 +50,14 @@ def judge(result: ScanResult, policy: ScanPolicy, today: dt.date) -> ScanSummary
     active = {e.id.upper() for e in policy.ignore if e.active_on(today)}
     expired = tuple(sorted({e.id for e in policy.ignore if not e.active_on(today)}))
     threshold = policy.fail_severity
-    open_findings = [f for f in result.findings if f.counts]
+    if policy.ignore_unfixed and result.shape == "basic":
+        raise FindingsError(
+            f"{IGNORE_UNFIXED_KEY}: basic scanning reports no fixAvailable, so unfixable "
+            "findings cannot be told apart; turn on enhanced scanning or set it to false"
+        )
+    open_findings = [
+        f for f in result.findings if f.counts and (f.fixable or not policy.ignore_unfixed)
+    ]
     ignored = tuple(sorted({f.id for f in open_findings if f.id.upper() in active}))
     if threshold is None:
         failing: tuple[Finding, ...] = ()
@@ -48,6 +66,7 @@ def judge(result: ScanResult, policy: ScanPolicy, today: dt.date) -> ScanSummary
         failing = tuple(
             f for f in open_findings if f.severity.reaches(threshold) and f.id.upper() not in active
         )
+        # Every listed finding, unfixable ones too: they are named, so not "unlisted".
         listed: Counter[Severity] = Counter(f.severity for f in result.findings)
         unlisted = sum(
             max(0, n - listed[s]) for s, n in result.counts.items() if s.reaches(threshold)
@@ -62,6 +81,7 @@ def judge(result: ScanResult, policy: ScanPolicy, today: dt.date) -> ScanSummary
         unlisted_failing=unlisted,
         ignored_ids=ignored,
         expired_ignore_ids=expired,
+        completed_at=result.completed_at,
     )
 
 
@@ -74,34 +94,83 @@ class Clock:
     poll_seconds: float = DEFAULT_POLL_SECONDS
 
 
-def wait_for_scan(
-    fetch: FetchPage, timeout_seconds: float, clock: Clock | None = None
-) -> ScanResult:
-    """Poll until the scan is judgeable, then fetch every page and merge them.
+@dataclass(frozen=True)
+class Wait:
+    """What counts as the answer the gate waits for, beyond a finished response.
 
-    Keeps polling while the status is IN_PROGRESS or PENDING; raises ScanGateError (naming
-    the digest and the status) on any other status, and when `timeout_seconds` pass first.
+    `newer_than`: only a scan completed after this time (a rescan just started) will do.
+    `confirm`: asked when ECR answers COMPLETE/ACTIVE without a completion time; True when
+    another source (Inspector's coverage) shows the scan really ran.
+    `not_found_waits`: ScanNotFoundException means "not started yet" (a fresh push) rather than
+    "no scan will come"."""
+
+    newer_than: dt.datetime | None = None
+    confirm: Callable[[], bool] | None = None
+    not_found_waits: bool = True
+
+
+def wait_for_scan(
+    fetch: FetchPage, timeout_seconds: float, clock: Clock | None = None, wait: Wait | None = None
+) -> ScanResult:
+    """Poll until the scan is finished, then fetch every page and merge them.
+
+    Keeps polling while the status is IN_PROGRESS or PENDING, or COMPLETE/ACTIVE without
+    `imageScanCompletedAt` (unless `wait.confirm` says the scan ran); raises ScanGateError
+    (naming the digest and the status) on any other status at once, and when
+    `timeout_seconds` pass first.
     """
     clock = clock or Clock()
+    wait = wait or Wait()
     deadline = clock.monotonic() + timeout_seconds
     while True:
         first = fetch(None)
         digest, status, description = page_status(first)
-        if status in JUDGEABLE:
+        if _answered(first, wait):
             return merge_pages(collect_pages(fetch, first))
         detail = f" ({description})" if description else ""
-        if status not in WAITING:
-            raise ScanGateError(
-                f"scan gate: image {digest}: scan status {status}{detail}", status=status
-            )
+        pending = status in WAITING or (status == SCAN_NOT_FOUND and wait.not_found_waits)
+        if not pending and status not in JUDGEABLE:
+            raise ScanGateError(unscannable_message(digest, status, detail), status=status)
         remaining = deadline - clock.monotonic()
         if remaining <= 0:
+            state = status if status not in JUDGEABLE else f"{status} but not finished"
             raise ScanGateError(
-                f"scan gate: image {digest}: still {status}{detail} after "
+                f"scan gate: image {digest}: still {state}{detail} after "
                 f"{timeout_seconds:g} s (scanTimeoutSeconds)",
                 status=status,
             )
         clock.sleep(min(clock.poll_seconds, remaining))
+
+
+def _answered(page: Mapping[str, Any], wait: Wait) -> bool:
+    _, status, _ = page_status(page)
+    if status not in JUDGEABLE:
+        return False
+    finished_at = completed_at(page)
+    if finished_at is None:
+        return wait.confirm is not None and wait.newer_than is None and wait.confirm()
+    return wait.newer_than is None or finished_at > wait.newer_than
+
+
+def unscannable_message(digest: str, status: str, detail: str = "") -> str:
+    """Why no scan will come for `digest`, and the ways out."""
+    accept = (
+        f"or accept this digest until a date: {ACCEPTED_KEY}: [{{digest: {digest}, "
+        "expires: YYYY-MM-DD, reason: ...}]"
+    )
+    if status == ELIGIBILITY_EXPIRED:
+        return (
+            f"scan gate: image {digest}: {status}{detail}: Amazon Inspector stopped rescanning "
+            "it (past its ECR re-scan duration); raise the re-scan duration in Inspector's "
+            f"settings, push the image again (a new digest is scanned), {accept}"
+        )
+    if status == SCAN_NOT_FOUND:
+        return (
+            f"scan gate: image {digest}: ECR holds no scan of it (ScanNotFoundException: "
+            "scans are dropped when the registry switches between basic and enhanced "
+            f"scanning, and none runs with scan on push off); push the image again, {accept}"
+        )
+    return f"scan gate: image {digest}: scan status {status}{detail}"
 
 
 def collect_pages(fetch: FetchPage, first: Mapping[str, Any]) -> list[Mapping[str, Any]]:

@@ -17,7 +17,8 @@ import urllib.request
 
 import pytest
 
-from infra.image_sbom import accepted_media_types, image_sbom_sha256
+from infra.image_sbom import image_sbom_sha256
+from infra.oci import accepted_media_types
 from testkit.engine import copy_from_image, docker, inspect
 from testkit.registry import REGISTRY_USER, Registry
 from tests.container.conftest import IMAGE_REPO, BuiltImage

@@ -74,8 +74,11 @@ class Image:
         return self.manifests[digest]
 
 
-def image_of(steps: Sequence[Step], platform: str = "linux/amd64") -> Image:
-    """Layers in step order; `empty_layer` history entries for steps without files."""
+def image_of(
+    steps: Sequence[Step], platform: str = "linux/amd64", labels: dict[str, str] | None = None
+) -> Image:
+    """Layers in step order; `empty_layer` history entries for steps without files; `labels`
+    become the config's `config.Labels`."""
     os_name, _, rest = platform.partition("/")
     architecture, _, variant = rest.partition("/")
     layers, diff_ids, history, blobs = [], [], [], {}
@@ -98,6 +101,8 @@ def image_of(steps: Sequence[Step], platform: str = "linux/amd64") -> Image:
     }
     if variant:
         config["variant"] = variant
+    if labels:
+        config["config"] = {"Labels": dict(labels)}
     config_bytes = json.dumps(config).encode()
     blobs[sha256(config_bytes)] = config_bytes
     manifest = {
@@ -130,7 +135,7 @@ def index_of(entries: Sequence[tuple[dict[str, str], Image]]) -> Image:
     return index
 
 
-def sbom_image(sbom: bytes) -> Image:
+def sbom_image(sbom: bytes, labels: dict[str, str] | None = None) -> Image:
     """The production image's shape, in small: base, venv, SBOM alone, code, metadata."""
     return image_of(
         [
@@ -140,5 +145,6 @@ def sbom_image(sbom: bytes) -> Image:
             Step(SBOM_COPY, {SBOM_MEMBER: sbom}),
             Step("COPY retail_api /app/retail_api # buildkit", {"app/retail_api/x.py": b"x=1\n"}),
             Step('LABEL org.retail-registry.sbom="/app/sbom.cdx.json"'),
-        ]
+        ],
+        labels=labels,
     )

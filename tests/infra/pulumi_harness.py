@@ -4,6 +4,10 @@ The mocks answer like AWS and pulumi-docker would (ARNs, URLs, a repo digest, th
 from a small in-memory registry that a run's "push" adds to), the scan gate reads a scripted
 DescribeImageScanFindings response, and the monitor records each RegisterResource request as
 the engine would receive it, parent and `protect` included.
+
+The program's own AWS calls go through `infra.aws_session`, whose clients all come from
+`boto3.Session`: the harness replaces that class for the run with one whose clients answer from
+the fake registry, and `infra.aws_session.download` with the fake registry's blobs.
 """
 
 from __future__ import annotations
@@ -16,14 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+import boto3
 import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.sync_await import _sync_await
 
-from infra import image_sbom_deploy
+from infra import aws_session
 from infra.paths import PROJECT_ROOT
-from infra.scan_gate import deploy as scan_deploy
 from tests.infra.oci_image import sbom_image
 
 ACCOUNT = "842676018087"
@@ -33,7 +37,8 @@ TOKEN_CALL = "aws:ecr/getAuthorizationToken:getAuthorizationToken"
 REPOSITORIES_CALL = "aws:ecr/getRepositories:getRepositories"
 IMAGES_CALL = "aws:ecr/getImages:getImages"
 IMAGE_CALL = "aws:ecr/getImage:getImage"
-FACTORY = "boto3_client_factory"
+REPOSITORY_CALL = "aws:ecr/getRepository:getRepository"
+SCANNED_AT = "2026-11-27T09:00:00+00:00"
 T = TypeVar("T")
 
 
@@ -48,6 +53,14 @@ class FakeEcr:
     """An error every lookup invoke fails with (an AccessDenied, say)."""
     sbom: bytes = b'{"bomFormat": "CycloneDX", "specVersion": "1.6"}'
     """The /app/sbom.cdx.json of every image here (BatchGetImage serves one small image)."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """The config labels of that image (its org.opencontainers.image.revision, say)."""
+    scan_type: str = "BASIC"
+    """What GetRegistryScanningConfiguration answers."""
+    requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    """The AWS calls the program made outside the provider, in order."""
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    """The arguments of every `boto3.Session(...)` the program built."""
 
     def push(self, repository: str, digest: str, tag: str) -> None:
         self.images.setdefault(repository, []).append((digest, [tag]))
@@ -56,27 +69,61 @@ class FakeEcr:
         return {t: d for d, tags in self.images.get(repository, []) for t in tags}
 
 
-def scan_response(status: str, counts: dict[str, int] | None = None) -> dict[str, Any]:
-    """A DescribeImageScanFindings response (ECR API reference field names), basic scanning."""
+def scan_response(
+    status: str, counts: dict[str, int] | None = None, completed_at: str | None = SCANNED_AT
+) -> dict[str, Any]:
+    """A DescribeImageScanFindings response (ECR API reference field names), basic scanning;
+    `completed_at=None` leaves out `imageScanCompletedAt` (a scan not finished)."""
+    findings: dict[str, Any] = {"findingSeverityCounts": counts or {}, "findings": []}
+    if completed_at is not None:
+        findings["imageScanCompletedAt"] = completed_at
     return {
         "imageScanStatus": {"status": status, "description": "scripted"},
-        "imageScanFindings": {"findingSeverityCounts": counts or {}, "findings": []},
+        "imageScanFindings": findings,
     }
 
 
 class _ScanClient:
-    def __init__(self, ecr: FakeEcr) -> None:
+    """Every client `boto3.Session(...).client(...)` gives during a run: ECR and Inspector."""
+
+    def __init__(self, ecr: FakeEcr, service: str, region: str | None) -> None:
         self.ecr = ecr
+        self.service = service
+        self.region = region
 
     def describe_image_scan_findings(self, **kwargs: Any) -> dict[str, Any]:
+        self.ecr.requests.append(("DescribeImageScanFindings", kwargs))
         return {"imageId": dict(kwargs["imageId"]), **self.ecr.scan}
 
+    def start_image_scan(self, **kwargs: Any) -> dict[str, Any]:
+        self.ecr.requests.append(("StartImageScan", kwargs))
+        return {"imageId": dict(kwargs["imageId"]), "imageScanStatus": {"status": "IN_PROGRESS"}}
+
+    def get_caller_identity(self) -> dict[str, Any]:
+        self.ecr.requests.append(("GetCallerIdentity", {"region": self.region}))
+        return {"Account": ACCOUNT, "Arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/deploy/ci"}
+
+    def get_registry_scanning_configuration(self, **kwargs: Any) -> dict[str, Any]:
+        return {"scanningConfiguration": {"scanType": self.ecr.scan_type, "rules": []}}
+
     def batch_get_image(self, **kwargs: Any) -> dict[str, Any]:
-        manifest = sbom_image(self.ecr.sbom).manifest_bytes.decode()
+        self.ecr.requests.append(("BatchGetImage", kwargs))
+        manifest = sbom_image(self.ecr.sbom, self.ecr.labels).manifest_bytes.decode()
         return {"images": [{"imageId": kwargs["imageIds"][0], "imageManifest": manifest}]}
 
     def get_download_url_for_layer(self, **kwargs: Any) -> dict[str, Any]:
         return {"downloadUrl": f"https://layers.invalid/{kwargs['layerDigest']}"}
+
+
+class _FakeSession:
+    """Stands in for `boto3.Session`: records how it was built, serves the fake registry."""
+
+    def __init__(self, ecr: FakeEcr, **kwargs: Any) -> None:
+        self.ecr = ecr
+        ecr.sessions.append({k: v for k, v in kwargs.items() if k != "botocore_session"})
+
+    def client(self, service: str, region_name: str | None = None, **_: Any) -> _ScanClient:
+        return _ScanClient(self.ecr, service, region_name)
 
 
 @dataclass
@@ -160,6 +207,14 @@ class AwsLikeMocks(pulumi.runtime.Mocks):
                 for tag in tags or [""]
             ]
             return {"imageIds": ids, "repositoryName": name, "region": self.region}
+        if token == REPOSITORY_CALL:
+            name = args["name"]
+            return {
+                "arn": f"arn:aws:ecr:{self.region}:{ACCOUNT}:repository/{name}",
+                "name": name,
+                "registryId": ACCOUNT,
+                "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/{name}",
+            }
         if token == IMAGE_CALL and args.get("mostRecent"):
             digest, tags = images[name][-1]
             return {"imageDigest": digest, "imageTags": tags, "repositoryName": name}
@@ -237,13 +292,12 @@ def program_run(
     it as `pulumi preview` does (a dry run)."""
     run = run if run is not None else ProgramRun()
     mocks = AwsLikeMocks(run, region)
-    scan_client = _ScanClient(run.ecr)
-    # The gate's one way out to AWS, pointed at the fake registry's scripted scan.
-    original_factory = getattr(scan_deploy, FACTORY)
-    setattr(scan_deploy, FACTORY, lambda _credentials: lambda _target: scan_client)
-    original_download = image_sbom_deploy.download
-    blobs = sbom_image(run.ecr.sbom).blobs
-    image_sbom_deploy.download = lambda url, limit: blobs[url.rsplit("/", 1)[1]]
+    # The program's one way out to AWS, pointed at the fake registry.
+    original_session = boto3.Session
+    boto3.Session = lambda **kwargs: _FakeSession(run.ecr, **kwargs)
+    original_download = aws_session.download
+    blobs = sbom_image(run.ecr.sbom, run.ecr.labels).blobs
+    aws_session.download = lambda url, limit: blobs[url.rsplit("/", 1)[1]]
     pulumi.runtime.set_all_config(config)
     pulumi.runtime.set_mocks(
         mocks,
@@ -264,6 +318,24 @@ def program_run(
         yield run
     finally:
         pulumi.export = original_export
-        setattr(scan_deploy, FACTORY, original_factory)
-        image_sbom_deploy.download = original_download
+        boto3.Session = original_session
+        aws_session.download = original_download
         pulumi.runtime.set_all_config({})
+
+
+def serve_boto3(monkeypatch: Any, client: Any) -> list[dict[str, Any]]:
+    """Make every `boto3.Session(...).client(...)` be `client`; returns the sessions' arguments.
+
+    The seam `infra.aws_session` documents: a test of one AWS call goes through the real
+    AwsSession with only boto3's client replaced."""
+    sessions: list[dict[str, Any]] = []
+
+    class Session:
+        def __init__(self, **kwargs: Any) -> None:
+            sessions.append({k: v for k, v in kwargs.items() if k != "botocore_session"})
+
+        def client(self, service: str, region_name: str | None = None, **_: Any) -> Any:
+            return client
+
+    monkeypatch.setattr(boto3, "Session", Session)
+    return sessions

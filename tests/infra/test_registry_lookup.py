@@ -18,7 +18,7 @@ import pytest
 
 from infra.image_tag import BuildPlan, build_plan
 from infra.oci import is_digest
-from infra.paths import PROJECT_ROOT
+from infra.paths import DOCKERFILE, PROJECT_ROOT, SERVER_DIR
 from infra.registry_lookup import RegistryContents, choose_source, digest_of
 from tests.infra.conftest import ACCOUNT, REGION, engine_config
 from tests.infra.pulumi_harness import (
@@ -63,7 +63,7 @@ def settle() -> None:
 
 def _plan_with_tag(tag: str) -> Callable[..., BuildPlan]:
     def plan(*args: Any, **kwargs: Any) -> BuildPlan:
-        return replace(build_plan(*args, **kwargs), tag=tag)
+        return replace(build_plan(*args, **kwargs), tag=tag, content_tag=tag)
 
     return plan
 
@@ -182,11 +182,45 @@ def test_a_mutable_override_tag_is_pushed_again_even_when_held() -> None:
     assert digest != HELD and digest == ecr.tags(REPOSITORY)["latest"]
 
 
+def this_build() -> str:
+    """The content tag `up` computes for the committed prod stack."""
+    return build_plan(SERVER_DIR, DOCKERFILE, "linux/amd64").content_tag
+
+
 def test_an_immutable_override_tag_held_by_ecr_is_reused() -> None:
-    ecr = FakeEcr(images={REPOSITORY: [(HELD, ["v1.4.0"])]})
+    """The held image says (its revision label) it was built from this very content."""
+    labels = {"org.opencontainers.image.revision": this_build()}
+    ecr = FakeEcr(images={REPOSITORY: [(HELD, ["v1.4.0"])]}, labels=labels)
     config = {**engine_config("prod"), "retail-registry:imageTag": "v1.4.0"}
     with program_run("prod", config, run=ProgramRun(ecr=ecr)) as run:
         assert run.of_type(IMAGE) == []
+        assert resolve(pulumi.Output.from_input(run.exports["imageDigest"])) == HELD
+
+
+def test_an_override_tag_held_with_other_content_fails_naming_both() -> None:
+    labels = {"org.opencontainers.image.revision": "sha-0123456789ab"}
+    ecr = FakeEcr(images={REPOSITORY: [(HELD, ["v1.4.0"])]}, labels=labels)
+    config = {**engine_config("prod"), "retail-registry:imageTag": "v1.4.0"}
+    run = ProgramRun(ecr=ecr)
+    with pytest.raises(pulumi.RunError) as caught, program_run("prod", config, run=run):
+        pass
+    assert str(caught.value) == (
+        f"imageTag v1.4.0: ECR already holds it ({HELD}), built from sha-0123456789ab, but "
+        f"this build is {this_build()}; the code changed since that tag was pushed: use a new "
+        "imageTag (or none, for the content tag)"
+    )
+    # Refused before any resource is declared: nothing is half-applied.
+    assert [r.type for r in run.resources if r.type.startswith("aws:")] == []
+
+
+def test_an_unlabelled_held_image_needs_its_digest_accepted() -> None:
+    ecr = FakeEcr(images={REPOSITORY: [(HELD, ["v1.4.0"])]})
+    config = {**engine_config("prod"), "retail-registry:imageTag": "v1.4.0"}
+    refused = pytest.raises(pulumi.RunError, match=f"acceptUnlabelledDigest: {HELD}$")
+    with refused, program_run("prod", config, run=ProgramRun(ecr=ecr)):
+        pass
+    accepted = {**config, "retail-registry:acceptUnlabelledDigest": HELD}
+    with program_run("prod", accepted, run=ProgramRun(ecr=ecr)) as run:
         assert resolve(pulumi.Output.from_input(run.exports["imageDigest"])) == HELD
 
 

@@ -27,6 +27,10 @@ DEFAULTS = {
     "scanFailSeverity": "CRITICAL",
     "scanIgnore": [],
     "scanTimeoutSeconds": 600,
+    "scanMaxAgeDays": 7,
+    "scanIgnoreUnfixed": False,
+    "scanAcceptedDigests": [],
+    "acceptUnlabelledDigest": "",
 }
 
 

@@ -146,3 +146,30 @@ def test_bad_input_exits_2_with_one_line(
     assert done.stdout == ""
     assert len(done.stderr.splitlines()) == 1, done.stderr
     assert done.stderr.startswith("scan_gate: error: " + error.format(**names))
+
+
+@pytest.mark.parametrize("status", ["COMPLETE", "ACTIVE"])
+def test_an_unfinished_response_is_not_a_pass(tmp_path: Path, status: str) -> None:
+    """Enhanced scanning's early answer (aws/aws-sdk#289): empty list, no completion time."""
+    path = tmp_path / "early.json"
+    path.write_text(json.dumps(response(status, enhanced_findings=[], completed_at=None)))
+    done = run_cli("--findings", path)
+    assert (done.returncode, done.stderr) == (1, "")
+    assert done.stdout == (
+        f"FAIL image {DIGEST}: scan {status} but not finished (no imageScanCompletedAt); "
+        "ask again later\n"
+    )
+
+
+def test_ignore_unfixed_on_enhanced_findings(tmp_path: Path) -> None:
+    path = tmp_path / "enhanced.json"
+    findings = [enhanced("CVE-2026-7", "CRITICAL", fix="NO")]
+    path.write_text(json.dumps(response("ACTIVE", enhanced_findings=findings)))
+    assert run_cli("--findings", path).returncode == 1
+    done = run_cli("--findings", path, "--ignore-unfixed")
+    assert done.returncode == 0, done.stdout
+    basic_path = tmp_path / "basic.json"
+    basic_path.write_text(json.dumps(response(findings=[basic("CVE-1", "LOW")])))
+    refused = run_cli("--findings", basic_path, "--ignore-unfixed")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("scan_gate: error: scanIgnoreUnfixed: basic scanning")

@@ -12,11 +12,14 @@ from typing import Any
 
 import pulumi
 import pytest
+from botocore.exceptions import NoCredentialsError
 from pulumi.runtime.sync_await import _sync_await
 
+from infra.aws_config import AwsConfig
+from infra.aws_session import AwsSession
 from infra.scan_gate import Clock, ScanPolicy, Severity
-from infra.scan_gate.aws import AwsCredentials, EcrScanClient, EcrTarget
-from infra.scan_gate.deploy import credentials_from_stack, gate_image
+from infra.scan_gate.deploy import gate_image
+from tests.infra.pulumi_harness import serve_boto3
 
 from .conftest import DIGEST, TODAY, FakeClock, ScriptedEcr, basic, response
 
@@ -49,48 +52,42 @@ def resolve(output: pulumi.Output[Any]) -> Any:
     return _sync_await(output.future())
 
 
-class Recorder:
-    """A client factory handing out one scripted client and recording the target."""
+@pytest.fixture
+def serve(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """serve(client) -> an AwsSession whose every boto3 client is `client`."""
 
-    def __init__(self, client: ScriptedEcr) -> None:
-        self.client = client
-        self.targets: list[EcrTarget] = []
+    def make(client: Any) -> AwsSession:
+        serve_boto3(monkeypatch, client)
+        return AwsSession(AwsConfig())
 
-    def __call__(self, target: EcrTarget) -> EcrScanClient:
-        self.targets.append(target)
-        return self.client
+    return make
 
 
-def gate(client: ScriptedEcr, policy: ScanPolicy, clock: FakeClock | None = None) -> Any:
+def gate(
+    session: AwsSession, policy: ScanPolicy, clock: FakeClock | None = None, fresh: bool = True
+) -> Any:
     fake = clock or FakeClock()
     return gate_image(
         ARN,
         pulumi.Output.from_input(DIGEST),
         policy,
-        client_factory=Recorder(client),
+        session=session,
+        platforms=("linux/amd64",),
+        fresh_push=fresh,
         clock=Clock(fake.monotonic, fake.sleep, 10),
         today=lambda: TODAY,
     )
 
 
-def test_pass_resolves_digest_and_image_scan() -> None:
+def test_pass_resolves_digest_and_image_scan(serve: Any) -> None:
     mocks(preview=False)
     ecr = ScriptedEcr([response("IN_PROGRESS"), CLEAN])
-    factory = Recorder(ecr)
-    gated = gate_image(
-        ARN,
-        DIGEST,
-        ScanPolicy(),
-        client_factory=factory,
-        today=lambda: TODAY,
-        clock=Clock(FakeClock().monotonic, FakeClock().sleep, 1),
-    )
+    gated = gate(serve(ecr), ScanPolicy())
     image_ref = pulumi.Output.concat(URL, "@", gated.digest)
     assert resolve(image_ref) == f"{URL}@{DIGEST}"
     assert resolve(gated.image_scan)["counts"] == {"HIGH": 1}
     assert resolve(gated.image_scan)["passed"] is True
     # Region and account come from the repository ARN; registryId pins the account.
-    assert factory.targets == [EcrTarget("aws", "eu-central-1", "842676018087", "mlops/retail-api")]
     assert ecr.requests[0] == {
         "registryId": "842676018087",
         "repositoryName": "mlops/retail-api",
@@ -99,9 +96,9 @@ def test_pass_resolves_digest_and_image_scan() -> None:
     }
 
 
-def test_failing_verdict_fails_the_update() -> None:
+def test_failing_verdict_fails_the_update(serve: Any) -> None:
     mocks(preview=False)
-    gated = gate(ScriptedEcr([DIRTY]), ScanPolicy(Severity.CRITICAL))
+    gated = gate(serve(ScriptedEcr([DIRTY])), ScanPolicy(Severity.CRITICAL))
     image_ref = pulumi.Output.concat(URL, "@", gated.digest)
     with pytest.raises(pulumi.RunError) as caught:
         resolve(image_ref)
@@ -111,37 +108,39 @@ def test_failing_verdict_fails_the_update() -> None:
     )
 
 
-def test_timeout_fails_the_update_without_real_waiting() -> None:
+def test_timeout_fails_the_update_without_real_waiting(serve: Any) -> None:
     mocks(preview=False)
     clock = FakeClock()
-    gated = gate(ScriptedEcr([response("PENDING")]), ScanPolicy(timeout_seconds=30), clock)
+    gated = gate(serve(ScriptedEcr([response("PENDING")])), ScanPolicy(timeout_seconds=30), clock)
     with pytest.raises(pulumi.RunError, match=f"image {DIGEST}: still PENDING after 30 s"):
         resolve(gated.digest)
     assert sum(clock.sleeps) == 30
 
 
-def test_client_errors_fail_closed_in_one_line() -> None:
+def test_missing_credentials_fail_closed_in_one_line(serve: Any) -> None:
     mocks(preview=False)
 
-    def no_credentials(target: EcrTarget) -> EcrScanClient:
-        raise RuntimeError("Unable to locate credentials")
+    class NoKeys:
+        def batch_get_image(self, **kwargs: Any) -> Any:
+            raise NoCredentialsError()
 
-    gated = gate_image(ARN, DIGEST, ScanPolicy(), client_factory=no_credentials)
+    gated = gate(serve(NoKeys()), ScanPolicy())
     with pytest.raises(pulumi.RunError) as caught:
         resolve(gated.digest)
     assert str(caught.value) == (
-        f"scan gate: image {DIGEST}: no ECR client for 842676018087/eu-central-1: "
-        "RuntimeError: Unable to locate credentials"
+        f"scan gate: image {DIGEST}: no AWS credentials for 842676018087/eu-central-1: "
+        "BatchGetImage failed: NoCredentialsError: Unable to locate credentials (set "
+        "aws:profile, aws:accessKey/secretKey, aws:assumeRoles or the environment's credentials)"
     )
 
 
-def test_preview_reports_without_waiting_or_failing() -> None:
+def test_preview_reports_without_waiting_or_failing(serve: Any) -> None:
     mocks(preview=True)
     clock = FakeClock()
-    gated = gate(ScriptedEcr([DIRTY]), ScanPolicy(), clock)
+    gated = gate(serve(ScriptedEcr([DIRTY])), ScanPolicy(), clock)
     assert resolve(gated.digest) == DIGEST
     assert resolve(gated.image_scan)["failingIds"] == ["CVE-2024-9"]
-    pending = gate(ScriptedEcr([response("IN_PROGRESS")]), ScanPolicy(), clock)
+    pending = gate(serve(ScriptedEcr([response("IN_PROGRESS")])), ScanPolicy(), clock)
     assert resolve(pending.digest) == DIGEST
     assert resolve(pending.image_scan) == {
         "digest": DIGEST,
@@ -157,27 +156,23 @@ def test_preview_reports_without_waiting_or_failing() -> None:
     assert clock.sleeps == []
 
 
-def test_report_only_passes_critical_findings_and_failed_scans() -> None:
+def test_report_only_passes_critical_findings_and_failed_scans(serve: Any) -> None:
     """scanFailSeverity NONE: `up` reports (and warns) but never fails the update."""
     mocks(preview=False)
-    gated = gate(ScriptedEcr([DIRTY]), ScanPolicy(fail_severity=None))
+    gated = gate(serve(ScriptedEcr([DIRTY])), ScanPolicy(fail_severity=None))
     assert resolve(gated.digest) == DIGEST
     assert resolve(gated.image_scan)["failSeverity"] == "NONE"
     assert resolve(gated.image_scan)["failingIds"] == []
-    failed = gate(ScriptedEcr([response("FAILED")]), ScanPolicy(fail_severity=None))
+    failed = gate(serve(ScriptedEcr([response("FAILED")])), ScanPolicy(fail_severity=None))
     assert resolve(failed.digest) == DIGEST
     assert resolve(failed.image_scan)["status"] == "FAILED"
 
 
-def test_unfinished_scan_fails_the_update_when_gating() -> None:
+def test_expired_eligibility_fails_the_update_at_once(serve: Any) -> None:
     mocks(preview=False)
-    gated = gate(ScriptedEcr([response("SCAN_ELIGIBILITY_EXPIRED")]), ScanPolicy(Severity.LOW))
-    with pytest.raises(pulumi.RunError, match="scan status SCAN_ELIGIBILITY_EXPIRED"):
+    clock = FakeClock()
+    expired = ScriptedEcr([response("SCAN_ELIGIBILITY_EXPIRED")])
+    gated = gate(serve(expired), ScanPolicy(Severity.LOW), clock)
+    with pytest.raises(pulumi.RunError, match="SCAN_ELIGIBILITY_EXPIRED: Amazon Inspector"):
         resolve(pulumi.Output.concat(URL, "@", gated.digest))
-
-
-def test_credentials_follow_the_aws_namespace() -> None:
-    mocks(False, {"aws:profile": "ci-deploy", "aws:allowedAccountIds": '["842676018087"]'})
-    assert credentials_from_stack() == AwsCredentials("ci-deploy", ("842676018087",))
-    mocks(False)
-    assert credentials_from_stack() == AwsCredentials(None, ())
+    assert clock.sleeps == []

@@ -9,9 +9,12 @@ Field names relied on (ECR API reference, DescribeImageScanFindings response):
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from infra.scan_gate import Finding, FindingsError, Severity, merge_pages
+from infra.scan_gate.findings import completed_at, is_finished
 
 from .conftest import DIGEST, basic, enhanced, response
 
@@ -136,3 +139,31 @@ def test_malformed_documents_name_the_field(page: object, message: str) -> None:
 def test_no_pages() -> None:
     with pytest.raises(FindingsError, match="no response pages"):
         merge_pages([])
+
+
+def test_a_zero_count_is_a_count() -> None:
+    """ECR lists severities with 0 findings too; 0 is a count, not an error."""
+    page = response(findings=[basic("CVE-1", "HIGH")], counts={"HIGH": 1, "CRITICAL": 0})
+    result = merge_pages([page])
+    assert result.counts == {Severity.HIGH: 1, Severity.CRITICAL: 0}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-11-30T08:00:00Z", dt.datetime(2026, 11, 30, 8, tzinfo=dt.UTC)),
+        ("2026-11-30T16:00:00+08:00", dt.datetime(2026, 11, 30, 8, tzinfo=dt.UTC)),
+        (1796083200.0, dt.datetime(2026, 12, 1, tzinfo=dt.UTC)),
+        (dt.datetime(2026, 11, 30, 8), dt.datetime(2026, 11, 30, 8, tzinfo=dt.UTC)),
+    ],
+)
+def test_completion_time_in_every_shape_aws_prints(value: object, expected: dt.datetime) -> None:
+    page = response()
+    page["imageScanFindings"]["imageScanCompletedAt"] = value
+    assert completed_at(page) == expected
+    assert is_finished(page) is True
+
+
+def test_no_completion_time_is_not_finished() -> None:
+    assert is_finished(response(findings=[], completed_at=None)) is False
+    assert is_finished(response("IN_PROGRESS")) is False

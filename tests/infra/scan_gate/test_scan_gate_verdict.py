@@ -1,7 +1,8 @@
 """judge and wait_for_scan: thresholds, ignore entries, statuses, pagination and the timeout.
 
-Statuses from ECR's ScanStatus enum: judged on COMPLETE and ACTIVE, polled on IN_PROGRESS and
-PENDING, failed closed on FAILED, UNSUPPORTED_IMAGE, SCAN_ELIGIBILITY_EXPIRED,
+Statuses from ECR's ScanStatus enum: judged on COMPLETE and ACTIVE once `imageScanCompletedAt`
+is there, polled on IN_PROGRESS and PENDING (and on COMPLETE/ACTIVE without a completion time),
+failed closed at once on FAILED, UNSUPPORTED_IMAGE, SCAN_ELIGIBILITY_EXPIRED,
 FINDINGS_UNAVAILABLE, LIMIT_EXCEEDED, IMAGE_ARCHIVED, IMAGE_SIZE_EXCEEDED (and anything new).
 """
 
@@ -70,6 +71,7 @@ def test_summary_output_keys() -> None:
         "unlistedFailing": 0,
         "ignoredIds": ["CVE-2024-0002"],
         "expiredIgnoreIds": ["CVE-2020-9999"],
+        "scanCompletedAt": "2026-11-30T08:00:00+00:00",
     }
 
 
@@ -168,7 +170,100 @@ def test_every_other_status_fails_closed(status: str) -> None:
     clock = FakeClock()
     with pytest.raises(ScanGateError) as caught:
         wait_for_scan(ecr.fetch, 60, Clock(clock.monotonic, clock.sleep, 1))
-    assert str(caught.value) == f"scan gate: image {DIGEST}: scan status {status} (why)"
+    assert str(caught.value).startswith(f"scan gate: image {DIGEST}: ")
+    assert f"{status} (why)" in str(caught.value)
+    # At once: no waiting for a scan that cannot come.
+    assert clock.sleeps == [1]
+
+
+def test_eligibility_expired_names_the_cause_and_every_way_out() -> None:
+    ecr = ScriptedEcr([response("SCAN_ELIGIBILITY_EXPIRED", description="expired")])
+    with pytest.raises(ScanGateError) as caught:
+        wait_for_scan(ecr.fetch, 600, Clock(FakeClock().monotonic, FakeClock().sleep))
+    assert str(caught.value) == (
+        f"scan gate: image {DIGEST}: SCAN_ELIGIBILITY_EXPIRED (expired): Amazon Inspector "
+        "stopped rescanning it (past its ECR re-scan duration); raise the re-scan duration in "
+        "Inspector's settings, push the image again (a new digest is scanned), or accept this "
+        f"digest until a date: scanAcceptedDigests: [{{digest: {DIGEST}, expires: YYYY-MM-DD, "
+        "reason: ...}]"
+    )
+    assert len(ecr.requests) == 1
+
+
+# What enhanced scanning has answered right after a push (aws/aws-sdk#289): a judgeable status
+# with an empty list and no completion time or counts; and a basic answer missing the time.
+EARLY_COMPLETE = response("COMPLETE", enhanced_findings=[], completed_at=None)
+EARLY_ACTIVE = response("ACTIVE", enhanced_findings=[], completed_at=None)
+EARLY_BASIC = response("COMPLETE", findings=[], completed_at=None)
+FINISHED_CRITICAL = response(
+    "ACTIVE", enhanced_findings=[enhanced("CVE-2026-0001", "CRITICAL")], counts={"CRITICAL": 1}
+)
+
+
+@pytest.mark.parametrize("early", [EARLY_COMPLETE, EARLY_ACTIVE, EARLY_BASIC])
+def test_an_answer_without_completion_time_is_polled_past(early: dict[str, object]) -> None:
+    ecr = ScriptedEcr([early, early, FINISHED_CRITICAL])
+    clock = FakeClock()
+    result = wait_for_scan(ecr.fetch, 600, Clock(clock.monotonic, clock.sleep, 5))
+    assert clock.sleeps == [5, 5]
+    summary = judge(result, ScanPolicy(), TODAY)
+    assert (summary.passed, summary.failing_ids) == (False, ("CVE-2026-0001",))
+
+
+@pytest.mark.parametrize("early", [EARLY_COMPLETE, EARLY_ACTIVE, EARLY_BASIC])
+def test_an_answer_that_never_finishes_times_out_as_not_finished(early: dict[str, object]) -> None:
+    ecr = ScriptedEcr([early])
+    clock = FakeClock()
+    with pytest.raises(ScanGateError) as caught:
+        wait_for_scan(ecr.fetch, 20, Clock(clock.monotonic, clock.sleep, 10))
+    status = early["imageScanStatus"]["status"]  # type: ignore[index]
+    assert str(caught.value) == (
+        f"scan gate: image {DIGEST}: still {status} but not finished after 20 s "
+        "(scanTimeoutSeconds)"
+    )
+
+
+def test_the_deadline_counts_from_the_clock_at_the_start() -> None:
+    """A monotonic clock does not start at 0: the deadline is start + timeout."""
+    ecr = ScriptedEcr([response("IN_PROGRESS")])
+    clock = FakeClock(now=5000.0)
+    with pytest.raises(ScanGateError, match="after 30 s"):
+        wait_for_scan(ecr.fetch, 30, Clock(clock.monotonic, clock.sleep, 10))
+    assert clock.sleeps == [10, 10, 10]
+    assert clock.now == 5030.0
+
+
+def test_lower_case_finding_ids_match_upper_case_ignore_entries() -> None:
+    page = response(
+        enhanced_findings=[enhanced("ghsa-abcd-efgh-ijkl", "CRITICAL")], counts={"CRITICAL": 1}
+    )
+    entry = IgnoreEntry("GHSA-ABCD-EFGH-IJKL", dt.date(2026, 12, 31), "not reachable")
+    summary = judge(merge_pages([page]), ScanPolicy(ignore=(entry,)), TODAY)
+    assert (summary.passed, summary.ignored_ids) == (True, ("ghsa-abcd-efgh-ijkl",))
+
+
+def test_ignore_unfixed_counts_yes_and_partial_not_no() -> None:
+    page = response(
+        enhanced_findings=[
+            enhanced("CVE-1", "CRITICAL", fix="NO"),
+            enhanced("CVE-2", "CRITICAL", fix="PARTIAL"),
+            enhanced("CVE-3", "CRITICAL", fix="YES"),
+        ],
+        counts={"CRITICAL": 3},
+    )
+    lenient = judge(merge_pages([page]), ScanPolicy(ignore_unfixed=True), TODAY)
+    assert (lenient.failing_ids, lenient.unlisted_failing) == (("CVE-2", "CVE-3"), 0)
+    strict = judge(merge_pages([page]), ScanPolicy(), TODAY)
+    assert strict.failing_ids == ("CVE-1", "CVE-2", "CVE-3")
+
+
+def test_ignore_unfixed_is_refused_under_basic_scanning() -> None:
+    with pytest.raises(ValueError) as caught:
+        judge(merge_pages([MIXED]), ScanPolicy(ignore_unfixed=True), TODAY)
+    assert str(caught.value) == (
+        "scanIgnoreUnfixed: basic scanning reports no fixAvailable, so unfixable findings "
+        "cannot be told apart; turn on enhanced scanning or set it to false"
+    )
 
 
 def test_timeout_names_digest_and_status() -> None:

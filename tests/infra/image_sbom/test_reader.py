@@ -1,4 +1,4 @@
-"""infra/image_sbom.py: the SBOM's sha256 from manifest, config and blobs, on real tarballs.
+"""infra/image_sbom/reader.py: the SBOM's sha256 from manifest, config and blobs, on real tarballs.
 
 Images are built in memory (tests/infra/oci_image.py, OCI image-spec field names); expected
 hashes are hashlib.sha256 of the bytes the test itself put at app/sbom.cdx.json.
@@ -12,8 +12,8 @@ import re
 
 import pytest
 
-from infra import image_sbom
 from infra.image_sbom import SbomError, image_sbom_sha256
+from infra.image_sbom import reader as image_sbom
 from tests.infra.oci_image import (
     SBOM_COPY,
     SBOM_MEMBER,

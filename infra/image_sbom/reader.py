@@ -3,7 +3,7 @@
 Pure: no Pulumi, no boto3, no network. The caller hands in the manifest (an image manifest or
 an index), the image config and a `fetch_blob(digest) -> bytes`; this module picks the one
 layer that holds the SBOM, checks every blob against its digest, untars that layer as a
-stream with size caps and hashes the file. The ECR side (`infra/image_sbom_deploy.py`) and
+stream with size caps and hashes the file. The ECR side (`infra/image_sbom/deploy.py`) and
 the real-registry test (`tests/container/test_image_sbom_digest.py`) supply the fetching.
 
 Why the layer is found through the config's `history`: the Dockerfile copies the SBOM alone
@@ -18,19 +18,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
-import json
 import tarfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import IO, Any
 
+from infra.oci import ManifestError, descriptor_digest, resolve_image, verified
+
 SBOM_PATH = "/app/sbom.cdx.json"
-# Docker image manifest v2 schema 2 and OCI image-spec media types (manifest.md, image-index.md).
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-DOCKER_MANIFEST_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-MANIFEST_TYPES = (DOCKER_MANIFEST, OCI_MANIFEST)
-INDEX_TYPES = (DOCKER_MANIFEST_LIST, OCI_INDEX)
 # Caps: the SBOM layer is ~30 kB compressed; these only stop a wrong or hostile blob early.
 MAX_BLOB_BYTES = 64 * 1024 * 1024
 MAX_TAR_BYTES = 256 * 1024 * 1024
@@ -40,16 +34,15 @@ _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 FetchBlob = Callable[[str], bytes]
-FetchManifest = Callable[[str], bytes]
 
 
-class SbomError(ValueError):
+class SbomError(ManifestError):
     """The SBOM's hash cannot be taken: the message names the digest and what is missing."""
 
 
 def image_sbom_sha256(
     manifest: Mapping[str, Any],
-    fetch_manifest: FetchManifest,
+    fetch_manifest: FetchBlob,
     fetch_blob: FetchBlob,
     platform: str,
 ) -> str:
@@ -57,45 +50,13 @@ def image_sbom_sha256(
 
     `fetch_manifest(digest)` returns a manifest's raw bytes, `fetch_blob(digest)` a blob's;
     both are checked against the digest they were asked for."""
-    if is_index(manifest):
-        child = select_manifest(manifest, platform)
-        manifest = parse_json(verified(child, fetch_manifest(child)), f"manifest {child}")
-        if is_index(manifest):
-            raise SbomError(f"manifest {child}: an index inside an index is not supported")
-    config_ref = descriptor_digest(manifest.get("config"), "manifest config")
-    config = parse_json(verified(config_ref, fetch_blob(config_ref)), f"config {config_ref}")
-    return sbom_sha256(manifest, config, fetch_blob)
-
-
-def is_index(manifest: Mapping[str, Any]) -> bool:
-    """An image index / manifest list (by media type, or by its `manifests` array)."""
-    return manifest.get("mediaType") in INDEX_TYPES or "manifests" in manifest
-
-
-def select_manifest(index: Mapping[str, Any], platform: str) -> str:
-    """The digest of the index entry for `platform` (`os/arch[/variant]`, e.g. linux/arm64/v8).
-
-    BuildKit's attestation entries carry platform `unknown/unknown`, so they never match."""
-    wanted_os, _, rest = platform.partition("/")
-    wanted_arch, _, wanted_variant = rest.partition("/")
-    entries = index.get("manifests")
-    if not isinstance(entries, list):
-        raise SbomError("image index: no `manifests` array")
-    seen = []
-    for entry in entries:
-        found = entry.get("platform") if isinstance(entry, Mapping) else None
-        if not isinstance(found, Mapping):
-            continue
-        seen.append("/".join(str(found.get(k, "")) for k in ("os", "architecture", "variant")))
-        if found.get("os") != wanted_os or found.get("architecture") != wanted_arch:
-            continue
-        variant = found.get("variant")
-        # Docker normalises arm64 to v8, so an entry without a variant is v8 too.
-        if wanted_variant and variant not in (wanted_variant, None):
-            continue
-        return descriptor_digest(entry, f"image index entry for {platform}")
-    listed = ", ".join(s.rstrip("/") for s in seen) or "none"
-    raise SbomError(f"image index: no manifest for platform {platform} (it lists: {listed})")
+    try:
+        image, config = resolve_image(manifest, fetch_manifest, fetch_blob, platform)
+        return sbom_sha256(image, config, fetch_blob)
+    except SbomError:
+        raise
+    except ManifestError as exc:
+        raise SbomError(str(exc)) from None
 
 
 def sbom_sha256(
@@ -173,40 +134,6 @@ def file_sha256(blob: bytes, layer: str, diff_id: str | None = None) -> str:
     if diff_id is not None and diff_id != f"sha256:{stream.sha256.hexdigest()}":
         raise SbomError(f"layer {layer}: uncompressed content does not match diff_id {diff_id}")
     return found
-
-
-def verified(digest: str, data: bytes) -> bytes:
-    """`data`, once its sha256 is the one `digest` (`sha256:<hex>`) names."""
-    algorithm, _, expected = digest.partition(":")
-    if algorithm != "sha256":
-        raise SbomError(f"{digest}: only sha256 digests are supported")
-    actual = hashlib.sha256(data).hexdigest()
-    if actual != expected:
-        raise SbomError(f"{digest}: fetched content hashes to sha256:{actual}")
-    return data
-
-
-def descriptor_digest(descriptor: object, what: str) -> str:
-    """The `digest` of an OCI descriptor, checked for shape."""
-    digest = descriptor.get("digest") if isinstance(descriptor, Mapping) else None
-    if not isinstance(digest, str) or not digest.startswith("sha256:") or len(digest) != 71:
-        raise SbomError(f"{what}: no sha256 `digest` (got {digest!r})")
-    return digest
-
-
-def parse_json(data: bytes, what: str) -> Mapping[str, Any]:
-    try:
-        document = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise SbomError(f"{what}: not JSON: {exc}") from None
-    if not isinstance(document, dict):
-        raise SbomError(f"{what}: not a JSON object")
-    return document
-
-
-def accepted_media_types() -> Sequence[str]:
-    """What a registry may answer with: both manifest kinds and both index kinds."""
-    return (*MANIFEST_TYPES, *INDEX_TYPES)
 
 
 def _hash(handle: IO[bytes] | None) -> str:

@@ -1,4 +1,4 @@
-"""infra/image_sbom_deploy.py: the ECR calls, and `imageSbomSha256` from the whole program.
+"""infra/image_sbom/deploy.py: the ECR calls, and `imageSbomSha256` from the whole program.
 
 ECR request fields are the API reference's (BatchGetImage: registryId, repositoryName,
 imageIds[].imageDigest, acceptedMediaTypes; GetDownloadUrlForLayer: layerDigest, answering
@@ -12,15 +12,25 @@ from typing import Any
 
 import pulumi
 import pytest
+from botocore.exceptions import ClientError
 from pulumi.runtime.sync_await import _sync_await
 
-from infra import image_sbom, image_sbom_deploy
+from infra import aws_session
+from infra.aws_config import AwsConfig
+from infra.aws_session import AwsSession, EcrTarget
 from infra.image_sbom import SbomError
-from infra.image_sbom_deploy import ecr_sbom_sha256
-from infra.scan_gate.aws import EcrTarget
+from infra.image_sbom import reader as image_sbom
+from infra.image_sbom.deploy import ecr_sbom_sha256
 from tests.infra.conftest import ACCOUNT, REGION, engine_config
 from tests.infra.oci_image import Image, image_of, index_of, sbom_image
-from tests.infra.pulumi_harness import FakeEcr, ProgramRun, _ScanClient, program_run, resolve
+from tests.infra.pulumi_harness import (
+    FakeEcr,
+    ProgramRun,
+    _ScanClient,
+    program_run,
+    resolve,
+    serve_boto3,
+)
 
 SBOM = b'{"bomFormat": "CycloneDX", "specVersion": "1.6", "metadata": {}}\n'
 REPOSITORY = "mlops/retail-api"
@@ -35,12 +45,8 @@ MEDIA_TYPES = {
 }
 
 
-class ClientError(Exception):
-    """botocore's ClientError shape: `response["Error"]` with Code and Message."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.response = {"Error": {"Code": code, "Message": message}}
+def client_error(code: str, message: str, operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
 
 
 class FakeEcrImages:
@@ -64,7 +70,11 @@ class FakeEcrImages:
     def get_download_url_for_layer(self, **kwargs: Any) -> dict[str, Any]:
         self.requests.append(("GetDownloadUrlForLayer", kwargs))
         if self.deny_layers:
-            raise ClientError("AccessDeniedException", "not authorized: ecr:GetDownloadUrlForLayer")
+            raise client_error(
+                "AccessDeniedException",
+                "not authorized: ecr:GetDownloadUrlForLayer",
+                "GetDownloadUrlForLayer",
+            )
         return {
             "downloadUrl": f"https://prod-{REGION}-starport-layer-bucket.s3.amazonaws.com/{kwargs['layerDigest']}?X-Amz-Signature=x"
         }
@@ -79,15 +89,23 @@ def served(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
         assert limit == image_sbom.MAX_BLOB_BYTES
         return blobs[url.split("?")[0].rsplit("/", 1)[1]]
 
-    monkeypatch.setattr(image_sbom_deploy, "download", download)
+    monkeypatch.setattr(aws_session, "download", download)
     return blobs
 
 
-def test_manifest_config_and_one_layer_are_asked_for_by_digest(served: dict[str, bytes]) -> None:
+def session_serving(monkeypatch: pytest.MonkeyPatch, client: Any) -> AwsSession:
+    serve_boto3(monkeypatch, client)
+    return AwsSession(AwsConfig())
+
+
+def test_manifest_config_and_one_layer_are_asked_for_by_digest(
+    served: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
     image = sbom_image(SBOM)
     served |= image.blobs
     client = FakeEcrImages(image, HELD)
-    assert ecr_sbom_sha256(client, TARGET, HELD, "linux/amd64") == hashlib.sha256(SBOM).hexdigest()
+    session = session_serving(monkeypatch, client)
+    assert ecr_sbom_sha256(session, TARGET, HELD, "linux/amd64") == hashlib.sha256(SBOM).hexdigest()
     scope = {"registryId": ACCOUNT, "repositoryName": REPOSITORY}
     (name, first), *layers = client.requests
     assert name == "BatchGetImage"
@@ -99,7 +117,9 @@ def test_manifest_config_and_one_layer_are_asked_for_by_digest(served: dict[str,
     ]
 
 
-def test_an_index_costs_one_more_batch_get_image(served: dict[str, bytes]) -> None:
+def test_an_index_costs_one_more_batch_get_image(
+    served: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
     arm = image_of([], "linux/arm64")
     amd = sbom_image(SBOM)
     index = index_of(
@@ -110,34 +130,55 @@ def test_an_index_costs_one_more_batch_get_image(served: dict[str, bytes]) -> No
     )
     served |= index.blobs
     client = FakeEcrImages(index, HELD)
-    assert ecr_sbom_sha256(client, TARGET, HELD, "linux/amd64") == hashlib.sha256(SBOM).hexdigest()
+    session = session_serving(monkeypatch, client)
+    assert ecr_sbom_sha256(session, TARGET, HELD, "linux/amd64") == hashlib.sha256(SBOM).hexdigest()
     asked = [r["imageIds"][0]["imageDigest"] for n, r in client.requests if n == "BatchGetImage"]
     assert asked == [HELD, amd.digest]
 
 
-def test_an_image_ecr_does_not_hold_names_the_failure() -> None:
+def test_an_image_ecr_does_not_hold_names_the_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     client = FakeEcrImages(sbom_image(SBOM), "sha256:" + "00" * 32)
+    session = session_serving(monkeypatch, client)
     with pytest.raises(SbomError) as caught:
-        ecr_sbom_sha256(client, TARGET, HELD, "linux/amd64")
+        ecr_sbom_sha256(session, TARGET, HELD, "linux/amd64")
     assert str(caught.value) == (
-        f"image {HELD}: BatchGetImage found no manifest: ImageNotFound Requested image not found"
+        f"{HELD}: BatchGetImage failed: ImageNotFound: Requested image not found"
     )
 
 
-def test_a_denied_layer_url_names_the_call_and_the_permission(served: dict[str, bytes]) -> None:
+def test_a_denied_layer_url_names_the_call_and_the_permission(
+    served: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
     client = FakeEcrImages(sbom_image(SBOM), HELD)
     client.deny_layers = True
+    session = session_serving(monkeypatch, client)
     with pytest.raises(SbomError) as caught:
-        ecr_sbom_sha256(client, TARGET, HELD, "linux/amd64")
+        ecr_sbom_sha256(session, TARGET, HELD, "linux/amd64")
     message = str(caught.value)
-    assert f"GetDownloadUrlForLayer in {ACCOUNT}/{REGION} failed: AccessDeniedException" in message
+    assert "GetDownloadUrlForLayer failed: AccessDeniedException" in message
     assert "ecr:BatchGetImage and ecr:GetDownloadUrlForLayer" in message
+
+
+def test_missing_credentials_are_not_blamed_on_iam(monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import NoCredentialsError
+
+    class NoKeys:
+        def batch_get_image(self, **kwargs: Any) -> dict[str, Any]:
+            raise NoCredentialsError()
+
+    session = session_serving(monkeypatch, NoKeys())
+    with pytest.raises(SbomError) as caught:
+        ecr_sbom_sha256(session, TARGET, HELD, "linux/amd64")
+    assert str(caught.value) == (
+        f"{HELD}: no AWS credentials: BatchGetImage failed: NoCredentialsError: "
+        "Unable to locate credentials"
+    )
 
 
 @pytest.mark.parametrize("url", ["http://example.test/blob", "file:///etc/passwd"])
 def test_only_https_urls_are_downloaded(url: str) -> None:
-    with pytest.raises(SbomError, match="not HTTPS"):
-        image_sbom_deploy.download(url, 10)
+    with pytest.raises(ValueError, match="not HTTPS"):
+        aws_session.download(url, 10)
 
 
 def sbom_export(run: ProgramRun) -> object:
@@ -173,13 +214,14 @@ def test_a_tag_ecr_holds_exports_the_hash_read_for_its_digest(
         assert sbom_export(run) == hashlib.sha256(SBOM).hexdigest()
         digest = resolve(pulumi.Output.from_input(run.exports["imageDigest"]))
     (held,) = ecr.images[REPOSITORY]
-    assert asked == [held[0]] == [digest]
+    # The gate reads the manifest (image or index?), then the SBOM reader does.
+    assert asked == [held[0], held[0]] == [digest, digest]
 
 
-def test_preview_leaves_the_hash_unknown_and_fetches_nothing(
+def test_preview_leaves_the_hash_unknown_and_downloads_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(_ScanClient, "batch_get_image", None)  # calling it would fail
+    monkeypatch.setattr(_ScanClient, "get_download_url_for_layer", None)  # calling it would fail
     with program_run("prod", engine_config("prod"), preview=True) as run:
         output = pulumi.Output.from_input(run.exports["imageSbomSha256"])
         assert _sync_await(output.is_known()) is False

@@ -1,8 +1,9 @@
-"""The deploy path against moto's ECR (in-process): page_fetcher, check_image, the client factory.
+"""The gate against moto's ECR (in-process), through a real AwsSession: page_fetcher, check.
 
 What moto models: DescribeImageScanFindings raises ScanNotFoundException until StartImageScan,
 then answers one static COMPLETE result (CVE-9999-9999, HIGH, package moto_fake) or the result
-queued through its API (`scan_finding_results`). What it does not model: scan on push (it never
+queued through its API (`scan_finding_results`); StartImageScan once a day per image. What it
+does not model: scan on push (it never
 starts a scan by itself), IN_PROGRESS/PENDING and status transitions (the first answer for an
 image is sticky), pagination (`maxResults`/`nextToken` are ignored), enhanced scanning
 (Inspector) unless a queued result says so, and cross-account `registryId` permissions.
@@ -16,9 +17,11 @@ from typing import Any
 import pytest
 from moto.ecr.models import ecr_backends
 
+from infra.aws_config import AwsConfig
+from infra.aws_session import AwsCallError, AwsSession, EcrTarget
 from infra.scan_gate import Clock, ScanGateError, ScanPolicy, Severity
-from infra.scan_gate.aws import AwsCredentials, EcrTarget, boto3_client_factory, page_fetcher
-from infra.scan_gate.deploy import check_image
+from infra.scan_gate.ecr import page_fetcher, start_rescan
+from infra.scan_gate.gate import GateRun, check
 
 from .conftest import TODAY, FakeClock, enhanced, response
 
@@ -58,28 +61,51 @@ def test_target_from_arn(pushed: tuple[Any, str, str]) -> None:
         EcrTarget.from_arn("mlops/retail-api")
 
 
-def test_no_scan_yet_reads_as_pending_then_times_out(pushed: tuple[Any, str, str]) -> None:
+def gate_run(ecr: Any, arn: str, policy: ScanPolicy, *, fresh: bool = True) -> GateRun:
+    fake = FakeClock()
+    session = AwsSession(AwsConfig(region=ecr.meta.region_name))
+    return GateRun(
+        session,
+        EcrTarget.from_arn(arn),
+        policy,
+        ("linux/amd64",),
+        fresh,
+        TODAY,
+        Clock(fake.monotonic, fake.sleep, 5),
+    )
+
+
+def test_no_scan_yet_after_a_push_is_waited_on_then_times_out(
+    pushed: tuple[Any, str, str],
+) -> None:
     """Right after a push there is no scan: ScanNotFoundException, which the gate waits on."""
     ecr, arn, digest = pushed
     target = EcrTarget.from_arn(arn)
-    page = page_fetcher(ecr, target, digest)(None)
-    assert page["imageScanStatus"]["status"] == "PENDING"
-    assert page["imageScanStatus"]["description"].startswith("ScanNotFoundException: ")
-    clock = FakeClock()
-    with pytest.raises(ScanGateError, match=f"image {digest}: still PENDING .* after 20 s"):
-        check_image(
-            arn, digest, ScanPolicy(timeout_seconds=20), lambda t: ecr, _clock(clock), TODAY
-        )
+    page = page_fetcher(AwsSession(AwsConfig()), target, digest)(None)
+    assert page["imageScanStatus"]["status"] == "SCAN_NOT_FOUND"
+    assert "ScanNotFoundException" in page["imageScanStatus"]["description"]
+    with pytest.raises(ScanGateError, match=f"image {digest}: still SCAN_NOT_FOUND .* after 20 s"):
+        check(gate_run(ecr, arn, ScanPolicy(timeout_seconds=20)), digest)
+
+
+def test_a_held_image_never_scanned_is_scanned_under_basic_scanning(
+    pushed: tuple[Any, str, str],
+) -> None:
+    ecr, arn, digest = pushed
+    output = check(gate_run(ecr, arn, ScanPolicy(), fresh=False), digest)
+    assert output["counts"] == {"HIGH": 1}
+    # moto, like ECR, refuses a second scan of the image the same day.
+    assert start_rescan(AwsSession(AwsConfig()), EcrTarget.from_arn(arn), digest) is False
 
 
 def test_moto_default_result_judged(pushed: tuple[Any, str, str]) -> None:
     """moto's static result has one HIGH finding: CRITICAL passes, HIGH fails."""
     ecr, arn, digest = pushed
     ecr.start_image_scan(repositoryName=REPOSITORY, imageId={"imageDigest": digest})
-    summary = check_image(arn, digest, ScanPolicy(), lambda t: ecr, None, TODAY)
-    assert summary.to_output()["counts"] == {"HIGH": 1}
+    output = check(gate_run(ecr, arn, ScanPolicy()), digest)
+    assert output["counts"] == {"HIGH": 1}
     with pytest.raises(ScanGateError, match="1 failing: CVE-9999-9999"):
-        check_image(arn, digest, ScanPolicy(Severity.HIGH), lambda t: ecr, None, TODAY)
+        check(gate_run(ecr, arn, ScanPolicy(Severity.HIGH)), digest)
 
 
 @pytest.mark.parametrize(
@@ -100,37 +126,34 @@ def test_queued_results(pushed: tuple[Any, str, str], queued: dict[str, Any], ou
     result = {**queued, "repositoryName": REPOSITORY, "imageId": {"imageDigest": digest}}
     ecr_backends[account][ecr.meta.region_name].scan_finding_results.append(result)
     with pytest.raises(ScanGateError, match=outcome):
-        check_image(arn, digest, ScanPolicy(), lambda t: ecr, _clock(FakeClock()), TODAY)
+        check(gate_run(ecr, arn, ScanPolicy()), digest)
 
 
 def test_unknown_image_fails_closed(pushed: tuple[Any, str, str]) -> None:
     ecr, arn, _ = pushed
     missing = "sha256:" + "0" * 64
     with pytest.raises(ScanGateError) as caught:
-        check_image(arn, missing, ScanPolicy(), lambda t: ecr, None, TODAY)
+        check(gate_run(ecr, arn, ScanPolicy()), missing)
     assert str(caught.value).startswith(
-        f"scan gate: image {missing}: DescribeImageScanFindings in "
-        f"{arn.split(':')[4]}/{ecr.meta.region_name} failed: ImageNotFoundException: "
+        f"scan gate: image {missing}: BatchGetImage failed: ImageNotFound"
     )
 
 
-def test_factory_checks_the_caller_account(pushed: tuple[Any, str, str]) -> None:
+def test_the_session_checks_the_caller_account(pushed: tuple[Any, str, str]) -> None:
     """moto's STS answers with its default account; aws:allowedAccountIds must list it."""
     ecr, arn, digest = pushed
     target = EcrTarget.from_arn(arn)
-    client = boto3_client_factory(AwsCredentials(allowed_account_ids=(target.account,)))(target)
-    # A real boto3 ECR client, in the ARN's region, that reaches the pushed image.
-    assert page_fetcher(client, target, digest)(None)["imageScanStatus"]["status"] == "PENDING"
-    assert client.meta.region_name == ecr.meta.region_name  # type: ignore[attr-defined]
-    assert client.meta.config.retries["mode"] == "standard"  # type: ignore[attr-defined]
-    other = AwsCredentials(allowed_account_ids=("111122223333",))
-    with pytest.raises(ScanGateError) as caught:
-        boto3_client_factory(other)(target)
-    assert str(caught.value) == (
-        f"scan gate: credentials belong to account {target.account}, which "
-        "aws:allowedAccountIds (111122223333) does not list"
+    session = AwsSession(AwsConfig(allowed_account_ids=(target.account,)))
+    client = session.client("ecr", target.region)
+    assert page_fetcher(session, target, digest)(None)["imageScanStatus"]["status"] == (
+        "SCAN_NOT_FOUND"
     )
-
-
-def _clock(fake: FakeClock) -> Clock:
-    return Clock(fake.monotonic, fake.sleep, 5)
+    assert client.meta.region_name == ecr.meta.region_name
+    assert client.meta.config.retries["mode"] == "standard"
+    other = AwsSession(AwsConfig(allowed_account_ids=("111122223333",)))
+    with pytest.raises(AwsCallError) as caught:
+        other.client("ecr", target.region)
+    assert str(caught.value) == (
+        f"GetCallerIdentity failed: AccountNotAllowed: credentials belong to account "
+        f"{target.account}, which aws:allowedAccountIds (111122223333) does not list"
+    )

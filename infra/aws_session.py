@@ -1,0 +1,385 @@
+"""The program's one AWS session: every boto3 client and every AWS call outside the provider.
+
+The scan gate, the SBOM reader and the held-image check ask ECR (and Amazon Inspector) things no
+pulumi-aws function answers. They must ask as the provider would, so the session is built from
+the stack's `aws:` config (`infra.aws_config.AwsConfig`): static keys, profile and shared
+files, the web-identity role and the `assumeRoles` chain (each hop refreshing on its own, so a
+long scan wait outlives a 15-minute role session), endpoints, retries, proxies and CA bundle,
+and the `allowedAccountIds`/`forbiddenAccountIds` check. Each AWS call is one method here.
+
+Seams for tests: every client comes from `boto3.Session(...)` (looked up when the session is
+built, so a harness may replace `boto3.Session`, or point `endpoints` at moto's server), and
+every presigned layer download goes through `download`.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import botocore.credentials
+import botocore.exceptions
+import botocore.session
+from botocore.config import Config
+
+from infra.aws_config import AwsConfig, RoleToAssume
+
+DOWNLOAD_TIMEOUT_SECONDS = 60
+# Standard retries absorb ThrottlingException while many updates poll at once.
+DEFAULT_MAX_ATTEMPTS = 8
+_REPOSITORY_ARN = re.compile(
+    r"arn:(?P<partition>aws[a-z-]*):ecr:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
+    r"repository/(?P<repository>.+)"
+)
+_NO_CREDENTIALS = (
+    botocore.exceptions.NoCredentialsError,
+    botocore.exceptions.PartialCredentialsError,
+    botocore.exceptions.ProfileNotFound,
+    botocore.exceptions.NoRegionError,
+    botocore.exceptions.CredentialRetrievalError,
+)
+
+
+@dataclass(frozen=True)
+class EcrTarget:
+    """The repository to ask, read from its ARN: the region and account it really lives in."""
+
+    partition: str
+    region: str
+    account: str
+    repository: str
+
+    @classmethod
+    def from_arn(cls, arn: str) -> EcrTarget:
+        """Parse `arn:aws:ecr:<region>:<account>:repository/<name>`; ValueError otherwise."""
+        match = _REPOSITORY_ARN.fullmatch(arn)
+        if match is None:
+            raise ValueError(
+                f"repository ARN: {arn!r} is not arn:aws:ecr:<region>:<account>:repository/<name>"
+            )
+        return cls(**match.groupdict())
+
+    @property
+    def arn(self) -> str:
+        return f"arn:{self.partition}:ecr:{self.region}:{self.account}:repository/{self.repository}"
+
+    @property
+    def scope(self) -> dict[str, Any]:
+        """The request fields every ECR call on this repository carries."""
+        return {"registryId": self.account, "repositoryName": self.repository}
+
+
+class AwsCallError(Exception):
+    """An AWS call failed; `code` is AWS's error code, or the botocore exception's name.
+
+    `no_credentials` is set when no identity could be found at all (no keys, an unknown
+    profile, a failed role assumption): that is not a missing IAM permission."""
+
+    def __init__(self, call: str, code: str, message: str, *, no_credentials: bool = False):
+        super().__init__(f"{call} failed: {code}: {message}")
+        self.call = call
+        self.code = code
+        self.no_credentials = no_credentials
+
+
+class AwsSession:
+    """boto3 clients as the stack's provider would make them; one method per AWS call."""
+
+    def __init__(self, config: AwsConfig) -> None:
+        self.config = config
+        self._session: boto3.Session | None = None
+        self._clients: dict[tuple[str, str, bool], Any] = {}
+
+    # --- the calls -----------------------------------------------------------------------
+
+    def scan_findings_page(
+        self, target: EcrTarget, digest: str, token: str | None
+    ) -> Mapping[str, Any]:
+        """One DescribeImageScanFindings page; AwsCallError (e.g. ScanNotFoundException)."""
+        request: dict[str, Any] = {
+            **target.scope,
+            "imageId": {"imageDigest": digest},
+            "maxResults": 1000,
+        }
+        if token is not None:
+            request["nextToken"] = token
+        return self._call("ecr", target.region, "describe_image_scan_findings", **request)
+
+    def start_image_scan(self, target: EcrTarget, digest: str) -> Mapping[str, Any]:
+        """StartImageScan (basic scanning; ECR allows one per image per 24 hours).
+
+        Not retried: botocore reads its LimitExceededException as throttling and would back off
+        for half a minute before giving the one answer that matters here."""
+        image = {"imageDigest": digest}
+        return self._call(
+            "ecr", target.region, "start_image_scan", retry=False, **target.scope, imageId=image
+        )
+
+    def registry_scan_type(self, target: EcrTarget) -> str:
+        """BASIC or ENHANCED: GetRegistryScanningConfiguration of the repository's registry."""
+        answer = self._call("ecr", target.region, "get_registry_scanning_configuration")
+        configuration = answer.get("scanningConfiguration") or {}
+        return str(configuration.get("scanType") or "BASIC")
+
+    def manifest(self, target: EcrTarget, digest: str, media_types: list[str]) -> bytes:
+        """The manifest bytes ECR holds for `digest` (BatchGetImage)."""
+        answer = self._call(
+            "ecr",
+            target.region,
+            "batch_get_image",
+            **target.scope,
+            imageIds=[{"imageDigest": digest}],
+            acceptedMediaTypes=media_types,
+        )
+        images = answer.get("images") or []
+        manifest = images[0].get("imageManifest") if images else None
+        if not isinstance(manifest, str):
+            failure = (answer.get("failures") or [{}])[0]
+            code = str(failure.get("failureCode", "ImageNotFound"))
+            raise AwsCallError("BatchGetImage", code, str(failure.get("failureReason", digest)))
+        return manifest.encode()
+
+    def blob(self, target: EcrTarget, digest: str, limit: int) -> bytes:
+        """A layer or config blob: GetDownloadUrlForLayer, then one HTTPS GET of that URL."""
+        answer = self._call(
+            "ecr", target.region, "get_download_url_for_layer", **target.scope, layerDigest=digest
+        )
+        url = answer.get("downloadUrl")
+        if not isinstance(url, str):
+            raise AwsCallError("GetDownloadUrlForLayer", "NoDownloadUrl", digest)
+        try:
+            return download(url, limit)
+        except (OSError, ValueError) as exc:
+            raise AwsCallError("layer download", type(exc).__name__, str(exc)) from None
+
+    def inspector_coverage(self, target: EcrTarget, digest: str) -> Mapping[str, Any] | None:
+        """Amazon Inspector's coverage record for the image (ListCoverage), or None if absent.
+
+        `lastScannedAt` and `scanStatus` say whether enhanced scanning has really scanned it."""
+        answer = self._call(
+            "inspector2",
+            target.region,
+            "list_coverage",
+            filterCriteria={
+                "resourceId": [{"comparison": "EQUALS", "value": f"{target.arn}/{digest}"}],
+                "resourceType": [{"comparison": "EQUALS", "value": "AWS_ECR_CONTAINER_IMAGE"}],
+            },
+        )
+        covered = answer.get("coveredResources") or []
+        return covered[0] if covered else None
+
+    # --- clients -------------------------------------------------------------------------
+
+    def client(self, service: str, region: str, *, retry: bool = True) -> Any:
+        """A boto3 client for `service` in `region`, after the account check (once)."""
+        key = (service, region, retry)
+        if key not in self._clients:
+            self._clients[key] = self._session_once().client(
+                service, region_name=region, **self._client_options(service, retry=retry)
+            )
+        return self._clients[key]
+
+    def _call(
+        self, service: str, region: str, method: str, *, retry: bool = True, **request: Any
+    ) -> Mapping[str, Any]:
+        name = "".join(part.title() for part in method.split("_"))
+        try:
+            client = self.client(service, region, retry=retry)
+            answer: Mapping[str, Any] = getattr(client, method)(**request)
+            return answer
+        except AwsCallError:
+            raise
+        except _NO_CREDENTIALS as exc:
+            raise AwsCallError(name, type(exc).__name__, str(exc), no_credentials=True) from None
+        except botocore.exceptions.ClientError as exc:
+            error = exc.response.get("Error", {})
+            code = str(error.get("Code", "ClientError"))
+            raise AwsCallError(name, code, str(error.get("Message", exc))) from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise AwsCallError(name, type(exc).__name__, str(exc)) from None
+
+    def _client_options(self, service: str, *, retry: bool = True) -> dict[str, Any]:
+        config = self.config
+        proxies = {
+            scheme: url
+            for scheme, url in (("http", config.http_proxy), ("https", config.https_proxy))
+            if url
+        }
+        options: dict[str, Any] = {
+            "config": Config(
+                retries={
+                    "mode": config.retry_mode or "standard",
+                    # The first attempt included, as the provider counts maxRetries + 1.
+                    "total_max_attempts": (
+                        1
+                        if not retry
+                        else config.max_retries + 1
+                        if config.max_retries is not None
+                        else DEFAULT_MAX_ATTEMPTS
+                    ),
+                },
+                proxies=proxies or None,
+                use_fips_endpoint=config.use_fips_endpoint,
+                use_dualstack_endpoint=config.use_dualstack_endpoint,
+            )
+        }
+        if service in config.endpoints:
+            options["endpoint_url"] = config.endpoints[service]
+        if config.insecure:
+            options["verify"] = False
+        elif config.custom_ca_bundle:
+            options["verify"] = config.custom_ca_bundle
+        return options
+
+    def _session_once(self) -> boto3.Session:
+        if self._session is None:
+            session = self._build_session()
+            self._session = session
+            try:
+                self._check_account(session)
+            except BaseException:
+                self._session = None
+                raise
+        return self._session
+
+    def _build_session(self) -> boto3.Session:
+        config = self.config
+        core = botocore.session.Session()
+        for variable, value in (
+            ("config_file", config.shared_config_file),
+            ("credentials_file", config.shared_credentials_file),
+            ("ec2_metadata_service_endpoint", config.ec2_metadata_service_endpoint),
+            ("ec2_metadata_service_endpoint_mode", config.ec2_metadata_service_endpoint_mode),
+        ):
+            if value:
+                core.set_config_variable(variable, value)
+        if config.skip_metadata_api_check:
+            # The provider then never asks the instance metadata service for credentials.
+            core.get_component("credential_provider").remove("iam-role")
+        keys: dict[str, Any] = {}
+        if config.access_key:
+            keys = {
+                "aws_access_key_id": config.access_key,
+                "aws_secret_access_key": config.secret_key,
+                "aws_session_token": config.token,
+            }
+        base = boto3.Session(
+            botocore_session=core,
+            profile_name=None if keys else config.profile,
+            region_name=config.region,
+            **keys,
+        )
+        hops = [config.web_identity] if config.web_identity else []
+        hops += list(config.assume_roles)
+        if not hops:
+            return base
+        credentials = self._assume_chain(base, hops)
+        chained = botocore.session.Session()
+        resolver = botocore.credentials.CredentialResolver([_Fixed(credentials)])
+        chained.register_component("credential_provider", resolver)
+        return boto3.Session(botocore_session=chained, region_name=config.region)
+
+    def _assume_chain(self, base: boto3.Session, hops: list[RoleToAssume]) -> Any:
+        """Each hop's credentials come from the previous one, as the provider chains roles."""
+        sts_region = self.config.sts_region or self.config.region or "us-east-1"
+        creator = functools.partial(
+            base._session.create_client,
+            region_name=sts_region,
+            **self._client_options("sts"),
+        )
+        credentials = base.get_credentials()
+        for hop in hops:
+            if hop.web_identity_token or hop.web_identity_token_file:
+                token = hop.web_identity_token
+                loader = (
+                    (lambda token=token: token)
+                    if token
+                    else botocore.credentials.FileWebIdentityTokenLoader(
+                        hop.web_identity_token_file
+                    )
+                )
+                fetcher: Any = botocore.credentials.AssumeRoleWithWebIdentityCredentialFetcher(
+                    creator, loader, hop.role_arn, extra_args=dict(hop.extra_args)
+                )
+            else:
+                if credentials is None:
+                    raise AwsCallError(
+                        "AssumeRole",
+                        "NoCredentialsError",
+                        f"no base credentials to assume {hop.role_arn} with",
+                        no_credentials=True,
+                    )
+                fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
+                    creator, credentials, hop.role_arn, extra_args=dict(hop.extra_args)
+                )
+            credentials = botocore.credentials.DeferredRefreshableCredentials(
+                method="assume-role", refresh_using=fetcher.fetch_credentials
+            )
+        return credentials
+
+    def _check_account(self, session: boto3.Session) -> None:
+        config = self.config
+        if not (config.allowed_account_ids or config.forbidden_account_ids):
+            return
+        region = config.sts_region or config.region or "us-east-1"
+        client = session.client("sts", region_name=region, **self._client_options("sts"))
+        try:
+            account = str(client.get_caller_identity()["Account"])
+        except _NO_CREDENTIALS as exc:
+            raise AwsCallError(
+                "GetCallerIdentity", type(exc).__name__, str(exc), no_credentials=True
+            ) from None
+        except botocore.exceptions.ClientError as exc:
+            error = exc.response.get("Error", {})
+            raise AwsCallError(
+                "GetCallerIdentity", str(error.get("Code")), str(error.get("Message"))
+            ) from None
+        check_account(account, config)
+
+
+class _Fixed(botocore.credentials.CredentialProvider):  # type: ignore[misc]
+    """A credential provider that hands out the assumed-role chain's credentials."""
+
+    METHOD = "assume-role-chain"
+
+    def __init__(self, credentials: Any) -> None:
+        super().__init__()
+        self._credentials = credentials
+
+    def load(self) -> Any:
+        return self._credentials
+
+
+def check_account(account: str, config: AwsConfig) -> None:
+    """Refuse credentials of an account the provider would refuse (allowed/forbidden lists)."""
+    if config.allowed_account_ids and account not in config.allowed_account_ids:
+        raise AwsCallError(
+            "GetCallerIdentity",
+            "AccountNotAllowed",
+            f"credentials belong to account {account}, which aws:allowedAccountIds "
+            f"({', '.join(config.allowed_account_ids)}) does not list",
+        )
+    if account in config.forbidden_account_ids:
+        raise AwsCallError(
+            "GetCallerIdentity",
+            "AccountForbidden",
+            f"credentials belong to account {account}, which aws:forbiddenAccountIds lists",
+        )
+
+
+def download(url: str, limit: int) -> bytes:
+    """GET a presigned layer URL (HTTPS only), at most `limit` bytes."""
+    if urllib.parse.urlsplit(url).scheme != "https":
+        raise ValueError(f"layer download URL is not HTTPS: {url.split('?')[0]}")
+    # The URL is AWS's own answer and carries its signature; no credentials are added.
+    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_SECONDS) as response:  # noqa: S310
+        data: bytes = response.read(limit + 1)
+    if len(data) > limit:
+        raise ValueError(f"layer download: over the {limit} byte cap")
+    return data
