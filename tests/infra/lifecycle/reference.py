@@ -95,3 +95,17 @@ def reference_actions(
                 actions.add((i.digest, raw["action"]["type"].upper(), raw["rulePriority"]))
         owned.update(i.digest for i in matched)
     return actions
+
+
+def reference_deciders(document: dict[str, Any], images: list[Image]) -> dict[str, int | None]:
+    """Digest -> rulePriority of the first rule whose selection matches the image (None: none)."""
+    decided: dict[str, int | None] = {}
+    for i in images:
+        decided[i.digest] = None
+        for raw in sorted(document["rules"], key=lambda r: r["rulePriority"]):
+            selection = raw["selection"]
+            storage = selection.get("storageClass", "standard")
+            if i.storage_class == storage and selects_tags(selection, i.tags):
+                decided[i.digest] = raw["rulePriority"]
+                break
+    return decided

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from infra.lifecycle import Image, Preview, Relations, analyse, simulate
 
-from .reference import reference_actions
+from .reference import reference_actions, reference_deciders
 from .strategies import image_sets, policies
 from .support import INDEX, NOW, SIGNATURE, image
 
@@ -49,6 +49,21 @@ def test_no_image_is_acted_on_twice(policy: dict[str, Any], images: list[Image])
     digests = [r.image.digest for r in preview.results]
     digests += [u.would_be.image.digest for u in preview.undetermined]
     assert len(digests) == len(set(digests))
+
+
+@PROPERTY_SETTINGS
+@given(policies(), image_sets())
+def test_every_image_has_one_fate_decided_by_the_first_rule_matching_it(
+    policy: dict[str, Any], images: list[Image]
+) -> None:
+    fates = run(policy, images).fates()
+    assert sorted(fate.image.digest for fate in fates) == sorted(i.digest for i in images)
+    # The acting rule is always the first that matched (a later one may not act); a kept
+    # image names that first rule, or none.
+    deciders = reference_deciders(policy, images)
+    assert {fate.image.digest: fate.rule_priority for fate in fates} == deciders
+    acted_on = {digest for digest, _, _ in reference_actions(policy, images, NOW)}
+    assert {f.image.digest for f in fates if f.kind != "KEPT"} == acted_on
 
 
 @PROPERTY_SETTINGS
@@ -142,3 +157,18 @@ def test_a_referrer_goes_only_with_its_subject(
             assert subject in by_digest
             assert by_digest[subject].action == by_digest[referrer].action == "EXPIRE"
             assert by_digest[subject].rule_priority == by_digest[referrer].rule_priority
+
+
+@PROPERTY_SETTINGS
+@given(policies(), indexed_repositories(), st.booleans())
+def test_each_image_is_listed_once_with_or_without_manifests(
+    policy: dict[str, Any], repository: tuple[list[Image], Relations], give_manifests: bool
+) -> None:
+    # Without the manifests, index children and signatures become undetermined; either way no
+    # image is both acted on and undetermined, nor listed twice in either.
+    images, relations = repository
+    preview = run(policy, images, relations if give_manifests else None)
+    digests = [r.image.digest for r in preview.results]
+    digests += [u.would_be.image.digest for u in preview.undetermined]
+    assert len(digests) == len(set(digests))
+    assert len(preview.fates()) == len(images)
