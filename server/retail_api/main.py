@@ -143,6 +143,7 @@ def create_app(settings: Settings) -> FastAPI:
     ):
         app.include_router(router)
     predict.serve_predict_directly(app)
+    health.serve_probes_directly(app)
     install_docs(app)
     app.openapi = lambda: _openapi_with_request_schema(app)  # type: ignore[method-assign]
     return app

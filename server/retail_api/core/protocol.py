@@ -88,7 +88,9 @@ class GuardedProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._limits = connection_limits()
-        self._deadline: asyncio.TimerHandle | None = None
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_due = 0.0
+        self._due: float | None = None
         # True from a request's headers being complete until its response is.
         self._busy = False
         self._idle = False
@@ -104,18 +106,26 @@ class GuardedProtocol(HttpToolsProtocol):
 
     # --- deadlines ---------------------------------------------------------------------
     def _arm(self, seconds: float) -> None:
-        self._disarm()
-        self._deadline = self.loop.call_later(seconds, self._expire)
+        # One timer per connection, moved only when a deadline comes earlier than it: a
+        # request on a busy keep-alive connection changes a float, not the loop's timers.
+        due = self.loop.time() + seconds
+        self._due = due
+        if self._timer is None or self._timer_due > due:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer, self._timer_due = self.loop.call_at(due, self._expire), due
 
     def _disarm(self) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-            self._deadline = None
+        self._due = None
 
     def _expire(self) -> None:
-        self._deadline = None
-        if not self.transport.is_closing():
-            self.transport.close()
+        self._timer = None
+        if self._due is None or self.transport.is_closing():
+            return
+        if self.loop.time() < self._due:  # a later deadline replaced the one this timer had
+            self._timer, self._timer_due = self.loop.call_at(self._due, self._expire), self._due
+            return
+        self.transport.close()
 
     def linger(self) -> None:
         """Close after an answer: at once if the request was read to its end, else stop
@@ -136,7 +146,9 @@ class GuardedProtocol(HttpToolsProtocol):
         self._arm(self._limits.header_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self._disarm()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         super().connection_lost(exc)
 
     # --- reading -----------------------------------------------------------------------
