@@ -26,6 +26,8 @@ from infra.scan_gate.model import AcceptedDigest, IgnoreEntry, ScanPolicy, Sever
 
 MAX_MUTABLE_TAG_FILTERS = 5
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+# Pulumi stack reference: organization, project and stack names (letters, digits, - _ .).
+STACK_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 
 
 @dataclass(frozen=True)
@@ -193,6 +195,42 @@ class RetailRegistryArgs:
         p.optional_matching(DIGEST, "must be sha256:<64 lowercase hex>, or empty"),
         "With an imageTag override that ECR already holds: the digest of that held image, "
         "accepted although it has no org.opencontainers.image.revision label. Empty: refused.",
+    )
+    keep_deployed: int = config_key(
+        "keepDeployed",
+        "integer",
+        3,
+        p.integer_between(0, 20),
+        "How many previously deployed digests (besides the current imageRef) the lifecycle "
+        "policy shields from every rule, 0-20.",
+    )
+    pull_time_excluded_principals: tuple[str, ...] = config_key(
+        "pullTimeExcludedPrincipals",
+        "array",
+        [],
+        p.principals,
+        "IAM ARNs whose pulls must not count as pulls for sinceImagePulled rules (ECR's pull "
+        "time update exclusions). Empty: the pushPrincipals (the deploy role).",
+        items="string",
+    )
+    manage_pull_time_exclusions: bool = config_key(
+        "managePullTimeExclusions",
+        "boolean",
+        False,
+        p.boolean,
+        "This stack owns the account-wide pull time update exclusions; exactly one stack per "
+        "account turns it on.",
+    )
+    promote_from: str | None = config_key(
+        "promoteFrom",
+        "string",
+        "",
+        p.optional_matching(
+            STACK_REFERENCE,
+            "must be a stack reference <organization>/<project>/<stack>, or empty",
+        ),
+        "Promotion mode: copy the gated imageRef of this stack (<org>/<project>/<stack>) into "
+        "this repository by digest instead of building. Empty: build.",
     )
     build_context: Path = SERVER_DIR
     """Docker build context (not stack config: the program always builds `server/`)."""

@@ -31,6 +31,10 @@ DEFAULTS = {
     "scanIgnoreUnfixed": False,
     "scanAcceptedDigests": [],
     "acceptUnlabelledDigest": "",
+    "keepDeployed": 3,
+    "pullTimeExcludedPrincipals": [],
+    "managePullTimeExclusions": False,
+    "promoteFrom": "",
 }
 
 
