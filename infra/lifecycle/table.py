@@ -40,7 +40,7 @@ def format_table(
     for fate in fates:
         kind = fate.kind
         if kind == UNDETERMINED:
-            notes.append(f"[{len(notes) + 1}] {short_digest(fate.image.digest)}: {fate.reason}")
+            notes.append(f"[{len(notes) + 1}] {fate.reason}")
             kind = f"{kind}[{len(notes)}]"
         rows.append(_row(fate, kind, running.get(fate.image.digest, ())))
     widths = [max(len(row[col]) for row in rows) for col in range(len(HEADER))]

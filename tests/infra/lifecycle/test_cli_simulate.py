@@ -288,8 +288,8 @@ def test_index_children_are_undetermined_without_manifests(tmp_path: Path) -> No
         ["UNDETERMINED[2]", "rule", "sha256:arm64", "<untagged>"],
     ]
     notes = [line for line in table if line.startswith("[")]
-    assert [note.split(": ", 1)[0] for note in notes] == ["[1] sha256:amd64", "[2] sha256:arm64"]
-    assert all("untagged and pushed no later than index" in note for note in notes)
+    assert [note[:4] for note in notes] == ["[1] ", "[2] "]
+    assert all(note[4:].startswith("untagged and pushed no later than index") for note in notes)
 
 
 def test_manifests_resolve_index_children(tmp_path: Path) -> None:
@@ -321,3 +321,35 @@ def test_bad_manifests_exit_2(tmp_path: Path, content: Any, fragment: str) -> No
         folder.mkdir()
         write_input(folder, "m.json", content)
     assert_one_line_error(simulate_indexed(tmp_path, "--manifests", folder), fragment)
+
+
+def test_an_archived_image_two_rules_match_is_one_undetermined_row(tmp_path: Path) -> None:
+    entry = {
+        "imageDigest": "sha256:" + "e" * 64,
+        "imageTags": ["v1.0.0"],
+        "imagePushedAt": "2025-01-01T00:00:00Z",
+        "imageStatus": "ARCHIVED",
+    }
+    policy = {
+        "rules": [
+            rule(
+                1,
+                patterns=["v*"],
+                count_type="sinceImageTransitioned",
+                number=90,
+                storage="archive",
+            ),
+            rule(2, "any", count_type="sinceImageTransitioned", number=180, storage="archive"),
+        ]
+    }
+    images = {"imageDetails": [entry]}
+    shown = simulate_worked(tmp_path, "--now", "2026-11-28T00:00:00Z", images=images, policy=policy)
+    [undetermined] = json.loads(shown.stdout)["undetermined"]
+    assert undetermined["wouldBe"] == {"action": {"type": "EXPIRE"}, "appliedRulePriority": 1}
+    table = simulate_worked(
+        tmp_path, "--now", "2026-11-28T00:00:00Z", "--format", "table", images=images, policy=policy
+    ).stdout
+    assert table.count("sha256:eeeeeeeeeeee") == 1
+    assert "Images: 1: expire 0, transition 0, undetermined 1, kept 0; in use 0" in table
+    assert "  rule 1: undetermined 1 (0.0 MB)" in table
+    assert "  rule 2: no images" in table
