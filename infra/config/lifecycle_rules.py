@@ -113,8 +113,11 @@ def lifecycle_rules(key: str, value: Any) -> LifecycleSettings:
     decoded = decode(value)
     if not isinstance(decoded, list | tuple):
         raise ConfigError(key, value, "must be a list of ECR lifecycle rule objects")
+    if tuple(decoded) == DEFAULT_LIFECYCLE_RULES:
+        # Python equality also equates 1.0 and true with 1: keep the defaults' own text, which
+        # a test shows valid, and analyse it when first read.
+        return LifecycleSettings(key, DEFAULT_LIFECYCLE_RULES)
     settings = LifecycleSettings(key, tuple(decoded))
-    if settings.source != DEFAULT_LIFECYCLE_RULES:
-        # Checked now: config errors surface as the stack loads, before any resource.
-        _ = settings.analysis
+    # Checked now: config errors surface as the stack loads, before any resource.
+    _ = settings.analysis
     return settings

@@ -77,3 +77,19 @@ def test_settings_compare_by_their_typed_rules() -> None:
     assert written.lifecycle == load_args({}, stack="s").lifecycle
     other = load_args({"lifecycleRules": [BUILDS, UNTAGGED, RELEASES]}, stack="s")
     assert written.lifecycle != other.lifecycle
+
+
+def test_the_default_rules_are_valid_and_quiet() -> None:
+    analysis = analysis_module.analyse({"rules": list(DEFAULT_LIFECYCLE_RULES)})
+    assert (analysis.errors, analysis.warnings) == ((), ())
+    assert [typed.priority for typed in analysis.rules] == [1, 2, 3]
+
+
+def test_rules_equal_to_the_defaults_render_the_defaults() -> None:
+    # 1.0 == 1 in Python: such a value is taken as the defaults, rendered from their own text.
+    floats = [
+        {**each, "rulePriority": float(each["rulePriority"])} for each in DEFAULT_LIFECYCLE_RULES
+    ]
+    args = load_args({"lifecycleRules": floats}, stack="s")
+    assert args.lifecycle.policy_json == load_args({}, stack="s").lifecycle.policy_json
+    assert args.lifecycle.policy_json.startswith('{"rules":[{"rulePriority":1,"description"')
