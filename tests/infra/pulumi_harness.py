@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import runpy
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,6 +141,8 @@ class Registration:
 class ProgramRun:
     resources: list[Registration] = field(default_factory=list)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    call_providers: list[tuple[str, str]] = field(default_factory=list)
+    """(token, provider reference `urn::id`, "" for the default provider) of every invoke."""
     exports: dict[str, Any] = field(default_factory=dict)
     namespace: dict[str, Any] = field(default_factory=dict)
     ecr: FakeEcr = field(default_factory=FakeEcr)
@@ -179,6 +181,7 @@ class AwsLikeMocks(pulumi.runtime.Mocks):
         self, args: pulumi.runtime.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         self.run.calls.append((args.token, dict(args.args)))
+        self.run.call_providers.append((args.token, args.provider or ""))
         if args.token == TOKEN_CALL:
             registry = args.args["registryId"]
             token = {
@@ -285,11 +288,13 @@ def program_run(
     run: ProgramRun | None = None,
     *,
     preview: bool = False,
+    program: Callable[[], Mapping[str, Any]] | None = None,
 ) -> Iterator[ProgramRun]:
     """Execute `__main__.py` for `stack` with `config` (full `ns:key` names, engine strings).
 
     Pass `run` to inspect what was recorded even when the program fails; `preview=True` runs
-    it as `pulumi preview` does (a dry run)."""
+    it as `pulumi preview` does (a dry run); `program` runs instead of `__main__.py` and
+    returns its exports."""
     run = run if run is not None else ProgramRun()
     mocks = AwsLikeMocks(run, region)
     # The program's one way out to AWS, pointed at the fake registry.
@@ -309,9 +314,12 @@ def program_run(
     original_export = pulumi.export
     pulumi.export = run.exports.__setitem__  # type: ignore[assignment]
     try:
-        run.namespace = runpy.run_path(
-            str(Path(PROJECT_ROOT) / "__main__.py"), run_name="__pulumi__"
-        )
+        if program is None:
+            run.namespace = runpy.run_path(
+                str(Path(PROJECT_ROOT) / "__main__.py"), run_name="__pulumi__"
+            )
+        else:
+            run.exports.update(program())
         # Let every pending registration reach the monitor before the test looks.
         for value in run.exports.values():
             resolve(pulumi.Output.from_input(value))

@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 import pulumi
+import pulumi_aws as aws
 import pytest
 
 from infra.image_tag import BuildPlan, build_plan
@@ -278,3 +279,27 @@ def test_digest_of_refuses_anything_but_sha256_and_64_hex(bad: str) -> None:
 )
 def test_is_digest_accepts_only_sha256_and_64_lowercase_hex(text: object, accepted: bool) -> None:
     assert is_digest(text) is accepted
+
+
+def test_every_lookup_goes_through_the_components_provider() -> None:
+    """An explicit provider on the component (another account or region) reaches every invoke:
+    the lookup is parented to the component, so it inherits the provider."""
+    from infra.config.pulumi_reader import read_args
+    from infra.registry import RetailRegistry
+
+    def program() -> dict[str, Any]:
+        provider = aws.Provider("registry-account", region="ap-southeast-1")
+        options = pulumi.ResourceOptions(providers={"aws": provider})
+        registry = RetailRegistry("retail-api", read_args(), options)
+        return {"imageRef": registry.image_ref}
+
+    run = ProgramRun(ecr=FakeEcr(images={REPOSITORY: [(HELD, ["sha-000000000000"])]}))
+    with program_run("prod", engine_config("prod"), run=run, program=program):
+        pass
+    lookups = [p for token, p in run.call_providers if token.startswith("aws:ecr/get")]
+    assert len(lookups) >= 3
+    expected = (
+        "urn:pulumi:prod::retail-registry::pulumi:pulumi:Stack$pulumi:providers:aws::"
+        "registry-account::registry-account-id"
+    )
+    assert set(lookups) == {expected}
