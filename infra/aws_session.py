@@ -14,6 +14,7 @@ every presigned layer download goes through `download`.
 
 from __future__ import annotations
 
+import base64
 import functools
 import re
 import urllib.parse
@@ -157,6 +158,19 @@ class AwsSession:
             return download(url, limit)
         except (OSError, ValueError) as exc:
             raise AwsCallError("layer download", type(exc).__name__, str(exc)) from None
+
+    def authorization_token(self, registry_id: str, region: str) -> tuple[str, str, str]:
+        """GetAuthorizationToken for one registry: (user, password, proxy endpoint).
+
+        The token is valid for 12 hours, so it is fetched when needed and never stored
+        (https://docs.aws.amazon.com/AmazonECR/latest/userguide/registry_auth.html)."""
+        answer = self._call("ecr", region, "get_authorization_token", registryIds=[registry_id])
+        data = (answer.get("authorizationData") or [{}])[0]
+        token, endpoint = data.get("authorizationToken"), data.get("proxyEndpoint")
+        if not isinstance(token, str) or not isinstance(endpoint, str):
+            raise AwsCallError("GetAuthorizationToken", "NoAuthorizationData", registry_id)
+        user, _, password = base64.b64decode(token).decode().partition(":")
+        return user, password, endpoint
 
     def inspector_coverage(self, target: EcrTarget, digest: str) -> Mapping[str, Any] | None:
         """Amazon Inspector's coverage record for the image (ListCoverage), or None if absent.
