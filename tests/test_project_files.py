@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
+import stat
 import subprocess
+import sys
+import tomllib
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from infra.config import RetailRegistryArgs, keys_of, pulumi_schema
 from infra.image_tag import build_plan
 from infra.paths import PROJECT_ROOT, SERVER_DIR
+from testkit.net import answers_ok, free_port, wait_for
 
 
 def project() -> dict[str, Any]:
@@ -146,3 +155,158 @@ def test_a_windows_checkout_gets_the_same_content_tag(tmp_path: Path) -> None:
     unpinned = windows_clone(tmp_path / "unpinned", None)
     assert b"\r\n" in (unpinned / "Dockerfile").read_bytes()
     assert plan_tag(unpinned) != plan_tag(SERVER_DIR)
+
+
+# What the API image runs on; none of the Pulumi program's, the AWS tools' or the test tools'
+# packages belongs in the environment `make serve` builds.
+SERVE_NEEDS = {"fastapi", "uvicorn", "uvloop", "httptools", "numpy", "pydantic-settings"}
+SERVE_MUST_NOT_HOLD = {
+    "pulumi",
+    "pulumi-aws",
+    "pulumi-docker",
+    "pulumi-policy",
+    "boto3",
+    "botocore",
+    "docker",
+    "pyyaml",
+    "moto",
+    "scipy",
+    "scikit-learn",
+    "joblib",
+    "kubernetes-validate",
+    "schemathesis",
+    "hypothesis",
+    "pytest",
+    "mypy",
+    "ruff",
+}
+SERVE_ENV_LIMIT_BYTES = 150 * 1024 * 1024
+
+
+def server_group_packages() -> set[str]:
+    """Package names `uv export --only-group server` resolves from the lock."""
+    exported = subprocess.run(
+        [
+            *(str(PROJECT_ROOT / ".venv/bin/uv"), "export", "--frozen", "--only-group", "server"),
+            *("--no-emit-project", "--no-header", "--no-hashes", "--format", "requirements-txt"),
+        ],
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return set(re.findall(r"^([A-Za-z0-9._-]+)==", exported, re.MULTILINE))
+
+
+def program_dependencies() -> set[str]:
+    """Names in pyproject's `dependencies`: the Pulumi program's own packages."""
+    document = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())
+    specs: list[str] = document["project"]["dependencies"]
+    return {re.split(r"[<>=!~;\[ ]", spec, maxsplit=1)[0].lower() for spec in specs}
+
+
+def test_the_server_group_resolves_without_the_program_or_the_tools() -> None:
+    packages = server_group_packages()
+    assert packages >= SERVE_NEEDS
+    assert packages & SERVE_MUST_NOT_HOLD == set()
+    # The project's own `dependencies` are the Pulumi program's: none in the server group.
+    program = program_dependencies()
+    assert program >= {"pulumi", "pulumi-aws", "boto3"}
+    assert packages & program == set()
+
+
+def make_dry_run(*targets: str) -> list[str]:
+    """The uv commands `make -n -B TARGETS` would run."""
+    listed = subprocess.run(
+        ["make", "--no-print-directory", "-n", "-B", *targets],
+        cwd=PROJECT_ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return re.findall(r"[/ ]uv (sync .*)$", listed, re.MULTILINE)
+
+
+def test_make_serve_syncs_the_server_group_and_make_test_every_group() -> None:
+    # --inexact: after `make test` the serve step leaves the full environment as it is.
+    assert make_dry_run("serve") == ["sync --frozen --only-group server --inexact --quiet"]
+    assert make_dry_run("env") == ["sync --frozen --all-groups --quiet"]
+
+
+def tree_bytes(root: Path) -> int:
+    """Apparent size of the files under `root`, each inode once (uv hard-links from its cache)."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for folder, _, files in os.walk(root):
+        for name in files:
+            status = (Path(folder) / name).lstat()
+            inode = (status.st_dev, status.st_ino)
+            if inode not in seen and not stat.S_ISLNK(status.st_mode):
+                seen.add(inode)
+                total += status.st_size
+    return total
+
+
+@pytest.fixture
+def serve_env(tmp_path: Path) -> Path:
+    """The environment `make serve` builds on a fresh clone, built by its own make target."""
+    venv = tmp_path / "venv"
+    # uv from the test environment, so make never installs one.
+    path = f"{PROJECT_ROOT / '.venv/bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+    subprocess.run(
+        ["make", "--no-print-directory", f"VENV={venv}", f"{venv}/.synced-server"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PATH": path},
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
+    return venv
+
+
+@pytest.fixture
+def served(serve_env: Path) -> Iterator[str]:
+    """`python -m retail_api` from the serve environment on a free loopback port; its URL."""
+    port = free_port()
+    server = subprocess.Popen(
+        [str(serve_env / "bin/python"), "-m", "retail_api"],
+        cwd=SERVER_DIR,
+        env={**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "WORKERS": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(lambda: answers_ok(f"{url}/ready") or server.poll() is not None, timeout=60)
+        assert server.poll() is None, "the API did not start in the serve environment"
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_the_serve_environment_is_lean_and_answers_the_readme_curl(
+    serve_env: Path, served: str
+) -> None:
+    site = serve_env / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    installed = {
+        re.sub(r"-[^-]+\.dist-info$", "", path.name).replace("_", "-").lower()
+        for path in (site / "site-packages").glob("*.dist-info")
+    }
+    assert installed >= SERVE_NEEDS
+    assert installed & SERVE_MUST_NOT_HOLD == set()
+    assert tree_bytes(serve_env) <= SERVE_ENV_LIMIT_BYTES
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    curl = next(line for line in readme.splitlines() if line.startswith("`curl"))
+    body = re.search(r"-d '(\{.*?\})'", curl)
+    path = re.search(r"localhost:\d+(/\S+)", curl)
+    assert body and path, curl
+    request = urllib.request.Request(
+        served + path.group(1),
+        data=body.group(1).encode(),
+        headers={"content-type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
+        answer = json.loads(response.read())
+    assert answer["prediction"] in {"Low", "Medium", "High"}
