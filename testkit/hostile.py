@@ -81,5 +81,13 @@ def send_all(
     timeout: float = 30,
     after_sent: Callable[[], Awaitable[None]] | None = None,
 ) -> list[Outcome]:
-    """Send every request on its own connection at once; `after_sent` runs meanwhile."""
-    return asyncio.run(_run(port, requests, abandon, timeout, after_sent))
+    """Send every request on its own connection at once; `after_sent` runs meanwhile.
+
+    A private event loop, not asyncio.run: that one leaves the thread's current loop unset,
+    which breaks later code in the same process that asks for it (Pulumi's mocks do).
+    """
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(_run(port, requests, abandon, timeout, after_sent))
+    finally:
+        loop.close()

@@ -18,7 +18,7 @@ from retail_api.api.routes import health, metrics, model_info, predict
 from retail_api.api.routes.docs import install_docs
 from retail_api.core.admission import Admission, BatchLane
 from retail_api.core.config import Settings
-from retail_api.core.drain import DRAIN_STATE_KEY, GRACEFUL_SHUTDOWN_SECONDS, Drain
+from retail_api.core.drain import DRAIN_STATE_KEY, Drain
 from retail_api.core.logging import access_log_for
 from retail_api.core.metrics import Metrics
 from retail_api.core.middleware import ObserveMiddleware
@@ -126,7 +126,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.metrics = Metrics()
     app.state.model = app.state.predictor = None
     app.state.model_error = "model not loaded yet"
-    app.state.drain = Drain(GRACEFUL_SHUTDOWN_SECONDS)
+    app.state.drain = Drain(settings.shutdown_timeout)
     app.state.admission = Admission(settings.max_inflight_body_bytes, settings.max_inflight_batches)
     app.add_middleware(
         ObserveMiddleware,

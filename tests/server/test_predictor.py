@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from typing import Any
 
 import pytest
@@ -26,6 +27,16 @@ def _baskets(basket: dict[str, Any]) -> list[PredictRequest]:
     ]
 
 
+def _run(coroutine: Coroutine[Any, Any, list[Any]]) -> list[Any]:
+    """On a private loop: asyncio.run leaves the thread with no current loop, which code
+    that asks for one later in the same session (Pulumi's mocks) does not survive."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coroutine)
+    finally:
+        loop.close()
+
+
 def test_one_walk_per_loop_turn_same_answers(
     predictor: Predictor, basket: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -43,7 +54,7 @@ def test_one_walk_per_loop_turn_same_answers(
     async def together() -> list[Any]:
         return await asyncio.gather(*(predictor.predict_one(b) for b in baskets))
 
-    shared = asyncio.run(together())
+    shared = _run(together())
     assert walks == [len(baskets)]
     assert [r.model_dump() for r in shared] == [r.model_dump() for r in alone]
     assert len({r.probability.Low for r in shared}) > 1, "the test needs varied answers"
@@ -61,5 +72,5 @@ def test_a_failed_walk_fails_every_waiter(
         calls = (predictor.predict_one(b) for b in _baskets(basket)[:3])
         return await asyncio.gather(*calls, return_exceptions=True)
 
-    results = asyncio.run(together())
+    results = _run(together())
     assert [str(r) for r in results] == ["forest exploded"] * 3

@@ -16,6 +16,10 @@ DEFAULT_MODEL_DIR = Path(__file__).resolve().parents[2] / "artifact"
 # \u-escapes without letting a client park hundreds of MB in a worker.
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 
+# Half of `docker stop`'s default 10 s grace period, leaving the rest for lifespan shutdown
+# and process exit.
+GRACEFUL_SHUTDOWN_SECONDS = 5
+
 # prometheus_client's switch to multiprocess mode (read when it is first imported).
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -57,6 +61,9 @@ class Settings(BaseSettings):
     header_timeout: float = Field(default=5.0, gt=0, le=300)
     body_timeout: float = Field(default=10.0, gt=0, le=300)
     keep_alive_timeout: int = Field(default=5, ge=1, le=300)
+    # uvicorn's graceful period after SIGTERM (core/drain.py); must stay inside the pod's
+    # terminationGracePeriodSeconds minus its preStop sleep.
+    shutdown_timeout: int = Field(default=GRACEFUL_SHUTDOWN_SECONDS, ge=1, le=300)
 
     @model_validator(mode="after")
     def _batch_fits_in_flight(self) -> Settings:

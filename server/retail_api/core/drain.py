@@ -12,9 +12,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-# uvicorn's graceful period: half of `docker stop`'s default 10 s, and inside the EKS
-# example's terminationGracePeriodSeconds after its preStop sleep (core/server.py).
-GRACEFUL_SHUTDOWN_SECONDS = 5
 # Where the lifespan puts the worker's Drain in uvicorn's per-server state.
 DRAIN_STATE_KEY = "retail_api.drain"
 # Answers for queued work go out this long before uvicorn's own cancellation.

@@ -16,7 +16,6 @@ from pathlib import Path
 import uvicorn
 
 from retail_api.core.config import MULTIPROC_ENV, Settings
-from retail_api.core.drain import GRACEFUL_SHUTDOWN_SECONDS
 from retail_api.core.logging import logging_config
 from retail_api.core.protocol import GuardedProtocol
 
@@ -70,5 +69,5 @@ def _serve(settings: Settings) -> None:
         # that for in-flight requests would spend the whole grace period, so one slow
         # request would get the container killed (exit 137) before the lifespan shutdown
         # ran. 5 s leaves the other half for shutdown and process exit.
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        timeout_graceful_shutdown=settings.shutdown_timeout,
     )

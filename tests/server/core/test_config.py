@@ -99,7 +99,7 @@ def test_graceful_shutdown_fits_inside_docker_stop(monkeypatch: pytest.MonkeyPat
     import uvicorn
 
     import retail_api.__main__ as entry
-    from retail_api.core import drain
+    from retail_api.core import config
 
     calls: list[dict[str, object]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: calls.append(kwargs))
@@ -109,4 +109,4 @@ def test_graceful_shutdown_fits_inside_docker_stop(monkeypatch: pytest.MonkeyPat
     assert entry.main() == 0
     (kwargs,) = calls
     # docker stop's default grace is 10 s; leave half of it for lifespan shutdown and exit.
-    assert kwargs["timeout_graceful_shutdown"] == drain.GRACEFUL_SHUTDOWN_SECONDS == 5
+    assert kwargs["timeout_graceful_shutdown"] == config.GRACEFUL_SHUTDOWN_SECONDS == 5

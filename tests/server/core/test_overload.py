@@ -97,9 +97,11 @@ def test_excess_batches_are_told_when_to_retry(
 def test_sigterm_with_queued_batches_answers_every_client(
     start_server: ServerFactory, basket: dict[str, Any]
 ) -> None:
-    """Far more queued work than the 5 s graceful period can finish: the queue's tail gets
+    """Far more queued work than a 2 s graceful period can finish: the queue's tail gets
     503 + Connection: close before uvicorn would cancel it; no 500, reset or traceback."""
-    server = start_server(MAX_INFLIGHT_BATCHES="256", MAX_INFLIGHT_BODY_BYTES=str(256 * MIB))
+    server = start_server(
+        MAX_INFLIGHT_BATCHES="256", MAX_INFLIGHT_BODY_BYTES=str(256 * MIB), SHUTDOWN_TIMEOUT="2"
+    )
     body = json.dumps([basket] * MAX_BATCH).encode()
     ready: list[int] = []
 
