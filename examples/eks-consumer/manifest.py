@@ -17,11 +17,18 @@ CONTAINER_PORT = 8000
 LIVENESS_PATH = "/health/live"
 READINESS_PATH = "/ready"
 # The pod keeps serving 5 s while it is taken out of the Service's endpoints, so a scale-in
-# or a rollout refuses no connection; then SIGTERM, after which the server finishes in-flight
-# requests for up to 5 s (server/retail_api/core/server.py); 5 s more covers process exit.
+# or a rollout refuses no connection (the server's idle keep-alive deadline is 5 s too, so
+# connections opened before the removal have gone idle and closed by then). Then SIGTERM:
+# readiness turns 503, idle connections close, in-flight requests finish and queued work
+# that cannot finish in time gets 503 + Connection: close, all within SHUTDOWN_TIMEOUT,
+# which the container is given explicitly (server/retail_api/core/drain.py); 5 s more covers
+# the lifespan shutdown and process exit before the kubelet's SIGKILL.
 PRE_STOP_SLEEP_SECONDS = 5
 SERVER_GRACEFUL_SHUTDOWN_SECONDS = 5
-TERMINATION_GRACE_SECONDS = PRE_STOP_SLEEP_SECONDS + SERVER_GRACEFUL_SHUTDOWN_SECONDS + 5
+PROCESS_EXIT_SECONDS = 5
+TERMINATION_GRACE_SECONDS = (
+    PRE_STOP_SLEEP_SECONDS + SERVER_GRACEFUL_SHUTDOWN_SECONDS + PROCESS_EXIT_SECONDS
+)
 # With several workers the server runs prometheus_client's multi-process mode in this folder
 # (on the /tmp emptyDir) and empties it at start; a fixed path means a restarted container
 # reuses one folder instead of leaving a new one behind each time.
@@ -101,6 +108,7 @@ def _environment(size: PodSize) -> list[dict[str, str]]:
     env = [
         {"name": "PORT", "value": str(CONTAINER_PORT)},
         {"name": "WORKERS", "value": str(size.workers)},
+        {"name": "SHUTDOWN_TIMEOUT", "value": str(SERVER_GRACEFUL_SHUTDOWN_SECONDS)},
     ]
     if size.workers > 1:
         env.append({"name": "PROMETHEUS_MULTIPROC_DIR", "value": METRICS_DIR})

@@ -19,10 +19,12 @@ BENCH_SOURCE = "issue 13 (c=64, 2,788 req/s); confirmed by make bench, 2026-11-3
 BENCH_DATE = "2026-11-30"  # the latest run the figures below were checked against
 BENCH_PREDICT_RPS_PER_WORKER = 2_800
 BENCH_PREDICT_P99_MS = 50
-# Resident set of one worker: idle with the model loaded, and the worst seen (after four
-# 50 MB /predict/batch bodies, issue 13, before the server bounded request bodies).
+# Resident set of one worker: idle with the model loaded, and its peak (VmHWM) under the
+# hostile loads of tests/server/core/test_overload.py and `make bench` (1,000 clients each
+# sending a 1 MiB batch at once): 112 MiB, rounded up. Admission control bounds it whatever
+# the load: at most 4 batches and 8 MiB of bodies in flight per worker (core/config.py).
 BENCH_IDLE_RSS_MIB = 92
-BENCH_PEAK_RSS_MIB = 226
+BENCH_PEAK_RSS_MIB = 128
 # /health/live while the largest allowed batch (1000 baskets) is kept in flight: p50 3.7 ms,
 # p99 60 ms, max 63 ms (the 2026-11-30 make bench run, docs/benchmarks.md; issue 13's bound is
 # p99 < 100 ms). Probe timeouts must stay well above it (see PROBE_TIMEOUT_SECONDS).
@@ -66,8 +68,8 @@ def size_pod(target_rps_per_pod: object = DEFAULT_TARGET_RPS_PER_POD) -> PodSize
 
     Workers: enough that 70 % of their measured ceiling covers the target. CPU request: one
     core per worker, and no CPU limit (throttling would show up as p99, not as an error).
-    Memory request: every worker at the worst RSS measured, rounded up to 64 MiB; limit: twice
-    that, so one more oversized request in flight does not end in the OOM killer.
+    Memory request: every worker at its measured peak RSS, rounded up to 64 MiB; limit: twice
+    that, headroom for what the bench did not exercise before the OOM killer steps in.
     """
     if (
         isinstance(target_rps_per_pod, bool)

@@ -177,16 +177,17 @@ def test_deployment_leaves_the_count_to_the_autoscaler_and_keeps_it_in_rollouts(
 
 def test_pod_is_sized_from_the_benchmark(objects: dict[str, dict[str, Any]]) -> None:
     # 1,960 req/s per pod is 70 % of one worker's 2,800 req/s: one worker, one core, no CPU
-    # limit; 226 MiB worst RSS rounds up to 256Mi, the limit is twice that.
+    # limit; 128 MiB peak RSS (bounded by the server's admission control), limit twice that.
     container = _container(objects)
     # One worker: no multi-process metrics folder (the server keeps metrics in memory).
     assert container["env"] == [
         {"name": "PORT", "value": "8000"},
         {"name": "WORKERS", "value": "1"},
+        {"name": "SHUTDOWN_TIMEOUT", "value": "5"},
     ]
     assert container["resources"] == {
-        "requests": {"cpu": "1000m", "memory": "256Mi"},
-        "limits": {"memory": "512Mi"},
+        "requests": {"cpu": "1000m", "memory": "128Mi"},
+        "limits": {"memory": "256Mi"},
     }
 
 
@@ -212,9 +213,10 @@ def test_probes_outwait_liveness_under_the_largest_batch(
 
 def test_pod_drains_before_the_server_stops(objects: dict[str, dict[str, Any]]) -> None:
     # 5 s out of the endpoints before SIGTERM, then the server's 5 s graceful shutdown
-    # (server/retail_api/__main__.py), then 5 s to exit: 15 s before the kubelet's SIGKILL.
+    # (SHUTDOWN_TIMEOUT, passed to the container), then 5 s to exit: 15 s before SIGKILL.
     assert _container(objects)["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
     assert _pod(objects)["terminationGracePeriodSeconds"] == 15
+    assert {"name": "SHUTDOWN_TIMEOUT", "value": "5"} in _container(objects)["env"]
 
 
 def test_disruption_budget_takes_one_pod_at_a_time(objects: dict[str, dict[str, Any]]) -> None:
@@ -252,18 +254,19 @@ def test_network_policy_admits_port_8000_only(objects: dict[str, dict[str, Any]]
 
 
 def test_a_larger_target_rate_gives_more_workers_per_pod(manifest: ModuleType) -> None:
-    # 4,000 req/s over 1,960 per worker: 3 workers, 3 cores, 3 x 226 MiB -> 704Mi.
+    # 4,000 req/s over 1,960 per worker: 3 workers, 3 cores, 3 x 128 MiB = 384Mi.
     deployment = manifest.build_manifests(IMAGE_REF, REGION, target_rps_per_pod=4000)[0]
     [container] = deployment["spec"]["template"]["spec"]["containers"]
     # Several workers share metrics through files on the /tmp emptyDir.
     assert container["env"] == [
         {"name": "PORT", "value": "8000"},
         {"name": "WORKERS", "value": "3"},
+        {"name": "SHUTDOWN_TIMEOUT", "value": "5"},
         {"name": "PROMETHEUS_MULTIPROC_DIR", "value": "/tmp/prometheus"},
     ]
     assert container["resources"] == {
-        "requests": {"cpu": "3000m", "memory": "704Mi"},
-        "limits": {"memory": "1408Mi"},
+        "requests": {"cpu": "3000m", "memory": "384Mi"},
+        "limits": {"memory": "768Mi"},
     }
 
 

@@ -1,7 +1,7 @@
 """examples/eks-consumer/sizing.py: workers, requests and limits from the benchmark figures.
 
 Each expectation is worked out here by hand from the figures the module documents (one
-worker ~2,800 req/s at p99 ~50 ms, worst RSS 226 MiB, 70 % target), not read from it.
+worker ~2,800 req/s at p99 ~50 ms, peak RSS 128 MiB, 70 % target), not read from it.
 """
 
 from __future__ import annotations
@@ -16,15 +16,15 @@ import pytest
     ("target", "workers", "cpu", "memory_request", "memory_limit"),
     [
         # 1,960 = 2,800 x 70 %: what one worker carries at the target; the default.
-        (None, 1, "1000m", "256Mi", "512Mi"),
-        (1, 1, "1000m", "256Mi", "512Mi"),
-        (1960, 1, "1000m", "256Mi", "512Mi"),
-        # One request more needs a second worker: 2 x 226 = 452 -> 512Mi.
-        (1961, 2, "2000m", "512Mi", "1024Mi"),
-        # ceil(4,000 / 1,960) = 3; 3 x 226 = 678 -> 704Mi.
-        (4000, 3, "3000m", "704Mi", "1408Mi"),
-        # 64 workers, the server's WORKERS maximum: 64 x 1,960 req/s; 64 x 226 = 14,464Mi.
-        (125_440, 64, "64000m", "14464Mi", "28928Mi"),
+        (None, 1, "1000m", "128Mi", "256Mi"),
+        (1, 1, "1000m", "128Mi", "256Mi"),
+        (1960, 1, "1000m", "128Mi", "256Mi"),
+        # One request more needs a second worker: 2 x 128 = 256Mi.
+        (1961, 2, "2000m", "256Mi", "512Mi"),
+        # ceil(4,000 / 1,960) = 3; 3 x 128 = 384Mi.
+        (4000, 3, "3000m", "384Mi", "768Mi"),
+        # 64 workers, the server's WORKERS maximum: 64 x 1,960 req/s; 64 x 128 = 8,192Mi.
+        (125_440, 64, "64000m", "8192Mi", "16384Mi"),
     ],
 )
 def test_pod_size_for_a_target_rate(
