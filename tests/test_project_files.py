@@ -247,20 +247,34 @@ def tree_bytes(root: Path) -> int:
     return total
 
 
-@pytest.fixture
-def serve_env(tmp_path: Path) -> Path:
-    """The environment `make serve` builds on a fresh clone, built by its own make target."""
-    venv = tmp_path / "venv"
+def make_stamp(venv: Path, stamp: str, *flags: str) -> None:
+    """`make [FLAGS] <venv>/<stamp>`: the Makefile's environment step, into `venv`."""
     # uv from the test environment, so make never installs one.
     path = f"{PROJECT_ROOT / '.venv/bin'}{os.pathsep}{os.environ.get('PATH', '')}"
     subprocess.run(
-        ["make", "--no-print-directory", f"VENV={venv}", f"{venv}/.synced-server"],
+        ["make", "--no-print-directory", *flags, f"VENV={venv}", f"{venv}/{stamp}"],
         cwd=PROJECT_ROOT,
         env={**os.environ, "PATH": path},
         check=True,
         capture_output=True,
         timeout=600,
     )
+
+
+def installed(venv: Path) -> set[str]:
+    """Distribution names in `venv`, normalised as the lock spells them."""
+    site = venv / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
+    return {
+        re.sub(r"-[^-]+\.dist-info$", "", path.name).replace("_", "-").lower()
+        for path in (site / "site-packages").glob("*.dist-info")
+    }
+
+
+@pytest.fixture
+def serve_env(tmp_path: Path) -> Path:
+    """The environment `make serve` builds on a fresh clone, built by its own make target."""
+    venv = tmp_path / "venv"
+    make_stamp(venv, ".synced-server")
     return venv
 
 
@@ -288,13 +302,9 @@ def served(serve_env: Path) -> Iterator[str]:
 def test_the_serve_environment_is_lean_and_answers_the_readme_curl(
     serve_env: Path, served: str
 ) -> None:
-    site = serve_env / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}"
-    installed = {
-        re.sub(r"-[^-]+\.dist-info$", "", path.name).replace("_", "-").lower()
-        for path in (site / "site-packages").glob("*.dist-info")
-    }
-    assert installed >= SERVE_NEEDS
-    assert installed & SERVE_MUST_NOT_HOLD == set()
+    packages = installed(serve_env)
+    assert packages >= SERVE_NEEDS
+    assert packages & SERVE_MUST_NOT_HOLD == set()
     assert tree_bytes(serve_env) <= SERVE_ENV_LIMIT_BYTES
     readme = (PROJECT_ROOT / "README.md").read_text()
     curl = next(line for line in readme.splitlines() if line.startswith("`curl"))
@@ -310,3 +320,17 @@ def test_the_serve_environment_is_lean_and_answers_the_readme_curl(
         assert response.status == 200
         answer = json.loads(response.read())
     assert answer["prediction"] in {"Low", "Medium", "High"}
+
+
+def test_the_two_set_up_commands_work_in_either_order(tmp_path: Path) -> None:
+    full = SERVE_MUST_NOT_HOLD | SERVE_NEEDS
+    serve_first = tmp_path / "serve-first"
+    make_stamp(serve_first, ".synced-server")
+    assert installed(serve_first) & SERVE_MUST_NOT_HOLD == set()
+    make_stamp(serve_first, ".synced")
+    assert installed(serve_first) >= full
+    test_first = tmp_path / "test-first"
+    make_stamp(test_first, ".synced")
+    # -B: the serve step runs although the full sync has just covered it (a changed lock).
+    make_stamp(test_first, ".synced-server", "-B")
+    assert installed(test_first) >= full
