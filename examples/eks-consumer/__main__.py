@@ -2,6 +2,7 @@
 
 Kept dependency-free (no pulumi-kubernetes): the manifests are exported as dicts. To apply them,
 add pulumi-kubernetes and pass the list to `kubernetes.yaml.v2.ConfigGroup(objs=[...])`.
+`render.py` prints the same objects as YAML for a given imageRef, without Pulumi.
 """
 
 from collections.abc import Callable
