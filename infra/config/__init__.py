@@ -12,13 +12,8 @@
 from infra.config.keys import Key, keys_of, pulumi_schema, readme_table_problems
 from infra.config.lifecycle_rules import DEFAULT_LIFECYCLE_RULES, LifecycleSettings
 from infra.config.parsers import PROJECT, ConfigError
-from infra.config.settings import (
-    MAX_MUTABLE_TAG_FILTERS,
-    RetailRegistryArgs,
-    load_args,
-    resource_tags,
-    tag_is_immutable,
-)
+from infra.config.rules import MAX_MUTABLE_TAG_FILTERS, tag_is_immutable
+from infra.config.settings import RetailRegistryArgs, load_args, resource_tags
 from infra.config.stack_file import StackFileError, read_stack_values
 
 __all__ = [

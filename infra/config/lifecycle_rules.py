@@ -9,12 +9,16 @@ imported, and a run whose stack sets its own rules never needs them). What `anal
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
 from infra.config.parsers import ConfigError, decode
 from infra.lifecycle import LifecycleAnalysis, Rule, analyse, render
+
+# infra.lifecycle.validate labels each message `rule <n> (rulePriority <p>): [<field>: ]<rule>`.
+_RULE_MESSAGE = re.compile(r"rule (\d+) \(rulePriority [^)]*\): (?:([\w.\[\]]+): )?(.*)", re.S)
 
 # The seed's intent, made explicit: untagged layers go after a day, releases (`v*`) keep their
 # ten newest, content tags (`sha-*`, one per build) keep a bounded history for rollback.
@@ -78,11 +82,7 @@ class LifecycleSettings:
     def analysis(self) -> LifecycleAnalysis:
         analysis = analyse({"rules": list(self.source)})
         if not analysis.ok:
-            raise ConfigError(
-                self.key,
-                list(self.source),
-                "ECR would reject these rules: " + "; ".join(analysis.errors),
-            )
+            raise ConfigError.combine([rule_error(self.key, e) for e in analysis.errors])
         return analysis
 
     @property
@@ -107,6 +107,17 @@ class LifecycleSettings:
 
     def __hash__(self) -> int:
         return hash(self.rules)
+
+
+def rule_error(key: str, message: str) -> ConfigError:
+    """The validator's `rule 3 (rulePriority 3): selection.countNumber: …` as a ConfigError at
+    the path `[2].selection.countNumber` of the key; a message about the whole list stays one."""
+    found = _RULE_MESSAGE.fullmatch(message)
+    if found is None:
+        return ConfigError(key, None, f"ECR would reject it: {message.removeprefix('policy: ')}")
+    number, where, rule = found.groups()
+    path = f"[{int(number) - 1}]" + (f".{where}" if where and where != "rule" else "")
+    return ConfigError(key, None, f"ECR would reject it: {rule}", path=path)
 
 
 def lifecycle_rules(key: str, value: Any) -> LifecycleSettings:

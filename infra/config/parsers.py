@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -32,14 +32,64 @@ _ORGANIZATION_ID = re.compile(r"o-[a-z0-9]{10,32}")
 _DOCKER_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 
 
-class ConfigError(ValueError):
-    """A stack config value that breaks a rule; the message names key, value and rule."""
+# One problem is one line a terminal shows whole; a scalar value longer than this is cut.
+MAX_LINE = 200
+MAX_SHOWN_VALUE = 100
 
-    def __init__(self, key: str, value: object, rule: str) -> None:
+
+class ConfigError(ValueError):
+    """A stack config value that breaks a rule, as one line: the key and the path inside its
+    value (`lifecycleRules[2].selection.countNumber`), the value when it is a short scalar (a
+    list or mapping is named by its path, never printed), and the rule, which says what to
+    write instead. `combine` makes one error of several: one line each, in order."""
+
+    def __init__(
+        self,
+        key: str,
+        value: object,
+        rule: str,
+        *,
+        path: str = "",
+        more: Sequence[ConfigError] = (),
+    ) -> None:
+        self.name = key
         self.key = f"{PROJECT}:{key}"
         self.value = value
-        self.rule = rule
-        super().__init__(f"invalid config {self.key} = {json.dumps(value, default=str)}: {rule}")
+        self.rule = _without_echo(rule, value)
+        self.path = path
+        own = problem_line(self.key + path, value, self.rule)
+        self.lines: tuple[str, ...] = (own, *(line for error in more for line in error.lines))
+        super().__init__("\n".join(self.lines))
+
+    @classmethod
+    def combine(cls, errors: Sequence[ConfigError]) -> ConfigError:
+        """One error holding every line of `errors` (not empty); key and value are the first's."""
+        first, *rest = errors
+        if not rest:
+            return first
+        return cls(first.name, first.value, first.rule, path=first.path, more=rest)
+
+
+def problem_line(where: str, value: object, rule: str) -> str:
+    """`where = "value": rule`, or `where: rule` for a structured value; at most MAX_LINE."""
+    shown = shown_value(value)
+    line = f"{where} = {shown}: {rule}" if shown is not None else f"{where}: {rule}"
+    return line if len(line) <= MAX_LINE else line[: MAX_LINE - 1] + "…"
+
+
+def shown_value(value: object) -> str | None:
+    """A scalar as YAML/JSON would write it, cut to MAX_SHOWN_VALUE; None for lists and maps."""
+    if isinstance(value, list | tuple | dict) or value is None:
+        return None
+    text = json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 2] + '…"'
+
+
+def _without_echo(rule: str, value: object) -> str:
+    # Shared parsers (the scan gate's) start their rule with the value itself, which the line
+    # shows already.
+    echo = f"{value!r} "
+    return rule.removeprefix(echo) if isinstance(value, str | int) else rule
 
 
 def decode(value: Any) -> Any:
@@ -68,10 +118,18 @@ def boolean(key: str, value: Any) -> bool:
 
 def string_list(key: str, value: Any) -> list[str]:
     decoded = decode(value)
-    if not isinstance(decoded, list) or not all(isinstance(v, str) and v for v in decoded):
+    if not isinstance(decoded, list):
         raise ConfigError(key, value, "must be a list of non-empty strings")
-    if len(set(decoded)) != len(decoded):
-        raise ConfigError(key, value, "must not repeat an entry")
+    _raise_all(
+        ConfigError(key, item, "must be a non-empty string", path=f"[{index}]")
+        for index, item in enumerate(decoded)
+        if not isinstance(item, str) or not item
+    )
+    _raise_all(
+        ConfigError(key, item, "repeats an earlier entry; list each one once", path=f"[{index}]")
+        for index, item in enumerate(decoded)
+        if item in decoded[:index]
+    )
     return decoded
 
 
@@ -99,9 +157,11 @@ def optional_matching(pattern: re.Pattern[str], rule: str) -> Callable[[str, Any
 def each_matching(pattern: re.Pattern[str], rule: str) -> Callable[[str, Any], tuple[str, ...]]:
     def parse(key: str, value: Any) -> tuple[str, ...]:
         items = string_list(key, value)
-        for item in items:
-            if not pattern.fullmatch(item):
-                raise ConfigError(key, item, rule)
+        _raise_all(
+            ConfigError(key, item, rule, path=f"[{index}]")
+            for index, item in enumerate(items)
+            if not pattern.fullmatch(item)
+        )
         return tuple(items)
 
     return parse
@@ -109,12 +169,25 @@ def each_matching(pattern: re.Pattern[str], rule: str) -> Callable[[str, Any], t
 
 def principals(key: str, value: Any) -> tuple[str, ...]:
     items = string_list(key, value)
-    for item in items:
-        if "*" in item:
-            raise ConfigError(key, item, "wildcards are not allowed: name each principal's ARN")
-        if not _IAM_PRINCIPAL_ARN.fullmatch(item):
-            raise ConfigError(key, item, _PRINCIPAL_RULE)
+    _raise_all(
+        ConfigError(
+            key,
+            item,
+            "wildcards are not allowed; name each principal's ARN"
+            if "*" in item
+            else _PRINCIPAL_RULE,
+            path=f"[{index}]",
+        )
+        for index, item in enumerate(items)
+        if "*" in item or not _IAM_PRINCIPAL_ARN.fullmatch(item)
+    )
     return tuple(items)
+
+
+def _raise_all(errors: Iterable[ConfigError]) -> None:
+    found = list(errors)
+    if found:
+        raise ConfigError.combine(found)
 
 
 def one_of(choices: Sequence[str]) -> Callable[[str, Any], str]:
@@ -186,6 +259,24 @@ def raising_value_error(parse: Callable[[Any, str], T]) -> Callable[[str, Any], 
         try:
             return parse(value, key)
         except ValueError as error:
-            raise ConfigError(key, value, str(error).removeprefix(f"{key}: ")) from None
+            # `key[1].expires: rule` names a place inside the value: it becomes the path.
+            found = re.match(rf"{re.escape(key)}((?:\[\d+\]|\.\w+)*): (.*)", str(error), re.S)
+            if found is None:
+                raise ConfigError(key, value, str(error)) from None
+            path, rule = found.groups()
+            inner = _at(decode(value), path) if path else value
+            raise ConfigError(key, inner, rule, path=path) from None
 
     return adapted
+
+
+def _at(value: Any, path: str) -> Any:
+    """The part of `value` at `path` (`[1].expires`), or None where the path leads nowhere."""
+    for index, name in re.findall(r"\[(\d+)\]|\.(\w+)", path):
+        if index and isinstance(value, list) and int(index) < len(value):
+            value = value[int(index)]
+        elif name and isinstance(value, dict):
+            value = value.get(name)
+        else:
+            return None
+    return value

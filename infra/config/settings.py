@@ -8,7 +8,7 @@ Adding a key = one line here + its entry in `Pulumi.yaml` (a test says which ent
 
 from __future__ import annotations
 
-import fnmatch
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -17,14 +17,14 @@ from typing import Any
 
 from infra.aws_config import AwsConfig
 from infra.config import parsers as p
-from infra.config.keys import config_key, keys_of
+from infra.config.keys import Key, config_key, keys_of
 from infra.config.lifecycle_rules import DEFAULT_LIFECYCLE_RULES, LifecycleSettings, lifecycle_rules
 from infra.config.parsers import PROJECT, ConfigError
+from infra.config.rules import RULES_ACROSS_KEYS
 from infra.paths import DOCKERFILE, SERVER_DIR
 from infra.scan_gate import config as scan
 from infra.scan_gate.model import AcceptedDigest, IgnoreEntry, ScanPolicy, Severity
 
-MAX_MUTABLE_TAG_FILTERS = 5
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 # Pulumi stack reference: organization, project and stack names (letters, digits, - _ .).
 STACK_REFERENCE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
@@ -254,84 +254,58 @@ def load_args(
     values: Mapping[str, Any], *, stack: str, aws: AwsConfig | None = None
 ) -> RetailRegistryArgs:
     """Validate raw values of the project namespace (keys without the prefix) in one pass;
-    `aws` is the stack's parsed `aws:` config."""
+    `aws` is the stack's parsed `aws:` config. Every problem is found before anything raises:
+    the ConfigError holds one line per problem."""
     keys = {key.name: key for key in keys_of(RetailRegistryArgs)}
-    unknown = sorted(set(values) - set(keys))
-    if unknown:
-        raise ConfigError(
-            unknown[0], values[unknown[0]], f"unknown key; known keys: {', '.join(keys)}"
-        )
-    parsed = {
-        keys[name].field: keys[name].parse(name, value)
-        for name, value in values.items()
-        if value is not None
-    }
+    errors: list[ConfigError] = []
+    parsed: dict[str, Any] = {}
+    for name, value in values.items():
+        key = keys.get(name)
+        if key is None:
+            errors.append(ConfigError(name, value, _unknown_key_rule(name, keys)))
+        elif value is not None:
+            try:
+                parsed[key.field] = _parse(key, value)
+            except ConfigError as error:
+                errors.append(error)
     args = RetailRegistryArgs(stack=stack, aws=aws or AwsConfig(), **parsed)
-    _check_mutable_tags(args)
-    _check_image_tag(args)
-    _check_scan_gate(args)
+    failed = {error.name for error in errors}
+    for check, reads in RULES_ACROSS_KEYS:
+        # A rule across keys only speaks about values that parsed; the others have their line.
+        if failed.isdisjoint(reads):
+            try:
+                check(args)
+            except ConfigError as error:
+                errors.append(error)
+    if errors:
+        raise ConfigError.combine(errors)
     return args
+
+
+def _parse(key: Key, value: Any) -> Any:
+    if key.type == "array" and isinstance(value, str) and _one_string(value):
+        # `pullPrincipals: arn:…` in YAML (or `pulumi config set` without --path) gives one
+        # string, which is neither a list nor JSON text of one.
+        entry = "`- <entry>`" if key.items == "string" else "`- field: value` mappings"
+        raise ConfigError(
+            key.name,
+            value,
+            f"one string where a list belongs; write a YAML list under the key, {entry} per entry",
+        )
+    return key.parse(key.name, value)
+
+
+def _one_string(value: str) -> bool:
+    """Text that is no JSON and does not even try to be a list or mapping."""
+    return isinstance(p.decode(value), str) and not value.lstrip().startswith(("[", "{"))
+
+
+def _unknown_key_rule(name: str, keys: Mapping[str, Key]) -> str:
+    close = difflib.get_close_matches(name, list(keys), n=1, cutoff=0.6)
+    if close:
+        return f"unknown key; did you mean {close[0]}?"
+    return "unknown key; the keys are the config: block of Pulumi.yaml"
 
 
 def resource_tags(stack: str) -> dict[str, str]:
     return {"project": PROJECT, "stack": stack, "managed-by": "pulumi"}
-
-
-# --- rules across keys -------------------------------------------------------------------------
-
-
-def _check_mutable_tags(args: RetailRegistryArgs) -> None:
-    with_exclusion = args.tag_mutability.endswith("_WITH_EXCLUSION")
-    if with_exclusion and not args.mutable_tags:
-        raise ConfigError(
-            "mutableTags",
-            [],
-            f"required (1-{MAX_MUTABLE_TAG_FILTERS} filters) with {args.tag_mutability}",
-        )
-    if not with_exclusion and args.mutable_tags:
-        raise ConfigError(
-            "mutableTags",
-            list(args.mutable_tags),
-            f"only allowed with a *_WITH_EXCLUSION tagMutability, not {args.tag_mutability}",
-        )
-    if len(args.mutable_tags) > MAX_MUTABLE_TAG_FILTERS:
-        raise ConfigError(
-            "mutableTags", list(args.mutable_tags), f"at most {MAX_MUTABLE_TAG_FILTERS} filters"
-        )
-
-
-def tag_is_immutable(tag: str, mode: str, exclusion_filters: tuple[str, ...]) -> bool:
-    """Whether ECR refuses a second push of `tag`: the filters invert the mode for the tags
-    they match. They only use `*` wildcards, which fnmatch reads the same way."""
-    excluded = any(fnmatch.fnmatchcase(tag, pattern) for pattern in exclusion_filters)
-    if mode == "IMMUTABLE_WITH_EXCLUSION":
-        return not excluded
-    if mode == "MUTABLE_WITH_EXCLUSION":
-        return excluded
-    return mode == "IMMUTABLE"
-
-
-def _check_image_tag(args: RetailRegistryArgs) -> None:
-    # A moving tag in an immutable repository is accepted once and refused on every later push.
-    if args.image_tag == "latest" and tag_is_immutable(
-        "latest", args.tag_mutability, args.mutable_tags
-    ):
-        raise ConfigError(
-            "imageTag",
-            "latest",
-            f"`latest` is immutable under tagMutability {args.tag_mutability} and could be "
-            "pushed only once; use a content or release tag, or exclude it with mutableTags",
-        )
-
-
-def _check_scan_gate(args: RetailRegistryArgs) -> None:
-    # Without scan on push ECR never scans the image: the gate would read ScanNotFound as a
-    # scan still pending, wait scanTimeoutSeconds and fail every `up`.
-    if not args.scan_on_push and args.scan_fail_severity is not None:
-        raise ConfigError(
-            scan.FAIL_SEVERITY_KEY,
-            args.scan_fail_severity.value,
-            "needs scanOnPush: true, but scanOnPush is false, so no image is ever scanned and "
-            "every `up` would wait scanTimeoutSeconds for a scan and fail; set "
-            "scanFailSeverity: NONE to deploy unscanned images, or keep scanOnPush: true",
-        )

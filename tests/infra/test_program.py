@@ -102,8 +102,8 @@ def test_bad_config_stops_before_any_resource_with_one_message() -> None:
     with pytest.raises(pulumi.RunError) as caught, program_run("bad", config, run=run):
         pass
     assert str(caught.value) == (
-        'invalid config retail-registry:pullPrincipals = "*": '
-        "wildcards are not allowed: name each principal's ARN"
+        'retail-registry:pullPrincipals[0] = "*": '
+        "wildcards are not allowed; name each principal's ARN"
     )
     assert run.resources == [], "nothing may be half-applied"
     assert run.calls == []

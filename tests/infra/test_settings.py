@@ -105,7 +105,8 @@ def test_engine_strings_and_yaml_values_parse_alike() -> None:
         ({"pushPrincipals": ["arn:aws:iam::842676018087:role/*"]}, "pushPrincipals", "wildcard"),
         ({"pullPrincipals": ["arn:aws:iam::84267601808:role/x"]}, "pullPrincipals", "IAM ARN"),
         ({"pushPrincipals": ["arn:aws:s3:::bucket"]}, "pushPrincipals", "IAM ARN"),
-        ({"pullPrincipals": "not-a-list"}, "pullPrincipals", "list of non-empty strings"),
+        ({"pullPrincipals": "not-a-list"}, "pullPrincipals", "one string where a list belongs"),
+        ({"pullPrincipals": {"a": 1}}, "pullPrincipals", "list of non-empty strings"),
         ({"pullPrincipals": [ROLE, ROLE]}, "pullPrincipals", "repeat"),
         ({"pullOrganizationIds": ["o-abc"]}, "pullOrganizationIds", "Organization ID"),
         ({"pullOrganizationIds": ["ou-abcdefghij"]}, "pullOrganizationIds", "Organization ID"),
@@ -120,7 +121,8 @@ def test_engine_strings_and_yaml_values_parse_alike() -> None:
         ({"scanTimeoutSeconds": 0}, "scanTimeoutSeconds", "from 1 to 3600"),
         ({"scanTimeoutSeconds": "ten"}, "scanTimeoutSeconds", "from 1 to 3600"),
         ({"scanIgnore": [{"id": "CVE-2024-1", "reason": "r"}]}, "scanIgnore", "expires: required"),
-        ({"scanIgnore": "not: [a, list"}, "scanIgnore", "not valid YAML or JSON"),
+        ({"scanIgnore": "not: [a, list"}, "scanIgnore", "one string where a list belongs"),
+        ({"scanIgnore": "[not: [a, list"}, "scanIgnore", "not valid YAML or JSON"),
     ],
 )
 def test_bad_value_names_key_value_and_rule(values: dict[str, Any], key: str, rule: str) -> None:
@@ -135,9 +137,10 @@ def test_invalid_lifecycle_rule_reports_the_validator_error() -> None:
     rule = dict(DEFAULT_LIFECYCLE_RULES[0])
     rule["selection"] = {k: v for k, v in rule["selection"].items() if k != "countUnit"}
     message = str(rejected({"lifecycleRules": [rule]}))
-    assert "retail-registry:lifecycleRules" in message
-    assert "countUnit" in message
-    assert '"sinceImagePushed"' in message, "the message shows the rejected value"
+    assert message == (
+        "retail-registry:lifecycleRules[0].selection.countUnit: ECR would reject it: "
+        'required ("days") for countType sinceImagePushed'
+    )
 
 
 def latest_with(mode: str, filters: list[str]) -> dict[str, Any]:
@@ -247,13 +250,6 @@ def test_scan_gate_keys_from_the_engine_reach_the_policy() -> None:
     assert load_args({"scanFailSeverity": "NONE"}, stack="s").scan_policy.fail_severity is None
 
 
-SCAN_RULE = (
-    "needs scanOnPush: true, but scanOnPush is false, so no image is ever scanned and every "
-    "`up` would wait scanTimeoutSeconds for a scan and fail; set scanFailSeverity: NONE to "
-    "deploy unscanned images, or keep scanOnPush: true"
-)
-
-
 @pytest.mark.parametrize(
     ("values", "severity"),
     [
@@ -262,11 +258,15 @@ SCAN_RULE = (
         ({"scanOnPush": False, "scanFailSeverity": "UNTRIAGED"}, "UNTRIAGED"),
     ],
 )
-def test_a_gate_without_scan_on_push_is_refused(values: dict[str, Any], severity: str) -> None:
+def test_a_gate_without_scan_on_push_is_blamed_on_scan_on_push(
+    values: dict[str, Any], severity: str
+) -> None:
     error = rejected(values)
-    assert (error.key, error.value) == ("retail-registry:scanFailSeverity", severity)
+    assert (error.key, error.value) == ("retail-registry:scanOnPush", False)
     assert str(error) == (
-        f'invalid config retail-registry:scanFailSeverity = "{severity}": {SCAN_RULE}'
+        "retail-registry:scanOnPush = false: nothing is scanned, so the gate at "
+        f"scanFailSeverity {severity} fails every `up`; write scanOnPush: true, or "
+        "scanFailSeverity: NONE to deploy unscanned images"
     )
 
 
@@ -304,3 +304,70 @@ def test_repository_names_outside_2_to_256_characters_are_refused(name: str) -> 
         name,
         "must be 2 to 256 characters long",
     )
+
+
+def test_every_problem_is_found_in_one_load_one_line_each() -> None:
+    bad_rule = {
+        "rulePriority": 1,
+        "selection": {"tagStatus": "untagged", "countType": "imageCountMoreThan", "countNumber": 0},
+        "action": {"type": "expire"},
+    }
+    error = rejected(
+        {
+            "lifecycleRule": [],
+            "scanFailSeverity": "SEVERE",
+            "pullPrincipals": ["arn:aws:iam::12:role/x", ROLE, "*"],
+            "lifecycleRules": [bad_rule, "x"],
+            "protect": "maybe",
+        }
+    )
+    assert error.lines == (
+        "retail-registry:lifecycleRule: unknown key; did you mean lifecycleRules?",
+        'retail-registry:scanFailSeverity = "SEVERE": is not one of CRITICAL, HIGH, MEDIUM, '
+        "LOW, INFORMATIONAL, UNDEFINED, UNTRIAGED, NONE",
+        'retail-registry:pullPrincipals[0] = "arn:aws:iam::12:role/x": must be an IAM ARN: '
+        "arn:aws:iam::<12-digit account>:root, :role/<name> or :user/<name>",
+        'retail-registry:pullPrincipals[2] = "*": wildcards are not allowed; name each '
+        "principal's ARN",
+        "retail-registry:lifecycleRules[0].selection.countNumber: ECR would reject it: must be "
+        "a positive integer, got 0",
+        "retail-registry:lifecycleRules[1]: ECR would reject it: must be an object, got string",
+        'retail-registry:protect = "maybe": must be a boolean (true or false)',
+    )
+    assert str(error) == "\n".join(error.lines)
+    assert (error.key, error.value) == ("retail-registry:lifecycleRule", [])
+
+
+def test_a_structured_value_is_named_by_its_path_never_printed() -> None:
+    entry = {"id": "CVE-2024-1234", "expires": "2026-13-01", "reason": "x" * 300}
+    error = rejected({"scanIgnore": [entry]})
+    assert str(error) == (
+        'retail-registry:scanIgnore[0].expires = "2026-13-01": must be a date YYYY-MM-DD'
+    )
+
+
+def test_a_long_scalar_is_cut_and_no_line_exceeds_200_characters() -> None:
+    error = rejected({"repositoryName": "A" * 300, "imageTag": "-" + "t" * 300})
+    assert [len(line) <= 200 for line in error.lines] == [True, True]
+    assert error.lines[0].startswith('retail-registry:repositoryName = "' + "A" * 97 + '…": ')
+
+
+def test_a_plain_string_where_a_list_belongs_says_how_to_write_the_list() -> None:
+    error = rejected({"pushPrincipals": ROLE})
+    assert str(error) == (
+        f'retail-registry:pushPrincipals = "{ROLE}": one string where a list belongs; write a '
+        "YAML list under the key, `- <entry>` per entry"
+    )
+
+
+def test_a_repeated_entry_is_named_by_its_index() -> None:
+    error = rejected({"pullPrincipals": [ROLE, ROLE]})
+    assert str(error) == (
+        f'retail-registry:pullPrincipals[1] = "{ROLE}": repeats an earlier entry; list each one '
+        "once"
+    )
+
+
+def test_a_rule_across_keys_stays_quiet_while_one_of_its_keys_is_wrong() -> None:
+    error = rejected({"scanOnPush": False, "scanFailSeverity": "SEVERE"})
+    assert [line.split(" = ")[0] for line in error.lines] == ["retail-registry:scanFailSeverity"]

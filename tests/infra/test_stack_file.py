@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import StackFileError, load_args, read_stack_values
+from infra.config.stack_file import SECURE_STAND_IN, read_stack_file
 from tests.infra.conftest import stack_values
 
 # Pulumi.yaml's declared defaults, written out (the key table must agree: test_project_files).
@@ -103,10 +104,7 @@ def test_unknown_keys_are_kept_for_the_loader_to_name(tmp_path: Path) -> None:
         ("config: [1, 2]\n", "config: must be a mapping"),
         ("- a\n- b\n", "must be a YAML mapping"),
         ("config: {a: [\n", "not valid YAML"),
-        (
-            "config:\n  retail-registry:mutableTags: '[oops'\n",
-            "mutableTags: a string value must be JSON",
-        ),
+        ("environment: org/env\n", "environment: must be a list of ESC environment names"),
     ],
 )
 def test_broken_files_give_one_line_naming_the_file(
@@ -123,3 +121,45 @@ def test_missing_file_and_bad_stack_names_are_errors(tmp_path: Path) -> None:
         read_stack_values("nowhere", tmp_path)
     with pytest.raises(StackFileError, match=r"stack '\.\./prod': a stack name is letters"):
         read_stack_values("../prod", tmp_path)
+
+
+def test_a_yaml_syntax_error_names_file_line_and_column(tmp_path: Path) -> None:
+    text = "config:\n  aws:region: ap-southeast-1\n  retail-registry:pullPrincipals: [a\n  b: 1\n"
+    with pytest.raises(StackFileError) as caught:
+        read_stack_values("bare", write(tmp_path, text))
+    assert str(caught.value) == (
+        f"{tmp_path}/Pulumi.bare.yaml:4:4: not valid YAML: expected ',' or ']', but got ':' "
+        "(while parsing a flow sequence); fix the file's indentation or quoting there"
+    )
+
+
+def test_a_string_that_is_not_json_stays_a_string_for_the_loader(tmp_path: Path) -> None:
+    text = "config:\n  retail-registry:mutableTags: '[oops'\n  retail-registry:pullPrincipals: x\n"
+    values = read_stack_values("bare", write(tmp_path, text))
+    assert (values["mutableTags"], values["pullPrincipals"]) == ("[oops", "x")
+
+
+def test_secure_values_are_taken_as_present_and_listed(tmp_path: Path) -> None:
+    text = (
+        "config:\n"
+        "  aws:secretKey:\n    secure: AAABAJ+ciphertext\n"
+        "  aws:region: eu-west-1\n"
+        "  retail-registry:kmsKeyArn:\n    secure: AAABAK+ciphertext\n"
+        "  other-project:key: 1\n"
+    )
+    found = read_stack_file("bare", write(tmp_path, text))
+    assert found.secure_keys == ("aws:secretKey", "retail-registry:kmsKeyArn")
+    assert found.aws == {"secretKey": SECURE_STAND_IN, "region": "eu-west-1"}
+    assert found.project == {}
+    assert read_stack_values("bare", tmp_path)["kmsKeyArn"] == ""
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "environment:\n  - org/shared\n  - org/ci\nconfig: {}\n",
+        "environment:\n  imports:\n    - org/shared\n    - org/ci\n",
+    ],
+)
+def test_esc_environment_imports_are_listed(tmp_path: Path, text: str) -> None:
+    assert read_stack_file("bare", write(tmp_path, text)).environments == ("org/shared", "org/ci")

@@ -1,0 +1,85 @@
+"""Rules across keys: what one key allows depends on another.
+
+Each rule takes the parsed settings and raises ConfigError naming the key to change; the
+loader (`settings.load_args`) runs a rule only when every key it reads parsed, so one wrong
+value is reported once, by its own key.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from infra.config.parsers import ConfigError
+from infra.scan_gate import config as scan
+
+if TYPE_CHECKING:
+    from infra.config.settings import RetailRegistryArgs
+
+MAX_MUTABLE_TAG_FILTERS = 5
+
+
+def _check_mutable_tags(args: RetailRegistryArgs) -> None:
+    with_exclusion = args.tag_mutability.endswith("_WITH_EXCLUSION")
+    if with_exclusion and not args.mutable_tags:
+        raise ConfigError(
+            "mutableTags",
+            [],
+            f"required (1-{MAX_MUTABLE_TAG_FILTERS} filters) with {args.tag_mutability}",
+        )
+    if not with_exclusion and args.mutable_tags:
+        raise ConfigError(
+            "mutableTags",
+            list(args.mutable_tags),
+            f"only allowed with a *_WITH_EXCLUSION tagMutability, not {args.tag_mutability}",
+        )
+    if len(args.mutable_tags) > MAX_MUTABLE_TAG_FILTERS:
+        raise ConfigError(
+            "mutableTags", list(args.mutable_tags), f"at most {MAX_MUTABLE_TAG_FILTERS} filters"
+        )
+
+
+def tag_is_immutable(tag: str, mode: str, exclusion_filters: tuple[str, ...]) -> bool:
+    """Whether ECR refuses a second push of `tag`: the filters invert the mode for the tags
+    they match. They only use `*` wildcards, which fnmatch reads the same way."""
+    excluded = any(fnmatch.fnmatchcase(tag, pattern) for pattern in exclusion_filters)
+    if mode == "IMMUTABLE_WITH_EXCLUSION":
+        return not excluded
+    if mode == "MUTABLE_WITH_EXCLUSION":
+        return excluded
+    return mode == "IMMUTABLE"
+
+
+def _check_image_tag(args: RetailRegistryArgs) -> None:
+    # A moving tag in an immutable repository is accepted once and refused on every later push.
+    if args.image_tag == "latest" and tag_is_immutable(
+        "latest", args.tag_mutability, args.mutable_tags
+    ):
+        raise ConfigError(
+            "imageTag",
+            "latest",
+            f"`latest` is immutable under tagMutability {args.tag_mutability} and could be "
+            "pushed only once; use a content or release tag, or exclude it with mutableTags",
+        )
+
+
+def _check_scan_gate(args: RetailRegistryArgs) -> None:
+    # Without scan on push ECR never scans the image: the gate would read ScanNotFound as a
+    # scan still pending, wait scanTimeoutSeconds and fail every `up`.
+    if not args.scan_on_push and args.scan_fail_severity is not None:
+        raise ConfigError(
+            "scanOnPush",
+            False,
+            f"nothing is scanned, so the gate at scanFailSeverity {args.scan_fail_severity.value} "
+            "fails every `up`; write scanOnPush: true, or scanFailSeverity: NONE to deploy "
+            "unscanned images",
+        )
+
+
+# Each rule across keys, with the keys it reads.
+RULES_ACROSS_KEYS: tuple[tuple[Callable[[RetailRegistryArgs], None], frozenset[str]], ...] = (
+    (_check_mutable_tags, frozenset({"tagMutability", "mutableTags"})),
+    (_check_image_tag, frozenset({"imageTag", "tagMutability", "mutableTags"})),
+    (_check_scan_gate, frozenset({"scanOnPush", scan.FAIL_SEVERITY_KEY})),
+)
