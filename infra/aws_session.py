@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import base64
 import functools
-import re
+import json
 import urllib.parse
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import boto3
@@ -30,14 +29,11 @@ import botocore.session
 from botocore.config import Config
 
 from infra.aws_config import AwsConfig, RoleToAssume
+from infra.aws_types import AwsCallError, EcrTarget, check_account
 
 DOWNLOAD_TIMEOUT_SECONDS = 60
 # Standard retries absorb ThrottlingException while many updates poll at once.
 DEFAULT_MAX_ATTEMPTS = 8
-_REPOSITORY_ARN = re.compile(
-    r"arn:(?P<partition>aws[a-z-]*):ecr:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):"
-    r"repository/(?P<repository>.+)"
-)
 _NO_CREDENTIALS = (
     botocore.exceptions.NoCredentialsError,
     botocore.exceptions.PartialCredentialsError,
@@ -45,48 +41,6 @@ _NO_CREDENTIALS = (
     botocore.exceptions.NoRegionError,
     botocore.exceptions.CredentialRetrievalError,
 )
-
-
-@dataclass(frozen=True)
-class EcrTarget:
-    """The repository to ask, read from its ARN: the region and account it really lives in."""
-
-    partition: str
-    region: str
-    account: str
-    repository: str
-
-    @classmethod
-    def from_arn(cls, arn: str) -> EcrTarget:
-        """Parse `arn:aws:ecr:<region>:<account>:repository/<name>`; ValueError otherwise."""
-        match = _REPOSITORY_ARN.fullmatch(arn)
-        if match is None:
-            raise ValueError(
-                f"repository ARN: {arn!r} is not arn:aws:ecr:<region>:<account>:repository/<name>"
-            )
-        return cls(**match.groupdict())
-
-    @property
-    def arn(self) -> str:
-        return f"arn:{self.partition}:ecr:{self.region}:{self.account}:repository/{self.repository}"
-
-    @property
-    def scope(self) -> dict[str, Any]:
-        """The request fields every ECR call on this repository carries."""
-        return {"registryId": self.account, "repositoryName": self.repository}
-
-
-class AwsCallError(Exception):
-    """An AWS call failed; `code` is AWS's error code, or the botocore exception's name.
-
-    `no_credentials` is set when no identity could be found at all (no keys, an unknown
-    profile, a failed role assumption): that is not a missing IAM permission."""
-
-    def __init__(self, call: str, code: str, message: str, *, no_credentials: bool = False):
-        super().__init__(f"{call} failed: {code}: {message}")
-        self.call = call
-        self.code = code
-        self.no_credentials = no_credentials
 
 
 class AwsSession:
@@ -171,6 +125,36 @@ class AwsSession:
             raise AwsCallError("GetAuthorizationToken", "NoAuthorizationData", registry_id)
         user, _, password = base64.b64decode(token).decode().partition(":")
         return user, password, endpoint
+
+    def tag_image(self, target: EcrTarget, digest: str, tag: str, manifest: bytes) -> None:
+        """PutImage: one more tag on the image `manifest` (its exact bytes, read by `manifest`),
+        so the digest stays the same. A tag already on this very image is not an error."""
+        media_type = _media_type(manifest)
+        request: dict[str, Any] = {
+            **target.scope,
+            "imageManifest": manifest.decode(),
+            "imageTag": tag,
+            "imageDigest": digest,
+        }
+        if media_type:
+            request["imageManifestMediaType"] = media_type
+        try:
+            self._call("ecr", target.region, "put_image", **request)
+        except AwsCallError as exc:
+            if exc.code != "ImageAlreadyExistsException":
+                raise
+
+    def untag_image(self, target: EcrTarget, tag: str) -> None:
+        """BatchDeleteImage of one tag: the tag goes, the image stays while another tag (or
+        none, if this was its last: then ECR deletes the image) is on it."""
+        answer = self._call(
+            "ecr", target.region, "batch_delete_image", **target.scope, imageIds=[{"imageTag": tag}]
+        )
+        # A tag already gone (ImageNotFound) is what was asked for.
+        for failure in answer.get("failures") or []:
+            code = str(failure.get("failureCode", "Failure"))
+            if code != "ImageNotFound":
+                raise AwsCallError("BatchDeleteImage", code, str(failure.get("failureReason")))
 
     def inspector_coverage(self, target: EcrTarget, digest: str) -> Mapping[str, Any] | None:
         """Amazon Inspector's coverage record for the image (ListCoverage), or None if absent.
@@ -370,21 +354,13 @@ class _Fixed(botocore.credentials.CredentialProvider):  # type: ignore[misc]
         return self._credentials
 
 
-def check_account(account: str, config: AwsConfig) -> None:
-    """Refuse credentials of an account the provider would refuse (allowed/forbidden lists)."""
-    if config.allowed_account_ids and account not in config.allowed_account_ids:
-        raise AwsCallError(
-            "GetCallerIdentity",
-            "AccountNotAllowed",
-            f"credentials belong to account {account}, which aws:allowedAccountIds "
-            f"({', '.join(config.allowed_account_ids)}) does not list",
-        )
-    if account in config.forbidden_account_ids:
-        raise AwsCallError(
-            "GetCallerIdentity",
-            "AccountForbidden",
-            f"credentials belong to account {account}, which aws:forbiddenAccountIds lists",
-        )
+def _media_type(manifest: bytes) -> str | None:
+    """The manifest's own `mediaType` field (Docker v2 and OCI both write it)."""
+    try:
+        value = json.loads(manifest).get("mediaType")
+    except (ValueError, AttributeError):
+        return None
+    return value if isinstance(value, str) else None
 
 
 def download(url: str, limit: int) -> bytes:

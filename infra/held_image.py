@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from infra.aws_session import AwsCallError, AwsSession, EcrTarget
+from infra.aws_session import AwsSession
+from infra.aws_types import AwsCallError, EcrTarget
 from infra.oci import (
     REVISION_LABEL,
     ManifestError,

@@ -15,7 +15,8 @@ from typing import Any
 
 import pulumi
 
-from infra.aws_session import AwsCallError, AwsSession, EcrTarget
+from infra.aws_session import AwsSession
+from infra.aws_types import AwsCallError, EcrTarget
 from infra.image_sbom.reader import MAX_BLOB_BYTES, SbomError, image_sbom_sha256
 from infra.oci import accepted_media_types, parse_json
 

@@ -19,7 +19,8 @@ from typing import Any
 
 import pulumi
 
-from infra.aws_session import AwsSession, EcrTarget
+from infra.aws_session import AwsSession
+from infra.aws_types import EcrTarget
 from infra.scan_gate import gate
 from infra.scan_gate.model import FindingsError, ScanGateError, ScanPolicy, unjudged_output
 from infra.scan_gate.verdict import Clock

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from infra.aws_session import AwsCallError, AwsSession, EcrTarget
+from infra.aws_session import AwsSession
+from infra.aws_types import AwsCallError, EcrTarget
 from infra.oci import ManifestError, accepted_media_types, is_index, parse_json, platform_children
 from infra.scan_gate.findings import SCAN_NOT_FOUND
 from infra.scan_gate.model import ScanGateError

@@ -12,7 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.aws_session import AwsSession, EcrTarget
+from infra.aws_session import AwsSession
+from infra.aws_types import EcrTarget
 from infra.scan_gate import ecr
 from infra.scan_gate.findings import (
     ELIGIBILITY_EXPIRED,

@@ -21,7 +21,8 @@ from botocore.awsrequest import AWSResponse
 
 from infra import aws_session
 from infra.aws_config import AwsConfig, RoleToAssume, parse_aws_config
-from infra.aws_session import AwsCallError, AwsSession, EcrTarget
+from infra.aws_session import AwsSession
+from infra.aws_types import AwsCallError, EcrTarget
 from infra.image_sbom.deploy import ecr_sbom_sha256
 from infra.scan_gate import ScanPolicy
 from infra.scan_gate.gate import GateRun, check

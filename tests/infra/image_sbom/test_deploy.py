@@ -17,12 +17,14 @@ from pulumi.runtime.sync_await import _sync_await
 
 from infra import aws_session
 from infra.aws_config import AwsConfig
-from infra.aws_session import AwsSession, EcrTarget
+from infra.aws_session import AwsSession
+from infra.aws_types import EcrTarget
 from infra.image_sbom import SbomError
 from infra.image_sbom import reader as image_sbom
 from infra.image_sbom.deploy import ecr_sbom_sha256
 from tests.infra.conftest import ACCOUNT, REGION, engine_config
 from tests.infra.oci_image import Image, image_of, index_of, sbom_image
+from tests.infra.promotion.support import building
 from tests.infra.pulumi_harness import (
     FakeEcr,
     ProgramRun,
@@ -187,7 +189,7 @@ def sbom_export(run: ProgramRun) -> object:
 
 def test_a_fresh_build_exports_the_hash_of_its_sbom() -> None:
     run = ProgramRun(ecr=FakeEcr(sbom=SBOM))
-    with program_run("prod", engine_config("prod"), run=run):
+    with program_run("prod", building(engine_config("prod")), run=run):
         assert len(run.of_type("docker:index/image:Image")) == 1
         assert sbom_export(run) == hashlib.sha256(SBOM).hexdigest()
 
@@ -205,11 +207,11 @@ def test_a_tag_ecr_holds_exports_the_hash_read_for_its_digest(
     monkeypatch.setattr(_ScanClient, "batch_get_image", recording)
     ecr = FakeEcr(sbom=SBOM)
     # First run pushes the content tag; the second finds it and builds nothing.
-    with program_run("prod", engine_config("prod"), run=ProgramRun(ecr=ecr)):
+    with program_run("prod", building(engine_config("prod")), run=ProgramRun(ecr=ecr)):
         pass
     asked.clear()
     run = ProgramRun(ecr=ecr)
-    with program_run("prod", engine_config("prod"), run=run):
+    with program_run("prod", building(engine_config("prod")), run=run):
         assert run.of_type("docker:index/image:Image") == []
         assert sbom_export(run) == hashlib.sha256(SBOM).hexdigest()
         digest = resolve(pulumi.Output.from_input(run.exports["imageDigest"]))
@@ -222,7 +224,7 @@ def test_preview_leaves_the_hash_unknown_and_downloads_nothing(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(_ScanClient, "get_download_url_for_layer", None)  # calling it would fail
-    with program_run("prod", engine_config("prod"), preview=True) as run:
+    with program_run("prod", building(engine_config("prod")), preview=True) as run:
         output = pulumi.Output.from_input(run.exports["imageSbomSha256"])
         assert _sync_await(output.is_known()) is False
 

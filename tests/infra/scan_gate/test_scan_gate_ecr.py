@@ -18,7 +18,8 @@ import pytest
 from moto.ecr.models import ecr_backends
 
 from infra.aws_config import AwsConfig
-from infra.aws_session import AwsCallError, AwsSession, EcrTarget
+from infra.aws_session import AwsSession
+from infra.aws_types import AwsCallError, EcrTarget
 from infra.scan_gate import Clock, ScanGateError, ScanPolicy, Severity
 from infra.scan_gate.ecr import page_fetcher, start_rescan
 from infra.scan_gate.gate import GateRun, check

@@ -18,7 +18,8 @@ import json
 import pytest
 
 from infra.aws_config import AwsConfig
-from infra.aws_session import AwsSession, EcrTarget
+from infra.aws_session import AwsSession
+from infra.aws_types import EcrTarget
 from infra.scan_gate import Clock, ScanGateError, ScanPolicy
 from infra.scan_gate.gate import GateRun, check, look
 from infra.scan_gate.model import AcceptedDigest
