@@ -26,6 +26,8 @@ from infra.lifecycle.model import Rule
 
 SHIELD_COUNT = 9999
 """Images the shield keeps: far more than ever carry the tag at once, as in CDK's example."""
+DEPLOYED_TAG_PREFIX = "deployed-"
+"""The prefix of the tags the program puts on the digests it deployed (`infra.deployed`)."""
 VERBS = {"expire": "expire", "transition": "archive"}
 
 
