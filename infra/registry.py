@@ -15,6 +15,8 @@ from infra.config import RetailRegistryArgs, resource_tags, tag_is_immutable
 from infra.held_image import HeldImageError, check_held_content, read_held_image
 from infra.image_sbom.deploy import sbom_output
 from infra.image_tag import BuildPlan, build_plan
+from infra.promotion.deploy import promote
+from infra.promotion.provider import RegistryCopy
 from infra.registry_lookup import ImageSource, choose_source, digest_of, look_up
 from infra.scan_gate.deploy import gate_image
 
@@ -32,7 +34,9 @@ class RetailRegistry(pulumi.ComponentResource):
     repository_policy: aws.ecr.RepositoryPolicy | None
     image: docker.Image | None
     """The build; None when ECR already holds the content tag (nothing to build or push)."""
-    image_tag: str
+    promotion: RegistryCopy | None
+    """With `promoteFrom`: the copy of the source stack's gated image (infra/promotion)."""
+    image_tag: str | pulumi.Output[str]
     image_uri: pulumi.Output[str]
     image_digest: pulumi.Output[str]
     """The digest, resolved only after the scan gate passed."""
@@ -52,7 +56,7 @@ class RetailRegistry(pulumi.ComponentResource):
         plan = _plan(args)
         lookup_opts = pulumi.InvokeOptions(parent=self)
         source = _source(args, plan, lookup_opts)
-        if source.existing_digest is not None and plan.tag != plan.content_tag:
+        if not args.promote_from and source.existing_digest and plan.tag != plan.content_tag:
             _check_held_image(session, args, plan, source.existing_digest, lookup_opts)
         self.repository = self._repository(name, args)
         self.lifecycle_policy = aws.ecr.LifecyclePolicy(
@@ -63,18 +67,25 @@ class RetailRegistry(pulumi.ComponentResource):
         )
         self.repository_policy = self._repository_policy(name, args)
 
-        self.image_tag = plan.tag
         url = self.repository.repository_url
-        self.image_uri = pulumi.Output.concat(url, ":", plan.tag)
-        self.image, pushed_digest = self._image(name, plan, source)
-        gated = gate_image(
-            self.repository.arn,
-            pushed_digest,
-            args.scan_policy,
-            session=session,
-            platforms=(args.image_platform,),
-            fresh_push=self.image is not None,
-        )
+        if args.promote_from:
+            # Build nothing: the source stack's gated image, copied here by digest and gated.
+            self.image = None
+            promoted = promote(name, args, self.repository, session, parent=self)
+            self.promotion, self.image_tag, gated = promoted
+        else:
+            self.promotion = None
+            self.image_tag = plan.tag
+            self.image, pushed_digest = self._image(name, plan, source)
+            gated = gate_image(
+                self.repository.arn,
+                pushed_digest,
+                args.scan_policy,
+                session=session,
+                platforms=(args.image_platform,),
+                fresh_push=self.image is not None,
+            )
+        self.image_uri = pulumi.Output.concat(url, ":", self.image_tag)
         self.image_digest = gated.digest
         self.image_ref = pulumi.Output.concat(url, "@", gated.digest)
         self.image_scan = gated.image_scan
@@ -88,6 +99,7 @@ class RetailRegistry(pulumi.ComponentResource):
                 "lifecyclePolicy": self.lifecycle_policy,
                 "repositoryPolicy": self.repository_policy,
                 "image": self.image,
+                "promotion": self.promotion,
                 "imageTag": self.image_tag,
                 "imageUri": self.image_uri,
                 "imageDigest": self.image_digest,

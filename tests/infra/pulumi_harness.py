@@ -40,6 +40,18 @@ IMAGE_CALL = "aws:ecr/getImage:getImage"
 REPOSITORY_CALL = "aws:ecr/getRepository:getRepository"
 SCANNED_AT = "2026-11-27T09:00:00+00:00"
 T = TypeVar("T")
+SOURCE_STACK = "acme/retail-registry/dev"
+SOURCE_DIGEST = "sha256:" + "d" * 64
+SOURCE_TAG = "sha-0d0d0d0d0d0d"
+# What the dev stack exports after its gate passed (README, "Stack outputs").
+SOURCE_STACKS: dict[str, dict[str, Any]] = {
+    SOURCE_STACK: {
+        "imageRef": f"{ACCOUNT}.dkr.ecr.ap-southeast-1.amazonaws.com/mlops-dev/retail-api"
+        f"@{SOURCE_DIGEST}",
+        "imageTag": SOURCE_TAG,
+        "imageDigest": SOURCE_DIGEST,
+    }
+}
 
 
 @dataclass
@@ -146,6 +158,10 @@ class ProgramRun:
     exports: dict[str, Any] = field(default_factory=dict)
     namespace: dict[str, Any] = field(default_factory=dict)
     ecr: FakeEcr = field(default_factory=FakeEcr)
+    stacks: dict[str, dict[str, Any]] = field(default_factory=lambda: dict(SOURCE_STACKS))
+    """Outputs of the stacks a `StackReference` reads, by `<org>/<project>/<stack>`."""
+    stack_reads: list[str] = field(default_factory=list)
+    """Every stack the program read through a `StackReference`, in order."""
 
     def one(self, type_: str) -> Registration:
         (found,) = [r for r in self.resources if r.type == type_]
@@ -170,6 +186,18 @@ class AwsLikeMocks(pulumi.runtime.Mocks):
                 "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/{name}",
                 "region": self.region,
             }
+        if args.typ == "pulumi:pulumi:StackReference":
+            stack = args.inputs["name"]
+            self.run.stack_reads.append(stack)
+            outputs |= {"outputs": self.run.stacks.get(stack, {}), "secretOutputNames": []}
+        if args.typ == "pulumi-python:dynamic/promotion:RegistryCopy":
+            # The copy lands in the fake registry, as the provider's create would put it there.
+            _, _, digest = args.inputs["source"].partition("@")
+            repository, tag = args.inputs["destination"].split("/", 1)[1].rsplit(":", 1)
+            held = self.run.ecr.tags(repository).get(tag)
+            if held is None:
+                self.run.ecr.push(repository, digest, tag)
+            outputs |= {"digest": digest, "copied": held is None}
         if args.typ == "docker:index/image:Image":
             repository, tag = args.inputs["imageName"].rsplit(":", 1)
             digest = "sha256:" + hashlib.sha256(args.inputs["imageName"].encode()).hexdigest()

@@ -18,6 +18,7 @@ import pytest
 
 from infra.paths import PROJECT_ROOT
 from tests.infra.conftest import ACCOUNT, REGION, STACKS, engine_config, stack_values
+from tests.infra.promotion.support import building
 from tests.infra.pulumi_harness import TOKEN_CALL, ProgramRun, is_secret, program_run, resolve
 
 COMPONENT = "retail:infra:RetailRegistry"
@@ -25,6 +26,7 @@ REPOSITORY = "aws:ecr/repository:Repository"
 LIFECYCLE = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
 IMAGE = "docker:index/image:Image"
+PROMOTION = "pulumi-python:dynamic/promotion:RegistryCopy"
 # ECR user guide, "Repository policy examples": what pulling and pushing an image need.
 PULL = ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
 PUSH = ["ecr:CompleteLayerUpload", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart"]
@@ -46,7 +48,8 @@ def test_every_child_is_parented_to_the_one_component(stack_run: tuple[str, Prog
     (component,) = run.of_type(COMPONENT)
     children = [r for r in run.resources if r.type != COMPONENT]
     expected = {
-        "prod": {REPOSITORY, LIFECYCLE, REPOSITORY_POLICY, IMAGE},
+        # prod promotes dev's image: a copy, no build.
+        "prod": {REPOSITORY, LIFECYCLE, REPOSITORY_POLICY, PROMOTION},
         "dev": {REPOSITORY, LIFECYCLE, IMAGE},
     }
     assert {r.type for r in children} == expected[stack]
@@ -56,6 +59,7 @@ def test_every_child_is_parented_to_the_one_component(stack_run: tuple[str, Prog
         "retail-api-lifecycle",
         "retail-api-policy",
         "retail-api-image",
+        "retail-api-promotion",
     }
     for child in children:
         assert child.parent == component.urn, child.name
@@ -118,10 +122,17 @@ def test_prod_repository_policy_grants_pull_and_push_to_its_two_roles(
     assert all(s["Effect"] == "Allow" for s in statements.values())
 
 
+@pytest.fixture(scope="module", params=STACKS)
+def build_run(request: pytest.FixtureRequest) -> Iterator[tuple[str, ProgramRun]]:
+    """Each stack file as a building stack (prod's committed file promotes instead)."""
+    with program_run(request.param, building(engine_config(request.param))) as run:
+        yield request.param, run
+
+
 def test_image_builds_server_with_the_pinned_base_and_a_fresh_token(
-    stack_run: tuple[str, ProgramRun],
+    build_run: tuple[str, ProgramRun],
 ) -> None:
-    stack, run = stack_run
+    stack, run = build_run
     image = run.one(IMAGE)
     name, tag = image.inputs["imageName"].rsplit(":", 1)
     assert name == url_of(stack)
@@ -196,7 +207,7 @@ def test_registry_password_is_a_secret_output(monkeypatch: pytest.MonkeyPatch) -
         original(self, *args, **kwargs)
 
     monkeypatch.setattr(docker.Image, "__init__", capture)
-    with program_run("prod", engine_config("prod")):
+    with program_run("prod", building(engine_config("prod"))):
         password = captured["registry"].password
         assert isinstance(password, pulumi.Output)
         assert is_secret(password)

@@ -22,6 +22,7 @@ from infra.oci import is_digest
 from infra.paths import DOCKERFILE, PROJECT_ROOT, SERVER_DIR
 from infra.registry_lookup import RegistryContents, choose_source, digest_of
 from tests.infra.conftest import ACCOUNT, REGION, engine_config
+from tests.infra.promotion.support import building
 from tests.infra.pulumi_harness import (
     IMAGE_CALL,
     IMAGES_CALL,
@@ -45,7 +46,7 @@ def deploy(ecr: FakeEcr, monkeypatch: pytest.MonkeyPatch, tag: str | None = None
     if tag is not None:
         monkeypatch.setattr("infra.registry.build_plan", _plan_with_tag(tag))
     run = ProgramRun(ecr=ecr)
-    with program_run("prod", engine_config("prod"), run=run):
+    with program_run("prod", building(engine_config("prod")), run=run):
         for name in ("imageTag", "imageDigest", "imageRef"):
             run.exports[name] = resolve(pulumi.Output.from_input(run.exports[name]))
     return run
@@ -132,7 +133,9 @@ def test_a_preview_after_a_deploy_of_the_same_commit_shows_no_image(
     """From any machine (whatever pulumi-docker's own context hash says)."""
     ecr = FakeEcr()
     deploy(ecr, monkeypatch, tag="sha-aaaaaaaaaaaa")
-    with program_run("prod", engine_config("prod"), run=ProgramRun(ecr=ecr), preview=True) as run:
+    with program_run(
+        "prod", building(engine_config("prod")), run=ProgramRun(ecr=ecr), preview=True
+    ) as run:
         assert run.of_type(IMAGE) == []
         assert [token for token, _ in run.calls][:2] == [REPOSITORIES_CALL, IMAGES_CALL]
 
@@ -142,7 +145,7 @@ def test_a_refused_lookup_stops_the_run_before_any_resource() -> None:
     run = ProgramRun(ecr=FakeEcr(refuse=denied))
     with (
         pytest.raises(pulumi.RunError) as caught,
-        program_run("prod", engine_config("prod"), run=run),
+        program_run("prod", building(engine_config("prod")), run=run),
     ):
         pass
     settle()
@@ -171,7 +174,7 @@ def test_the_ci_setup_grants_both_roles_describe_repositories_on_every_repositor
 def test_a_mutable_override_tag_is_pushed_again_even_when_held() -> None:
     ecr = FakeEcr(images={REPOSITORY: [(HELD, ["latest"])]})
     config = {
-        **engine_config("prod"),
+        **building(engine_config("prod")),
         "retail-registry:tagMutability": "MUTABLE",
         "retail-registry:imageTag": "latest",
     }
@@ -192,7 +195,7 @@ def test_an_immutable_override_tag_held_by_ecr_is_reused() -> None:
     """The held image says (its revision label) it was built from this very content."""
     labels = {"org.opencontainers.image.revision": this_build()}
     ecr = FakeEcr(images={REPOSITORY: [(HELD, ["v1.4.0"])]}, labels=labels)
-    config = {**engine_config("prod"), "retail-registry:imageTag": "v1.4.0"}
+    config = {**building(engine_config("prod")), "retail-registry:imageTag": "v1.4.0"}
     with program_run("prod", config, run=ProgramRun(ecr=ecr)) as run:
         assert run.of_type(IMAGE) == []
         assert resolve(pulumi.Output.from_input(run.exports["imageDigest"])) == HELD
@@ -201,7 +204,7 @@ def test_an_immutable_override_tag_held_by_ecr_is_reused() -> None:
 def test_an_override_tag_held_with_other_content_fails_naming_both() -> None:
     labels = {"org.opencontainers.image.revision": "sha-0123456789ab"}
     ecr = FakeEcr(images={REPOSITORY: [(HELD, ["v1.4.0"])]}, labels=labels)
-    config = {**engine_config("prod"), "retail-registry:imageTag": "v1.4.0"}
+    config = {**building(engine_config("prod")), "retail-registry:imageTag": "v1.4.0"}
     run = ProgramRun(ecr=ecr)
     with pytest.raises(pulumi.RunError) as caught, program_run("prod", config, run=run):
         pass
@@ -216,7 +219,7 @@ def test_an_override_tag_held_with_other_content_fails_naming_both() -> None:
 
 def test_an_unlabelled_held_image_needs_its_digest_accepted() -> None:
     ecr = FakeEcr(images={REPOSITORY: [(HELD, ["v1.4.0"])]})
-    config = {**engine_config("prod"), "retail-registry:imageTag": "v1.4.0"}
+    config = {**building(engine_config("prod")), "retail-registry:imageTag": "v1.4.0"}
     refused = pytest.raises(pulumi.RunError, match=f"acceptUnlabelledDigest: {HELD}$")
     with refused, program_run("prod", config, run=ProgramRun(ecr=ecr)):
         pass
@@ -294,7 +297,7 @@ def test_every_lookup_goes_through_the_components_provider() -> None:
         return {"imageRef": registry.image_ref}
 
     run = ProgramRun(ecr=FakeEcr(images={REPOSITORY: [(HELD, ["sha-000000000000"])]}))
-    with program_run("prod", engine_config("prod"), run=run, program=program):
+    with program_run("prod", building(engine_config("prod")), run=run, program=program):
         pass
     lookups = [p for token, p in run.call_providers if token.startswith("aws:ecr/get")]
     assert len(lookups) >= 3
