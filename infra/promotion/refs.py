@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from infra.oci import is_digest
@@ -75,7 +76,7 @@ def check_tag(tag: object) -> str:
     return tag
 
 
-def source_from_outputs(stack: str, outputs: dict[str, object]) -> Source:
+def source_from_outputs(stack: str, outputs: Mapping[str, object]) -> Source:
     """The source stack's gated image from its outputs (`imageRef`, `imageTag`).
 
     `imageRef` resolves only after the source's scan gate passed, so a stack without one has
