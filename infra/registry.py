@@ -10,14 +10,22 @@ import pulumi_aws as aws
 import pulumi_docker as docker
 
 from infra.access_policy import repository_policy
-from infra.aws_session import AwsSession, EcrTarget
+from infra.aws_session import AwsSession
+from infra.aws_types import EcrTarget
 from infra.config import RetailRegistryArgs, resource_tags, tag_is_immutable
+from infra.deployed.tagging import preview_window, shield_deployed
 from infra.held_image import HeldImageError, check_held_content, read_held_image
 from infra.image_sbom.deploy import sbom_output
 from infra.image_tag import BuildPlan, build_plan
 from infra.promotion.deploy import promote
 from infra.promotion.provider import RegistryCopy
-from infra.registry_lookup import ImageSource, choose_source, digest_of, look_up
+from infra.registry_lookup import (
+    ImageSource,
+    RegistryContents,
+    choose_source,
+    digest_of,
+    look_up,
+)
 from infra.scan_gate.deploy import gate_image
 
 COMPONENT_TYPE = "retail:infra:RetailRegistry"
@@ -44,6 +52,8 @@ class RetailRegistry(pulumi.ComponentResource):
     image_scan: pulumi.Output[dict[str, Any]]
     image_sbom_sha256: pulumi.Output[str]
     """sha256 hex of /app/sbom.cdx.json in the gated image, read from ECR; unknown in preview."""
+    pull_time_exclusions: list[aws.ecr.PullTimeUpdateExclusion]
+    """Account-wide: declared only by the stack that owns them, while a rule reads pull times."""
 
     def __init__(
         self, name: str, args: RetailRegistryArgs, opts: pulumi.ResourceOptions | None = None
@@ -55,7 +65,7 @@ class RetailRegistry(pulumi.ComponentResource):
         session = AwsSession(args.aws)
         plan = _plan(args)
         lookup_opts = pulumi.InvokeOptions(parent=self)
-        source = _source(args, plan, lookup_opts)
+        contents, source = _source(args, plan, lookup_opts)
         if not args.promote_from and source.existing_digest and plan.tag != plan.content_tag:
             _check_held_image(session, args, plan, source.existing_digest, lookup_opts)
         self.repository = self._repository(name, args)
@@ -66,6 +76,7 @@ class RetailRegistry(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.repository_policy = self._repository_policy(name, args)
+        self.pull_time_exclusions = self._pull_time_exclusions(name, args)
 
         url = self.repository.repository_url
         if args.promote_from:
@@ -86,8 +97,19 @@ class RetailRegistry(pulumi.ComponentResource):
                 fresh_push=self.image is not None,
             )
         self.image_uri = pulumi.Output.concat(url, ":", self.image_tag)
-        self.image_digest = gated.digest
-        self.image_ref = pulumi.Output.concat(url, "@", gated.digest)
+        # The lifecycle shield keeps deployed-* images; only a gated digest joins the window,
+        # and the outputs resolve once it carries its tag (infra/deployed).
+        tags = contents.tags_by_digest()
+        if pulumi.runtime.is_dry_run():
+            preview_window(tags, source.existing_digest, args.keep_deployed)
+            shielded = gated.digest
+        else:
+            moved = shield_deployed(
+                session, self.repository.arn, gated.digest, tags, args.keep_deployed
+            )
+            shielded = pulumi.Output.all(gated.digest, moved).apply(lambda done: str(done[0]))
+        self.image_digest = shielded
+        self.image_ref = pulumi.Output.concat(url, "@", shielded)
         self.image_scan = gated.image_scan
         # From the gated digest, so it is read only for an image the gate let through.
         self.image_sbom_sha256 = sbom_output(
@@ -98,6 +120,7 @@ class RetailRegistry(pulumi.ComponentResource):
                 "repository": self.repository,
                 "lifecyclePolicy": self.lifecycle_policy,
                 "repositoryPolicy": self.repository_policy,
+                "pullTimeExclusions": self.pull_time_exclusions,
                 "image": self.image,
                 "promotion": self.promotion,
                 "imageTag": self.image_tag,
@@ -133,6 +156,28 @@ class RetailRegistry(pulumi.ComponentResource):
             tags=resource_tags(args.stack),
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
+
+    def _pull_time_exclusions(
+        self, name: str, args: RetailRegistryArgs
+    ) -> list[aws.ecr.PullTimeUpdateExclusion]:
+        """ECR records a pull for every principal but Amazon Inspector
+        (https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-time-update-exclusions.html):
+        the deploy role's own reads (scan gate, SBOM, tagging) would keep every image "pulled".
+        Exclusions are account-wide, so only the stack with managePullTimeExclusions owns them,
+        and only while a rule reads pull times."""
+        if not args.manage_pull_time_exclusions or not any(
+            rule.count_type == "sinceImagePulled" for rule in args.lifecycle.rules
+        ):
+            return []
+        principals = args.pull_time_excluded_principals or args.push_principals
+        return [
+            aws.ecr.PullTimeUpdateExclusion(
+                f"{name}-pull-exclusion-{arn.rsplit('/', 1)[-1].lower()}",
+                principal_arn=arn,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for arn in principals
+        ]
 
     def _repository_policy(
         self, name: str, args: RetailRegistryArgs
@@ -207,8 +252,10 @@ def _plan(args: RetailRegistryArgs) -> BuildPlan:
         raise pulumi.RunError(str(error)) from None
 
 
-def _source(args: RetailRegistryArgs, plan: BuildPlan, opts: pulumi.InvokeOptions) -> ImageSource:
-    """Where the image comes from: the tag ECR holds, or a build (see `choose_source`)."""
+def _source(
+    args: RetailRegistryArgs, plan: BuildPlan, opts: pulumi.InvokeOptions
+) -> tuple[RegistryContents, ImageSource]:
+    """What ECR holds, and where the image comes from: a tag ECR holds, or a build."""
     try:
         contents = look_up(args.repository_name, opts)
     except Exception as error:  # an invoke failure arrives as a bare Exception
@@ -221,7 +268,7 @@ def _source(args: RetailRegistryArgs, plan: BuildPlan, opts: pulumi.InvokeOption
     reusable = plan.tag == plan.content_tag or tag_is_immutable(
         plan.tag, args.tag_mutability, args.mutable_tags
     )
-    return choose_source(plan.tag, contents, reusable=reusable)
+    return contents, choose_source(plan.tag, contents, reusable=reusable)
 
 
 def _check_held_image(

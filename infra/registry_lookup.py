@@ -28,6 +28,13 @@ class RegistryContents:
     newest_digest: str | None = None
     """The most recently pushed image, the build cache's source; None for an empty repository."""
 
+    def tags_by_digest(self) -> dict[str, list[str]]:
+        """Every tagged digest and its tags (the inverse of `digests_by_tag`)."""
+        found: dict[str, list[str]] = {}
+        for tag, digest in self.digests_by_tag.items():
+            found.setdefault(digest, []).append(tag)
+        return found
+
 
 @dataclass(frozen=True)
 class ImageSource:

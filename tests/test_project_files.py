@@ -56,7 +56,7 @@ def test_lifecycle_rules_are_a_typed_array_of_objects() -> None:
     declaration = project()["config"]["lifecycleRules"]
     assert declaration["type"] == "array"
     assert declaration["items"] == {"type": "object"}
-    assert [rule["rulePriority"] for rule in declaration["default"]] == [1, 2, 3]
+    assert [rule["rulePriority"] for rule in declaration["default"]] == [1, 2, 3, 4]
 
 
 def test_stack_files_use_only_declared_keys() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from infra.config.parsers import ConfigError, decode
 from infra.lifecycle import LifecycleAnalysis, Rule, analyse, render
+from infra.lifecycle.shield import DEPLOYED_TAG_PREFIX, shield_rule
 
 # infra.lifecycle.validate labels each message `rule <n> (rulePriority <p>): [<field>: ]<rule>`.
 _RULE_MESSAGE = re.compile(r"rule (\d+) \(rulePriority [^)]*\): (?:([\w.\[\]]+): )?(.*)", re.S)
@@ -25,7 +26,7 @@ _RULE_MESSAGE = re.compile(r"rule (\d+) \(rulePriority [^)]*\): (?:([\w.\[\]]+):
 # A release image also carries its `sha-*` tag. AWS: "An image that matches the tagging
 # requirements of a higher priority rule cannot be expired by a rule with a lower priority",
 # and rules "can still identify them as if they haven't been expired": rule 3 counts such a
-# release among its 30 but only rule 2 can expire it.
+# release among its 30 but only rule 3 can expire it.
 SHA_RULE_DESCRIPTION = (
     "Keep the {count} newest sha-* images; a release also tagged sha-* counts among them, "
     "but only the v* rule can expire it"
@@ -42,8 +43,11 @@ DEFAULT_LIFECYCLE_RULES: tuple[dict[str, Any], ...] = (
         },
         "action": {"type": "expire"},
     },
+    # Deployed digests carry a `deployed-…` tag (infra/deployed.py); this rule keeps them all,
+    # so no rule after it can expire or archive an image that runs or was just rolled back from.
+    shield_rule(DEPLOYED_TAG_PREFIX, priority=2),
     {
-        "rulePriority": 2,
+        "rulePriority": 3,
         "description": "Keep the 10 newest release images (v*)",
         "selection": {
             "tagStatus": "tagged",
@@ -54,7 +58,7 @@ DEFAULT_LIFECYCLE_RULES: tuple[dict[str, Any], ...] = (
         "action": {"type": "expire"},
     },
     {
-        "rulePriority": 3,
+        "rulePriority": 4,
         "description": SHA_RULE_DESCRIPTION.format(count=30),
         "selection": {
             "tagStatus": "tagged",

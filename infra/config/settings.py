@@ -119,8 +119,8 @@ class RetailRegistryArgs:
         lifecycle_rules,
         "ECR lifecycle rules exactly as in ECR's lifecycle-policy JSON (rulePriority, "
         "description, selection, action), checked by the program before any resource is "
-        "declared. Default: expire untagged images 1 day after push; keep the 10 newest v*; "
-        "keep the 30 newest sha-*.",
+        "declared. Default: expire untagged images 1 day after push; keep every deployed-* "
+        "image (the deployed digests); keep the 10 newest v*; keep the 30 newest sha-*.",
         items="object",
     )
     image_platform: str = config_key(

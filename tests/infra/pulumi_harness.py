@@ -80,6 +80,25 @@ class FakeEcr:
     def tags(self, repository: str) -> dict[str, str]:
         return {t: d for d, tags in self.images.get(repository, []) for t in tags}
 
+    def tag(self, repository: str, digest: str, tag: str) -> None:
+        """PutImage of a tag: onto the digest's entry, or a new entry (PutImage with a
+        manifest creates the image when its blobs are there)."""
+        for held, tags in self.images.setdefault(repository, []):
+            if held == digest:
+                tags.append(tag)
+                return
+        self.images[repository].append((digest, [tag]))
+
+    def untag(self, repository: str, tag: str) -> None:
+        """BatchDeleteImage of a tag: an image left without tags is deleted, as in ECR."""
+        entries = self.images[repository]
+        for index, (digest, tags) in enumerate(entries):
+            if tag in tags:
+                tags.remove(tag)
+                if not tags:
+                    del entries[index]
+                return
+
 
 def scan_response(
     status: str, counts: dict[str, int] | None = None, completed_at: str | None = SCANNED_AT
@@ -125,6 +144,17 @@ class _ScanClient:
 
     def get_download_url_for_layer(self, **kwargs: Any) -> dict[str, Any]:
         return {"downloadUrl": f"https://layers.invalid/{kwargs['layerDigest']}"}
+
+    def put_image(self, **kwargs: Any) -> dict[str, Any]:
+        self.ecr.requests.append(("PutImage", kwargs))
+        self.ecr.tag(kwargs["repositoryName"], kwargs["imageDigest"], kwargs["imageTag"])
+        return {"image": {"imageId": {"imageDigest": kwargs["imageDigest"]}}}
+
+    def batch_delete_image(self, **kwargs: Any) -> dict[str, Any]:
+        self.ecr.requests.append(("BatchDeleteImage", kwargs))
+        for image_id in kwargs["imageIds"]:
+            self.ecr.untag(kwargs["repositoryName"], image_id["imageTag"])
+        return {"imageIds": kwargs["imageIds"], "failures": []}
 
 
 class _FakeSession:
@@ -172,9 +202,10 @@ class ProgramRun:
 
 
 class AwsLikeMocks(pulumi.runtime.Mocks):
-    def __init__(self, run: ProgramRun, region: str) -> None:
+    def __init__(self, run: ProgramRun, region: str, *, preview: bool = False) -> None:
         self.run = run
         self.region = region
+        self.preview = preview
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outputs = dict(args.inputs)
@@ -202,7 +233,9 @@ class AwsLikeMocks(pulumi.runtime.Mocks):
             repository, tag = args.inputs["imageName"].rsplit(":", 1)
             digest = "sha256:" + hashlib.sha256(args.inputs["imageName"].encode()).hexdigest()
             outputs["repoDigest"] = f"{repository}@{digest}"
-            self.run.ecr.push(repository.split("/", 1)[1], digest, tag)
+            # pulumi-docker builds and pushes in `up` only (buildOnPreview defaults to false).
+            if not self.preview:
+                self.run.ecr.push(repository.split("/", 1)[1], digest, tag)
         return f"{args.name}-id", outputs
 
     def call(
@@ -324,7 +357,7 @@ def program_run(
     it as `pulumi preview` does (a dry run); `program` runs instead of `__main__.py` and
     returns its exports."""
     run = run if run is not None else ProgramRun()
-    mocks = AwsLikeMocks(run, region)
+    mocks = AwsLikeMocks(run, region, preview=preview)
     # The program's one way out to AWS, pointed at the fake registry.
     original_session = boto3.Session
     boto3.Session = lambda **kwargs: _FakeSession(run.ecr, **kwargs)

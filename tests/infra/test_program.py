@@ -8,6 +8,7 @@ import re
 import pulumi
 import pytest
 
+from infra.lifecycle.shield import DEPLOYED_TAG_PREFIX, shield_rule
 from tests.infra.conftest import ACCOUNT, REGION, STACKS, engine_config
 from tests.infra.lifecycle.support import rule
 from tests.infra.pulumi_harness import (
@@ -112,7 +113,7 @@ def test_bad_config_stops_before_any_resource_with_one_message() -> None:
 def test_lifecycle_warnings_are_logged_with_pulumi(monkeypatch: pytest.MonkeyPatch) -> None:
     warnings: list[str] = []
     monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: warnings.append(message))
-    rules = [rule(1, prefixes=["prod", "dev"], number=10)]
+    rules = [shield_rule(DEPLOYED_TAG_PREFIX, 1), rule(2, prefixes=["prod", "dev"], number=10)]
     config = {"aws:region": REGION, "retail-registry:lifecycleRules": json.dumps(rules)}
     with program_run("warned", config):
         pass

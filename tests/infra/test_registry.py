@@ -97,7 +97,7 @@ def test_lifecycle_policy_is_the_stack_files_rules(stack_run: tuple[str, Program
     counts = [
         r["selection"]["countNumber"] for r in json.loads(lifecycle.inputs["policy"])["rules"]
     ]
-    assert counts == {"prod": [1, 10, 30], "dev": [1, 3, 10]}[stack]
+    assert counts == {"prod": [1, 9999, 10, 30], "dev": [1, 9999, 3, 10]}[stack]
 
 
 def test_prod_repository_policy_grants_pull_and_push_to_its_two_roles(

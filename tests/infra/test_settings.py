@@ -14,6 +14,7 @@ from infra.config import (
     load_args,
     read_stack_values,
 )
+from infra.lifecycle.shield import DEPLOYED_TAG_PREFIX, shield_rule
 from tests.infra.conftest import stack_values
 from tests.infra.lifecycle.support import rule
 
@@ -47,10 +48,13 @@ def test_defaults_are_the_safe_choices() -> None:
     ]
     assert expire == [
         (1, "untagged", None, "sinceImagePushed", 1),
-        (2, "tagged", ["v*"], "imageCountMoreThan", 10),
-        (3, "tagged", ["sha-*"], "imageCountMoreThan", 30),
+        (2, "tagged", None, "imageCountMoreThan", 9999),
+        (3, "tagged", ["v*"], "imageCountMoreThan", 10),
+        (4, "tagged", ["sha-*"], "imageCountMoreThan", 30),
     ]
-    assert [rule.priority for rule in args.lifecycle.rules] == [1, 2, 3]
+    shield = json.loads(args.lifecycle.policy_json)["rules"][1]["selection"]
+    assert shield["tagPrefixList"] == ["deployed-"]
+    assert [rule.priority for rule in args.lifecycle.rules] == [1, 2, 3, 4]
     assert args.lifecycle.warnings == ()
     assert args.pull_principals == args.push_principals == args.pull_organization_ids == ()
 
@@ -194,8 +198,9 @@ def test_exclusion_mode_with_filters_is_accepted() -> None:
 
 
 def test_lifecycle_warnings_are_kept_for_the_program_to_log() -> None:
-    multi_prefix = rule(1, prefixes=["prod", "dev"], number=10)
-    args = load_args({"lifecycleRules": [multi_prefix]}, stack="s")
+    multi_prefix = rule(2, prefixes=["prod", "dev"], number=10)
+    shield = shield_rule(DEPLOYED_TAG_PREFIX, priority=1)
+    args = load_args({"lifecycleRules": [shield, multi_prefix]}, stack="s")
     assert args.lifecycle.warnings
     assert any("tagPrefixList" in warning for warning in args.lifecycle.warnings)
 
@@ -371,3 +376,32 @@ def test_a_repeated_entry_is_named_by_its_index() -> None:
 def test_a_rule_across_keys_stays_quiet_while_one_of_its_keys_is_wrong() -> None:
     error = rejected({"scanOnPush": False, "scanFailSeverity": "SEVERE"})
     assert [line.split(" = ")[0] for line in error.lines] == ["retail-registry:scanFailSeverity"]
+
+
+def test_a_rule_that_could_take_a_deployed_image_is_refused_by_name() -> None:
+    """A tagged rule evaluated before the deployed-* shield (or with no shield at all) could
+    expire the image EKS runs: the rules select images by tag, and a deployed image also carries
+    its sha-* tag."""
+    sha_first = rule(1, patterns=["sha-*"], number=30)
+    shield = shield_rule(DEPLOYED_TAG_PREFIX, priority=2)
+    with pytest.raises(ConfigError) as caught:
+        load_args({"lifecycleRules": [sha_first, shield]}, stack="s")
+    assert str(caught.value) == (
+        "retail-registry:lifecycleRules[0]: rulePriority 1 could expire a deployed image "
+        "(tagged deployed-*); before it, keep them: tagPrefixList [deployed-], "
+        "imageCountMoreThan 9999"
+    )
+    with pytest.raises(ConfigError, match=r"lifecycleRules\[0\]: rulePriority 1 could expire"):
+        load_args({"lifecycleRules": [sha_first]}, stack="s")
+    # After the shield even "any" cannot reach a deployed image (AWS: a rule cannot expire an
+    # image a higher-priority rule's tags matched).
+    everything = rule(3, "any", number=5)
+    rules = [shield_rule(DEPLOYED_TAG_PREFIX, 1), everything]
+    args = load_args({"lifecycleRules": rules}, stack="s")
+    assert [r.priority for r in args.lifecycle.rules] == [1, 3]
+
+
+def test_pull_time_exclusions_take_roles_only() -> None:
+    user = "arn:aws:iam::842676018087:user/alice"
+    with pytest.raises(ConfigError, match="ECR excludes only IAM roles"):
+        load_args({"pullTimeExcludedPrincipals": [user]}, stack="s")

@@ -56,8 +56,9 @@ def test_a_stack_without_project_keys_gets_every_default(tmp_path: Path) -> None
     assert values == DEFAULTS
     assert [(r["rulePriority"], r["selection"]["countNumber"]) for r in rules] == [
         (1, 1),
-        (2, 10),
-        (3, 30),
+        (2, 9999),
+        (3, 10),
+        (4, 30),
     ]
 
 
@@ -81,8 +82,9 @@ def test_a_null_value_keeps_the_default(tmp_path: Path) -> None:
     assert values == {**DEFAULTS, "imagePlatform": "linux/arm64"}
     assert [(r["rulePriority"], r["selection"]["countNumber"]) for r in rules] == [
         (1, 1),
-        (2, 10),
-        (3, 30),
+        (2, 9999),
+        (3, 10),
+        (4, 30),
     ]
     args = load_args(read_stack_values("bare", tmp_path), stack="bare")
     assert json.loads(args.lifecycle.policy_json)["rules"] == rules

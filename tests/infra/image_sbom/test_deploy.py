@@ -17,7 +17,8 @@ from pulumi.runtime.sync_await import _sync_await
 
 from infra import aws_session
 from infra.aws_config import AwsConfig
-from infra.aws_session import AwsSession, EcrTarget
+from infra.aws_session import AwsSession
+from infra.aws_types import EcrTarget
 from infra.image_sbom import SbomError
 from infra.image_sbom import reader as image_sbom
 from infra.image_sbom.deploy import ecr_sbom_sha256

@@ -10,9 +10,12 @@ import pytest
 
 import infra.lifecycle.analysis as analysis_module
 from infra.config import DEFAULT_LIFECYCLE_RULES, ConfigError, load_args
+from infra.lifecycle.shield import DEPLOYED_TAG_PREFIX, shield_rule
 from infra.paths import PROJECT_ROOT
 
-from .support import BUILDS, RELEASES, UNTAGGED, rule
+from .support import RELEASES, UNTAGGED, rule
+
+SHIELD = shield_rule(DEPLOYED_TAG_PREFIX, priority=2)
 
 # Counts calls of the analyser from the first import on, in a fresh interpreter.
 COUNT_FROM_IMPORT = """
@@ -52,15 +55,22 @@ def test_default_rules_are_analysed_on_first_use_not_at_import() -> None:
         check=False,
     )
     assert (result.returncode, result.stderr) == (0, "")
-    assert result.stdout.split() == ["0", "0", "1"]
+    # Not at import; once when the settings load (the deployed-image shield is checked
+    # against the rules there), and never again however often the result is read.
+    assert result.stdout.split() == ["0", "1", "1"]
 
 
 def test_a_stacks_rules_are_analysed_once_as_they_load(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = counting(monkeypatch)
-    own = [UNTAGGED, RELEASES, rule(3, patterns=["sha-*"], number=12)]
+    own = [
+        UNTAGGED,
+        SHIELD,
+        {**RELEASES, "rulePriority": 3},
+        rule(4, patterns=["sha-*"], number=12),
+    ]
     args = load_args({"lifecycleRules": own}, stack="s")
     assert len(calls) == 1
-    assert [typed.count_number for typed in args.lifecycle.rules] == [1, 10, 12]
+    assert [typed.count_number for typed in args.lifecycle.rules] == [1, 9999, 10, 12]
     assert '"countNumber":12' in args.lifecycle.policy_json
     assert args.lifecycle.warnings == ()
     assert len(calls) == 1
@@ -75,14 +85,15 @@ def test_settings_compare_by_their_typed_rules() -> None:
     reordered = [dict(each) for each in reversed(DEFAULT_LIFECYCLE_RULES)]
     written = load_args({"lifecycleRules": reordered}, stack="s")
     assert written.lifecycle == load_args({}, stack="s").lifecycle
-    other = load_args({"lifecycleRules": [BUILDS, UNTAGGED, RELEASES]}, stack="s")
+    swapped = [rule(3, patterns=["sha-*"], number=30), rule(4, patterns=["v*"], number=10)]
+    other = load_args({"lifecycleRules": [*swapped, UNTAGGED, SHIELD]}, stack="s")
     assert written.lifecycle != other.lifecycle
 
 
 def test_the_default_rules_are_valid_and_quiet() -> None:
     analysis = analysis_module.analyse({"rules": list(DEFAULT_LIFECYCLE_RULES)})
     assert (analysis.errors, analysis.warnings) == ((), ())
-    assert [typed.priority for typed in analysis.rules] == [1, 2, 3]
+    assert [typed.priority for typed in analysis.rules] == [1, 2, 3, 4]
 
 
 def test_rules_equal_to_the_defaults_render_the_defaults() -> None:

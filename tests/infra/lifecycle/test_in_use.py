@@ -188,14 +188,14 @@ def test_the_sample_pod_running_an_expiring_image_fails_the_check() -> None:
     assert result.returncode == 1
     assert result.stderr == (
         "error: pod retail/price-backfill-29410560-h7xkt runs "
-        f"{REPO}@{BACKFILL_DIGEST} (image sha256:8d1b74ff03f8 sha-ef020b7877af), which rule 3 "
+        f"{REPO}@{BACKFILL_DIGEST} (image sha256:8d1b74ff03f8 sha-ef020b7877af), which rule 4 "
         "would expire\n"
     )
     rows = [line.split() for line in result.stdout.splitlines() if "pod retail/" in line]
     assert [(row[0], row[2], row[-3] if row[-1] == "+1" else row[-2], row[-1]) for row in rows] == [
-        ("KEPT", "3", "pod", "+1"),
-        ("KEPT", "2", "pod", "retail/retail-api-canary-7b4d9c6f8-p8sdw"),
-        ("EXPIRE", "3", "pod", "retail/price-backfill-29410560-h7xkt"),
+        ("KEPT", "4", "pod", "+1"),
+        ("KEPT", "3", "pod", "retail/retail-api-canary-7b4d9c6f8-p8sdw"),
+        ("EXPIRE", "4", "pod", "retail/price-backfill-29410560-h7xkt"),
     ]
     assert "; in use 3" in result.stdout
 
