@@ -2,17 +2,18 @@
 
 Run from the repo root: ``.venv/bin/python benchmarks/bench_http.py``. Prints markdown:
 
-1. Throughput, 1 and 2 workers, c=64: a bare FastAPI app with one trivial route (the
-   floor, started here under the same uvicorn settings: uvloop, httptools, access log at
-   the default level), our ``GET /health`` and our ``POST /predict``. The three alternate
-   in short rounds so background load hits them alike; requests/s, p50 and p99 are the
-   medians of the per-round values (a burst of background load spoils one round, not the
-   figure).
+1. Per-request cost as ratios, 1 worker, c=64, taken inside each round so background load
+   hits both sides alike; the median and the spread (min-max) of the rounds:
+   - our ``GET /health`` : a stock FastAPI route under the same uvicorn settings (the floor),
+     with access logs on both sides (uvicorn's for the floor, ours for us) and off on both;
+   - our ``POST /predict`` : the workshop server's mock (reconstructed: a stock FastAPI route
+     validating the basket with a pydantic model and returning a fixed prediction), logs on;
+   - a 1000-row batch through the compiled forest : scikit-learn's ``predict_proba``.
 2. ``/health/live`` latency while the largest allowed batch is posted again and again.
-3. The access log's cost: ``/predict`` at LOG_LEVEL=info against LOG_LEVEL=warning, two
-   servers up at once, alternating.
+3. Overload: 1,000 clients each send a 1 MiB batch at once and hang up; statuses and the
+   worker's peak RSS (VmHWM).
 
-Previous figures (before issue 13) are printed beside. Needs the Debian ``wrk`` package.
+Needs the Debian ``wrk`` package.
 """
 
 from __future__ import annotations
@@ -37,24 +38,48 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "server")]
 
+from benchmarks.ratios import RATIO_HEADER, Ratio, batch_vs_scikit_learn  # noqa: E402
 from retail_api.schemas import EXAMPLE_BASKET, MAX_BATCH  # noqa: E402
+from testkit.hostile import post_request, send_all  # noqa: E402
 from testkit.net import free_port, wait_for  # noqa: E402
 
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
-FLOOR_APP = """from fastapi import FastAPI
+# The floor: stock FastAPI routes. GET /health is the bare route; POST /predict stands in
+# for the workshop server's mock (its code is not in this repository): a pydantic body
+# model, validated by FastAPI, answered with a fixed prediction.
+FLOOR_APP = """from typing import Literal
+
+from fastapi import FastAPI
+from pydantic import BaseModel
 
 app = FastAPI()
+
+
+class Basket(BaseModel):
+    BASKET_SIZE: Literal["S", "M", "L"]
+    BASKET_TYPE: str
+    STORE_REGION: str
+    STORE_FORMAT: Literal["SS", "MS", "LS", "XLS"]
+    SPEND: float
+    QUANTITY: int
+    PROD_CODE_20: str
+    PROD_CODE_30: str
 
 
 @app.get("/health")
 async def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+@app.post("/predict")
+async def predict(basket: Basket) -> dict[str, object]:
+    return {
+        "prediction": "Medium",
+        "probability": {"Low": 0.2, "Medium": 0.5, "High": 0.3},
+        "confidence": 0.5,
+        "model_version": "mock",
+    }
 """
-PREVIOUS = (
-    "Previous (README, before issue 13; 1 worker, c=8, access log off): /health 4,251 req/s, "
-    "/predict 2,788 req/s, ratio 0.66 (0.61 in another run); issue 13's measurements: "
-    "/health/live 2.65 s with one 200 MB batch in flight, access log ~19 % of /predict."
-)
 
 
 @dataclass(frozen=True)
@@ -104,6 +129,10 @@ def _answers(port: int, path: str) -> bool:
         return False
 
 
+# Port -> pid of the process serving it (with 1 worker, the worker itself).
+SERVED: dict[int, int] = {}
+
+
 @contextmanager
 def _serve(cmd: list[str], env: dict[str, str], cwd: Path, probe: str) -> Iterator[int]:
     """Start a server on a free port (stderr to a file, as a log shipper would read it)."""
@@ -116,9 +145,11 @@ def _serve(cmd: list[str], env: dict[str, str], cwd: Path, probe: str) -> Iterat
             cwd=cwd,
             env=environ,
             stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
+            # uvicorn's access log goes to stdout: both sides write their lines to a file.
+            stdout=log,
             stderr=log,
         )
+        SERVED[port] = process.pid
         try:
             wait_for(lambda: _answers(port, probe), timeout=30)
             yield port
@@ -131,11 +162,12 @@ def _serve(cmd: list[str], env: dict[str, str], cwd: Path, probe: str) -> Iterat
 OURS = [sys.executable, "-m", "retail_api"]
 
 
-def _floor(app_dir: Path, workers: int) -> list[str]:
+def _floor(app_dir: Path, access_log: bool) -> list[str]:
     return [
         *(sys.executable, "-m", "uvicorn", "floor:app", "--app-dir", str(app_dir)),
-        *("--host", "127.0.0.1", "--port", "{port}", "--workers", str(workers)),
+        *("--host", "127.0.0.1", "--port", "{port}", "--workers", "1"),
         *("--loop", "uvloop", "--http", "httptools"),
+        *(() if access_log else ("--no-access-log",)),
     ]
 
 
@@ -149,14 +181,15 @@ def _wrk(wrk: str, url: str, seconds: int, script: Path | None) -> WrkResult:
 
 def _alternate(
     wrk: str, targets: dict[str, tuple[str, Path | None]], rounds: int, seconds: int
-) -> dict[str, WrkResult]:
+) -> dict[str, list[WrkResult]]:
+    """Every target once per round, in turn; round 0 warms everything up and is dropped."""
     results: dict[str, list[WrkResult]] = {name: [] for name in targets}
     for round_no in range(rounds + 1):
         for name, (url, script) in targets.items():
             result = _wrk(wrk, url, seconds, script)
-            if round_no:  # round 0 warms everything up and is discarded
+            if round_no:
                 results[name].append(result)
-    return {name: _combine(values) for name, values in results.items()}
+    return results
 
 
 def _largest_batch() -> bytes:
@@ -196,21 +229,106 @@ def _row(name: str, result: WrkResult) -> str:
     )
 
 
+def _ratio(
+    name: str, goal: float, results: dict[str, list[WrkResult]], ours: str, floor: str
+) -> Ratio:
+    pairs = zip(results[ours], results[floor], strict=True)
+    return Ratio(name, goal, tuple(o.requests_per_s / f.requests_per_s for o, f in pairs))
+
+
+def _throughput(
+    wrk: str, tmp: Path, script: Path, rounds: int, seconds: int
+) -> tuple[dict[str, list[WrkResult]], list[Ratio]]:
+    server_dir = ROOT / "server"
+    with (
+        _serve(_floor(tmp, access_log=True), {}, server_dir, "/health") as floor_on,
+        _serve(_floor(tmp, access_log=False), {}, server_dir, "/health") as floor_off,
+        _serve(OURS, {"WORKERS": "1", "LOG_LEVEL": "info"}, server_dir, "/health") as on,
+        _serve(OURS, {"WORKERS": "1", "LOG_LEVEL": "warning"}, server_dir, "/health") as off,
+    ):
+        results = _alternate(
+            wrk,
+            {
+                "floor GET /health, log on": (f"http://127.0.0.1:{floor_on}/health", None),
+                "GET /health, log on": (f"http://127.0.0.1:{on}/health", None),
+                "floor GET /health, log off": (f"http://127.0.0.1:{floor_off}/health", None),
+                "GET /health, log off": (f"http://127.0.0.1:{off}/health", None),
+                "mock POST /predict, log on": (f"http://127.0.0.1:{floor_on}/predict", script),
+                "POST /predict, log on": (f"http://127.0.0.1:{on}/predict", script),
+            },
+            rounds,
+            seconds,
+        )
+    ratios = [
+        _ratio(
+            "/health : floor, logs on",
+            0.9,
+            results,
+            "GET /health, log on",
+            "floor GET /health, log on",
+        ),
+        _ratio(
+            "/health : floor, logs off",
+            0.9,
+            results,
+            "GET /health, log off",
+            "floor GET /health, log off",
+        ),
+        _ratio(
+            "/predict : workshop mock, logs on",
+            1.5,
+            results,
+            "POST /predict, log on",
+            "mock POST /predict, log on",
+        ),
+    ]
+    return results, ratios
+
+
+def _overload(body: bytes) -> str:
+    """1,000 clients send a 1 MiB batch at once and hang up; what the worker did."""
+    server_dir = ROOT / "server"
+    padded = body[:-1] + b" " * (1024 * 1024 - len(body)) + b"]"
+    with _serve(OURS, {"WORKERS": "1", "LOG_LEVEL": "warning"}, server_dir, "/health") as port:
+        started = time.perf_counter()
+        send_all(port, [post_request("/predict/batch", padded)] * 1000, abandon=True)
+        sent = time.perf_counter() - started
+        time.sleep(2)  # let the worker finish what it admitted
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/metrics")
+        text = connection.getresponse().read().decode()
+        peak = _peak_rss_mib(SERVED[port])
+    statuses = re.findall(
+        r'^retail_api_requests_total\{method="POST",route="/predict/batch",status="(\d+)"\} (\S+)$',
+        text,
+        re.MULTILINE,
+    )
+    counts = ", ".join(f"{status}: {float(n):,.0f}" for status, n in statuses)
+    return (
+        f"1,000 clients each sent a 1 MiB batch and hung up ({sent:.1f} s to send): {counts}; "
+        f"worker peak RSS (VmHWM) {peak:.0f} MiB"
+    )
+
+
+def _peak_rss_mib(pid: int) -> float:
+    match = re.search(r"^VmHWM:\s+(\d+) kB$", Path(f"/proc/{pid}/status").read_text(), re.M)
+    return int(match.group(1)) / 1024 if match else float("nan")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=6, help="alternating rounds")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds")
     parser.add_argument("--seconds", type=int, default=2, help="wrk duration per round")
     args = parser.parse_args()
     wrk = shutil.which("wrk")
     if wrk is None:
         raise SystemExit("wrk not found: apt-get install -y wrk")
-    server_dir = ROOT / "server"
-    errors = 0
     print(
-        f"HTTP benchmark: {platform.machine()}, {os.cpu_count()} CPUs, uvicorn (uvloop + "
-        f"httptools), wrk -t1 -c64 on loopback, {args.rounds} alternating rounds of "
-        f"{args.seconds} s per target\n\n{PREVIOUS}\n"
+        f"HTTP benchmark, {time.strftime('%Y-%m-%d', time.gmtime())}: {platform.machine()}, "
+        f"{os.cpu_count()} CPUs, uvicorn (uvloop + httptools), wrk -t1 -c64 on loopback, "
+        f"{args.rounds} alternating rounds of {args.seconds} s per target, 1 worker\n"
     )
+    errors = 0
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / "floor.py").write_text(FLOOR_APP)
         script = Path(tmp) / "predict.lua"
@@ -219,37 +337,22 @@ def main() -> None:
             f'wrk.method = "POST"\nwrk.body = "{body}"\n'
             'wrk.headers["Content-Type"] = "application/json"\n'
         )
-        print("| workers | target | requests/s | p50 | p99 | errors |")
-        print("|---|---|---:|---:|---:|---:|")
-        ratios = []
-        for workers in (1, 2):
-            env = {"WORKERS": str(workers), "LOG_LEVEL": "info"}
-            with (
-                _serve(_floor(Path(tmp), workers), {}, server_dir, "/health") as floor,
-                _serve(OURS, env, server_dir, "/health") as ours,
-            ):
-                results = _alternate(
-                    wrk,
-                    {
-                        "floor GET /health": (f"http://127.0.0.1:{floor}/health", None),
-                        "GET /health": (f"http://127.0.0.1:{ours}/health", None),
-                        "POST /predict": (f"http://127.0.0.1:{ours}/predict", script),
-                    },
-                    args.rounds,
-                    args.seconds,
-                )
-            for name, result in results.items():
-                print(_row(f"{workers} | {name}", result))
-                errors += result.errors
-            health, predict = results["GET /health"], results["POST /predict"]
-            floor_health = results["floor GET /health"]
-            ratios.append(
-                f"{workers} worker(s): /predict : /health = "
-                f"{predict.requests_per_s / health.requests_per_s:.2f} (goal >= 0.8), "
-                f"/health : floor = "
-                f"{health.requests_per_s / floor_health.requests_per_s:.2f} (goal >= 0.9)"
-            )
-        print("\n" + "\n".join(ratios))
+        results, ratios = _throughput(wrk, Path(tmp), script, args.rounds, args.seconds)
+        print("| target | requests/s | p50 | p99 | errors |")
+        print("|---|---:|---:|---:|---:|")
+        for name, rounds in results.items():
+            combined = _combine(rounds)
+            print(_row(name, combined))
+            errors += combined.errors
+        batch_ratio, ours_s, theirs_s = batch_vs_scikit_learn(args.rounds)
+        ratios.append(batch_ratio)
+        print(f"\n{RATIO_HEADER}")
+        for ratio in ratios:
+            print(ratio.row())
+        print(
+            f"\n1000-row batch, last round's medians: compiled {ours_s * 1e3:.2f} ms, "
+            f"scikit-learn {theirs_s * 1e3:.2f} ms"
+        )
 
         batch_script = Path(tmp) / "batch.lua"
         batch = _largest_batch().decode().replace('"', '\\"')
@@ -257,7 +360,7 @@ def main() -> None:
             f'wrk.method = "POST"\nwrk.body = "{batch}"\n'
             'wrk.headers["Content-Type"] = "application/json"\n'
         )
-        with _serve(OURS, {"WORKERS": "1"}, server_dir, "/health") as ours:
+        with _serve(OURS, {"WORKERS": "1"}, ROOT / "server", "/health") as ours:
             latencies, batches = _liveness_under_batches(wrk, ours, batch_script, seconds=10)
         errors += batches.errors
         cuts = statistics.quantiles(latencies, n=100)
@@ -268,27 +371,7 @@ def main() -> None:
             f"{len(latencies)} probes ({batches.requests_per_s:.1f} batches/s served; "
             "goal p99 < 100 ms)"
         )
-
-        # Both servers up at once and alternating rounds, so noise hits both alike.
-        with (
-            _serve(OURS, {"WORKERS": "1", "LOG_LEVEL": "info"}, server_dir, "/health") as on,
-            _serve(OURS, {"WORKERS": "1", "LOG_LEVEL": "warning"}, server_dir, "/health") as off,
-        ):
-            levels = _alternate(
-                wrk,
-                {
-                    "info": (f"http://127.0.0.1:{on}/predict", script),
-                    "warning": (f"http://127.0.0.1:{off}/predict", script),
-                },
-                args.rounds,
-                args.seconds,
-            )
-        info, warning = levels["info"], levels["warning"]
-        cost = 1 - info.requests_per_s / warning.requests_per_s
-        print(
-            f"\nAccess log cost on /predict (1 worker): {info.requests_per_s:,.0f} req/s with "
-            f"it (LOG_LEVEL=info), {warning.requests_per_s:,.0f} without (warning): {cost:.0%}"
-        )
+        print("\n" + _overload(json.dumps([EXAMPLE_BASKET] * MAX_BATCH).encode()))
     if errors:
         raise SystemExit("wrk saw errors or non-2xx responses")
 

@@ -11,12 +11,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 
 import retail_api
 from retail_api.api.errors import install_error_handlers
 from retail_api.api.routes import health, metrics, model_info, predict
 from retail_api.api.routes.docs import install_docs
-from retail_api.core.admission import Admission, BatchLane
+from retail_api.core.admission import ADMISSION_STATE_KEY, Admission, BatchLane
 from retail_api.core.config import Settings
 from retail_api.core.drain import DRAIN_STATE_KEY, Drain
 from retail_api.core.logging import access_log_for
@@ -86,8 +87,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
     publisher = (
         asyncio.create_task(_publish_process_metrics(metrics)) if metrics.multiprocess else None
     )
-    # uvicorn hands this state to every connection; the protocol starts the drain from it.
-    yield {DRAIN_STATE_KEY: app.state.drain}
+    # uvicorn hands this state to every connection: the protocol starts the drain and
+    # reserves body bytes from it.
+    yield {DRAIN_STATE_KEY: app.state.drain, ADMISSION_STATE_KEY: app.state.admission}
     if publisher is not None:
         publisher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -128,19 +130,26 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.model_error = "model not loaded yet"
     app.state.drain = Drain(settings.shutdown_timeout)
     app.state.admission = Admission(settings.max_inflight_body_bytes, settings.max_inflight_batches)
-    app.add_middleware(
-        ObserveMiddleware,
-        metrics=app.state.metrics,
-        access_log=access_log_for(settings.log_level),
-    )
-    install_error_handlers(app)
-    for router in (
+    routers = (
         predict.router,
         health.router,
         health.ready_router,
         model_info.router,
         metrics.router,
-    ):
+    )
+    app.add_middleware(
+        ObserveMiddleware,
+        metrics=app.state.metrics,
+        access_log=access_log_for(settings.log_level),
+        paths=frozenset(
+            route.path
+            for router in routers
+            for route in router.routes
+            if isinstance(route, APIRoute)
+        ),
+    )
+    install_error_handlers(app)
+    for router in routers:
         app.include_router(router)
     predict.serve_predict_directly(app)
     health.serve_probes_directly(app)

@@ -1,10 +1,11 @@
 """Admission control: how much work one worker holds at once, and a fast 503 past it.
 
-Each request reserves the body bytes it may hold (its Content-Length, or its route's limit
-when the length is not declared) before a byte of the body is read; a batch also takes one
-of a few batch places (queued or running). A request that does not fit is answered 503 with
-`Retry-After` at once: its body is never read, so neither memory nor CPU grows with the
-number of clients, only with these two bounds (sized in core/config.py).
+Each request reserves the body bytes it may hold (its Content-Length, or the body limit
+when the length is not declared) before a byte of the body is buffered: the connection layer
+does it as the headers complete (core/protocol.py), the route when there is none (tests); a
+batch also takes one of a few batch places (queued or running). A request that does not
+fit is answered 503 with `Retry-After` at once: its body is never read, so neither memory
+nor CPU grows with the number of clients, only with these two bounds (core/config.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,11 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 
 from retail_api.core.drain import Drain
+
+# Where the lifespan puts the worker's Admission in uvicorn's per-server state, and the
+# scope extension that says the connection layer already reserved this request's bytes.
+ADMISSION_STATE_KEY = "retail_api.admission"
+ADMITTED_EXTENSION = "retail_api.admitted"
 
 
 class OverloadedError(Exception):
@@ -29,7 +35,7 @@ class Admission:
         self.body_bytes = 0
         self.batches = 0
 
-    def ticket(self, body_bytes: int, batch: bool) -> Ticket:
+    def ticket(self, body_bytes: int, batch: bool = False) -> Ticket:
         """Reserve `body_bytes` (and a batch place) or raise OverloadedError."""
         if self.body_bytes + body_bytes > self.max_body_bytes:
             raise OverloadedError(
@@ -52,7 +58,7 @@ class Ticket:
     __slots__ = ("_admission", "_batch", "_body_bytes")
 
     def __init__(self, admission: Admission, body_bytes: int, batch: bool) -> None:
-        self._admission, self._body_bytes, self._batch = admission, body_bytes, batch
+        self._admission, self._body_bytes, self._batch = admission, body_bytes, int(batch)
 
     def __enter__(self) -> Ticket:
         return self
@@ -63,8 +69,12 @@ class Ticket:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
+        self.release()
+
+    def release(self) -> None:
         self._admission.body_bytes -= self._body_bytes
         self._admission.batches -= self._batch
+        self._body_bytes = self._batch = 0  # a second release changes nothing
 
 
 class BatchLane:

@@ -69,16 +69,26 @@ async def send_error(send: Send, status: int, detail: str) -> None:
 
 
 class ObserveMiddleware:
-    def __init__(self, app: ASGIApp, metrics: Metrics, access_log: AccessLog | None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        access_log: AccessLog | None,
+        paths: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.metrics = metrics
         self.access_log = access_log
+        # The app's route paths (none has parameters): a request the connection layer
+        # refused before routing is still labelled by its route.
+        self.paths = paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         status = 0
+        label: str | None = None
         start = time.perf_counter()
 
         async def send_wrapper(message: Message) -> None:
@@ -92,6 +102,7 @@ class ObserveMiddleware:
             extensions = scope.get("extensions")
             refused = extensions.get(REJECT_EXTENSION) if extensions else None
             if refused is not None:
+                label = scope["path"] if scope["path"] in self.paths else "unmatched"
                 await send_error(send_wrapper, *refused)
             else:
                 await self.app(scope, receive, send_wrapper)
@@ -109,7 +120,7 @@ class ObserveMiddleware:
                 status = 500
         finally:
             seconds = time.perf_counter() - start
-            route = route_label(scope)
+            route = label or route_label(scope)
             method: str = scope["method"]
             final = status or 500
             self.metrics.observe(route, method, final, seconds)

@@ -22,12 +22,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
+from retail_api.core.admission import (
+    ADMISSION_STATE_KEY,
+    ADMITTED_EXTENSION,
+    Admission,
+    OverloadedError,
+    Ticket,
+)
 from retail_api.core.config import Settings
 from retail_api.core.drain import DRAIN_STATE_KEY, Drain
 
@@ -67,6 +75,7 @@ class ConnectionLimits:
     max_header_bytes: int
     max_header_line_bytes: int
     max_headers: int
+    max_body_bytes: int
 
 
 @functools.cache
@@ -79,6 +88,7 @@ def connection_limits() -> ConnectionLimits:
         max_header_bytes=settings.max_header_bytes,
         max_header_line_bytes=settings.max_header_line_bytes,
         max_headers=settings.max_headers,
+        max_body_bytes=settings.max_body_bytes,
     )
 
 
@@ -103,6 +113,10 @@ class GuardedProtocol(HttpToolsProtocol):
         self._refused = False
         self._lingering = False
         self._lingered_bytes = 0
+        self._chunked = False
+        self._skip_body = False
+        # One entry per request whose headers are in, oldest first: its body-bytes ticket.
+        self._tickets: deque[Ticket | None] = deque()
 
     # --- deadlines ---------------------------------------------------------------------
     def _arm(self, seconds: float) -> None:
@@ -149,6 +163,10 @@ class GuardedProtocol(HttpToolsProtocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        while self._tickets:
+            ticket = self._tickets.popleft()
+            if ticket is not None:
+                ticket.release()
         super().connection_lost(exc)
 
     # --- reading -----------------------------------------------------------------------
@@ -178,6 +196,7 @@ class GuardedProtocol(HttpToolsProtocol):
             self._arm(self._limits.header_timeout)
         self._header_bytes = self._header_count = self._declared_body = 0
         self._header_fault = None
+        self._chunked = self._skip_body = False
         self._url_seen = False
 
     def on_url(self, url: bytes) -> None:
@@ -205,6 +224,7 @@ class GuardedProtocol(HttpToolsProtocol):
             self._declared_body = int(value) if value.isdigit() else 0
         elif name == b"transfer-encoding":
             self._declared_body = _HOLD_BODY_OVER + 1
+            self._chunked = True
         elif name == b"expect" and value.lower() == b"100-continue":
             self.expect_100_continue = True
         self.headers.append((name, value))
@@ -214,8 +234,18 @@ class GuardedProtocol(HttpToolsProtocol):
         self._busy = True
         self._raw_header_bytes = 0
         fault = self._request_fault()
+        ticket = None
+        if fault is None and self._declared_body:
+            try:
+                ticket = self._admit()
+            except OverloadedError as exc:
+                fault = (503, str(exc))
         if fault is not None:
             self.scope["extensions"] = {REJECT_EXTENSION: fault}  # type: ignore[dict-item]
+            self._skip_body = True  # answered without it: not one byte is buffered
+        elif ticket is not None:
+            self.scope["extensions"] = {ADMITTED_EXTENSION: {}}
+        self._tickets.append(ticket)
         super().on_headers_complete()
         if fault is not None or self._declared_body:
             # The answer may go out before the body is in: close it lingering.
@@ -223,6 +253,20 @@ class GuardedProtocol(HttpToolsProtocol):
         if fault is not None or self._declared_body > _HOLD_BODY_OVER:
             # RequestResponseCycle.receive resumes reading when the route asks for the body.
             self.flow.pause_reading()
+
+    def _admit(self) -> Ticket | None:
+        """Reserve the body's bytes with the worker's admission control before any of them
+        is buffered: past its bound the request is answered 503 here, body unread. A body
+        over the route's limit reserves only the limit; the route answers it 413."""
+        admission = self.app_state.get(ADMISSION_STATE_KEY)
+        if not isinstance(admission, Admission):
+            return None
+        limit = self._limits.max_body_bytes
+        return admission.ticket(limit if self._chunked else min(self._declared_body, limit))
+
+    def on_body(self, body: bytes) -> None:
+        if not self._skip_body:
+            super().on_body(body)
 
     def _request_fault(self) -> tuple[int, str] | None:
         if self._header_fault is not None:
@@ -241,6 +285,10 @@ class GuardedProtocol(HttpToolsProtocol):
         # HttpToolsProtocol.on_response_complete, with this protocol's keep-alive deadline
         # in place of uvicorn's (which any received byte cancels).
         self.server_state.total_requests += 1
+        if self._tickets:
+            ticket = self._tickets.popleft()
+            if ticket is not None:
+                ticket.release()
         if self.transport.is_closing():
             return
         if self.pipeline:  # the next request's headers are in: serve it

@@ -19,7 +19,7 @@ from retail_api.api.body import (
 )
 from retail_api.api.deps import predictor_of
 from retail_api.api.responses import ModelResponse
-from retail_api.core.admission import Admission, BatchLane
+from retail_api.core.admission import ADMITTED_EXTENSION, Admission, BatchLane
 from retail_api.predictor import Predictor
 from retail_api.schemas import (
     MAX_BATCH,
@@ -66,11 +66,17 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
 async def predict(request: Request) -> ModelResponse:
     """Predict the price sensitivity of one basket."""
     predictor = predictor_of(request)
-    size = check_head(request, MAX_SINGLE_BODY_BYTES)
+    size = _unreserved(request, check_head(request, MAX_SINGLE_BODY_BYTES))
     admission: Admission = request.app.state.admission
-    with admission.ticket(size, batch=False):
+    with admission.ticket(size):
         raw = await read_body(request, MAX_SINGLE_BODY_BYTES)
         return ModelResponse(await predictor.predict_one(parse_json(_BASKET, raw, _MEMBERS)))
+
+
+def _unreserved(request: Request, size: int) -> int:
+    """The body bytes this route must still reserve: none when the connection layer did."""
+    extensions = request.scope.get("extensions")
+    return 0 if extensions and ADMITTED_EXTENSION in extensions else size
 
 
 def _predict_batch(predictor: Predictor, raw: bytes) -> BatchResponse:
@@ -94,7 +100,7 @@ async def predict_batch(request: Request) -> ModelResponse:
     predictor = predictor_of(request)
     state = request.app.state
     limit: int = state.settings.max_body_bytes
-    size = check_head(request, limit)
+    size = _unreserved(request, check_head(request, limit))
     admission: Admission = state.admission
     lane: BatchLane = state.batch_lane
     with admission.ticket(size, batch=True):
