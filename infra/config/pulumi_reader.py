@@ -11,7 +11,7 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from infra.aws_config import AwsConfigError, parse_aws_config
-from infra.config import settings
+from infra.config import loader, settings
 from infra.config.parsers import PROJECT, ConfigError
 
 
@@ -20,7 +20,7 @@ def read_args() -> settings.RetailRegistryArgs:
     before any resource is declared, so nothing is half-applied."""
     try:
         aws = parse_aws_config(_namespace_values("aws"))
-        args = settings.load_args(_namespace_values(PROJECT), stack=pulumi.get_stack(), aws=aws)
+        args = loader.load_args(_namespace_values(PROJECT), stack=pulumi.get_stack(), aws=aws)
     except (ConfigError, AwsConfigError) as error:
         # RunError ends the program with its message alone, no traceback.
         raise pulumi.RunError(str(error)) from None

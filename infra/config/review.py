@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from infra.aws_config import AwsConfig, AwsConfigError, parse_aws_config
+from infra.config.loader import load_args
 from infra.config.parsers import MAX_LINE, PROJECT, ConfigError
-from infra.config.settings import RetailRegistryArgs, load_args
+from infra.config.settings import RetailRegistryArgs
 from infra.config.stack_file import AWS, StackFile, read_stack_file
 
 _KNOWN_KEYS = re.compile(r"; known(?: keys)?: (.*)$")

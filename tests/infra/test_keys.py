@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from infra.config import RetailRegistryArgs, keys_of, pulumi_schema, readme_table_problems
+from infra.config import loader as loader_module
 from infra.config import settings as settings_module
 from infra.config.keys import config_key
 from infra.config.parsers import integer_between
@@ -48,17 +49,17 @@ def new_key(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
 
 
 def test_the_settings_object_reads_the_new_key(new_key: Path) -> None:
-    assert settings_module.load_args({}, stack="s").retention_days == 7  # type: ignore[attr-defined]
-    args = settings_module.load_args({"retentionDays": "30"}, stack="s")
+    assert loader_module.load_args({}, stack="s").retention_days == 7  # type: ignore[attr-defined]
+    args = loader_module.load_args({"retentionDays": "30"}, stack="s")
     assert args.retention_days == 30  # type: ignore[attr-defined]
     with pytest.raises(ValueError, match=r"retail-registry:retentionDays = 0: .*1 to 365"):
-        settings_module.load_args({"retentionDays": 0}, stack="s")
+        loader_module.load_args({"retentionDays": 0}, stack="s")
 
 
 def test_the_pulumi_reader_reads_the_new_key(new_key: Path) -> None:
     config = {"aws:region": "ap-southeast-1", "retail-registry:retentionDays": "90"}
     captured: list[object] = []
-    original = settings_module.load_args
+    original = loader_module.load_args
 
     def spy(*args: object, **kwargs: object) -> object:
         loaded = original(*args, **kwargs)  # type: ignore[arg-type]
@@ -66,7 +67,7 @@ def test_the_pulumi_reader_reads_the_new_key(new_key: Path) -> None:
         return loaded
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(settings_module, "load_args", spy)
+        patch.setattr(loader_module, "load_args", spy)
         with program_run("extended", config):
             pass
     assert [getattr(args, "retention_days", None) for args in captured] == [90]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from infra import image_tag
+from infra.cli import image_tag as image_tag_cli
 from infra.paths import PROJECT_ROOT
 from testkit.cli import run_module
 
@@ -142,7 +142,7 @@ def test_cli_unreadable_build_file_is_one_error_naming_it(
 
     monkeypatch.setattr(Path, "read_bytes", read_bytes)
     with pytest.raises(SystemExit) as exited:
-        image_tag.main(["--context", str(project / "server")])
+        image_tag_cli.main(["--context", str(project / "server")])
     assert exited.value.code == 2
     assert capsys.readouterr().err.splitlines()[-1] == (
         f"python -m infra.image_tag: error: {unreadable}: cannot read: Permission denied"

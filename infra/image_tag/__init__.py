@@ -25,16 +25,16 @@ stand-in a test build passes instead, which therefore gets a tag of its own.
 
     python -m infra.image_tag [--context server] [--dockerfile F] [--platform linux/amd64]
                               [--base-image REF] [--build-args]
+
+(the command: `infra/cli/image_tag.py`).
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import re
 import stat
-import sys
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -42,8 +42,7 @@ from pathlib import Path, PurePath
 
 from docker.utils.build import exclude_paths
 
-from infra.config.parsers import PLATFORMS
-from infra.paths import DOCKERFILE, PROJECT_ROOT, SERVER_DIR
+from infra.paths import DOCKERFILE, PROJECT_ROOT
 
 TAG_PREFIX = "sha-"
 TAG_HEX_LENGTH = 12
@@ -211,7 +210,7 @@ def _read_text(path: Path) -> str:
         raise ValueError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
 
 
-def _error_line(error: ValueError | OSError) -> str:
+def error_line(error: ValueError | OSError) -> str:
     """One line for the CLI; an OSError names the file it could not read."""
     if isinstance(error, OSError) and error.filename is not None:
         return f"{error.filename}: cannot read: {error.strerror or error}"
@@ -231,45 +230,3 @@ def _relative_to(path: Path, root: Path) -> str:
 
 def _relative_path(path: Path, root: Path) -> str:
     return PurePath(os.path.relpath(path.resolve(), root.resolve())).as_posix()
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.image_tag",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--context", type=Path, default=SERVER_DIR)
-    parser.add_argument("--dockerfile", type=Path, help="default: <context>/Dockerfile")
-    # The `imagePlatform` values, which scripts/ecr_push.* accept too.
-    parser.add_argument("--platform", default="linux/amd64", choices=PLATFORMS)
-    parser.add_argument(
-        "--base-image",
-        help="build on this base instead of the Dockerfile's pinned one (offline tests); "
-        "the tag covers it, so such a build never gets the real content tag",
-    )
-    parser.add_argument(
-        "--build-args", action="store_true", help="print the build args as KEY=VALUE lines"
-    )
-    options = parser.parse_args(argv)
-    context: Path = options.context
-    if not context.is_dir():
-        parser.error(f"--context: {context} is not a directory")
-    dockerfile: Path = options.dockerfile or context / "Dockerfile"
-    if not dockerfile.is_file():
-        parser.error(f"--dockerfile: {dockerfile} does not exist")
-    try:
-        plan = build_plan(context, dockerfile, options.platform, base_image=options.base_image)
-    except (ValueError, OSError) as error:
-        # BaseImageError, a non-UTF-8 Dockerfile or .dockerignore, an unreadable file.
-        parser.error(_error_line(error))
-    if options.build_args:
-        lines = [f"{key}={value}" for key, value in sorted(plan.build_args.items())]
-    else:
-        lines = [plan.tag]
-    sys.stdout.write("\n".join(lines) + "\n")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
