@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from infra.config.parsers import ConfigError
 from infra.config.settings import RetailRegistryArgs
+from infra.lifecycle.shield import DEPLOYED_TAG_PREFIX, SHIELD_COUNT, rules_reaching_shield
 from infra.scan_gate import config as scan
 
 MAX_MUTABLE_TAG_FILTERS = 5
@@ -74,9 +75,50 @@ def _check_scan_gate(args: RetailRegistryArgs) -> None:
         )
 
 
+def _check_shield(args: RetailRegistryArgs) -> None:
+    # The deployed digests (imageRef and the keepDeployed before it) carry a deployed-* tag
+    # (infra/deployed.py); a rule that can reach such an image would take what EKS runs.
+    carriers = args.keep_deployed + 1
+    reaching = rules_reaching_shield(args.lifecycle.rules, DEPLOYED_TAG_PREFIX, carriers)
+    if reaching:
+        rule = reaching[0].rule
+        verb = "archive" if rule.action == "transition" else "expire"
+        raise ConfigError(
+            "lifecycleRules",
+            None,
+            f"rulePriority {rule.priority} could {verb} a deployed image (tagged "
+            f"{DEPLOYED_TAG_PREFIX}*); before it, keep them: tagPrefixList "
+            f"[{DEPLOYED_TAG_PREFIX}], imageCountMoreThan {SHIELD_COUNT}",
+            path=f"[{_position(args.lifecycle.source, rule.priority)}]",
+        )
+
+
+def _position(rules: tuple[object, ...], priority: int) -> int:
+    """Where the rule with `priority` stands in the list as written."""
+    for index, rule in enumerate(rules):
+        if isinstance(rule, dict) and rule.get("rulePriority") == priority:
+            return index
+    return 0
+
+
+def _check_pull_time_exclusions(args: RetailRegistryArgs) -> None:
+    # ECR takes only IAM role ARNs as pull-time update exclusions
+    # (https://docs.aws.amazon.com/AmazonECR/latest/userguide/pull-time-update-exclusions-considerations.html).
+    not_roles = [arn for arn in args.pull_time_excluded_principals if ":role/" not in arn]
+    if not_roles:
+        raise ConfigError(
+            "pullTimeExcludedPrincipals",
+            not_roles[0],
+            "ECR excludes only IAM roles from pull-time updates; write a role ARN "
+            "(arn:aws:iam::<account>:role/<name>)",
+        )
+
+
 # Each rule across keys, with the keys it reads.
 RULES_ACROSS_KEYS: tuple[tuple[Callable[[RetailRegistryArgs], None], frozenset[str]], ...] = (
     (_check_mutable_tags, frozenset({"tagMutability", "mutableTags"})),
     (_check_image_tag, frozenset({"imageTag", "tagMutability", "mutableTags"})),
     (_check_scan_gate, frozenset({"scanOnPush", scan.FAIL_SEVERITY_KEY})),
+    (_check_shield, frozenset({"lifecycleRules", "keepDeployed"})),
+    (_check_pull_time_exclusions, frozenset({"pullTimeExcludedPrincipals"})),
 )
