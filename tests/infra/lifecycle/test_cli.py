@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra.lifecycle import cli as lifecycle_cli
+from infra.cli import lifecycle as lifecycle_cli
 from infra.paths import PROJECT_ROOT
 from testkit.cli import write_input
 

@@ -23,10 +23,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from infra.lifecycle.analysis import analyse
-from infra.lifecycle.html_page import format_html
-from infra.lifecycle.in_use import Reference, Repository, conflicts, places, running_images
-from infra.lifecycle.inputs import (
+from infra.cli.lifecycle_inputs import (
     InputError,
     load_images,
     load_in_use,
@@ -34,6 +31,9 @@ from infra.lifecycle.inputs import (
     load_policy,
     parse_now,
 )
+from infra.lifecycle.analysis import analyse
+from infra.lifecycle.html_page import format_html
+from infra.lifecycle.in_use import Reference, Repository, conflicts, places, running_images
 from infra.lifecycle.outcome import (
     DEFAULT_ARCHIVE_PRICE_PER_GB,
     DEFAULT_PRICE_PER_GB,
