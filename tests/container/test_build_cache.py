@@ -1,5 +1,5 @@
 """A code-only change built on a machine with an empty Docker cache, with and without the
-previous image as cache, pulled from the registry (issue 10, item 4).
+previous image as cache, pulled from the registry.
 
 BuildKit, as the program builds: `infra/registry.py` declares a `docker.Image` with
 BuildKit, the build arg `BUILDKIT_INLINE_CACHE=1` and `cache_from` = the newest image in the
