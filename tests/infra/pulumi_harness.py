@@ -67,6 +67,8 @@ class FakeEcr:
     """The /app/sbom.cdx.json of every image here (BatchGetImage serves one small image)."""
     labels: dict[str, str] = field(default_factory=dict)
     """The config labels of that image (its org.opencontainers.image.revision, say)."""
+    rescan: dict[str, Any] | None = None
+    """What DescribeImageScanFindings answers once StartImageScan has run."""
     scan_type: str = "BASIC"
     """What GetRegistryScanningConfiguration answers."""
     requests: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -128,6 +130,8 @@ class _ScanClient:
 
     def start_image_scan(self, **kwargs: Any) -> dict[str, Any]:
         self.ecr.requests.append(("StartImageScan", kwargs))
+        if self.ecr.rescan is not None:
+            self.ecr.scan = self.ecr.rescan
         return {"imageId": dict(kwargs["imageId"]), "imageScanStatus": {"status": "IN_PROGRESS"}}
 
     def get_caller_identity(self) -> dict[str, Any]:
