@@ -8,19 +8,15 @@ Adding a key = one line here + its entry in `Pulumi.yaml` (a test says which ent
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from infra.aws_config import AwsConfig
 from infra.config import parsers as p
-from infra.config.keys import Key, config_key, keys_of
+from infra.config.keys import config_key
 from infra.config.lifecycle_rules import DEFAULT_LIFECYCLE_RULES, LifecycleSettings, lifecycle_rules
-from infra.config.parsers import PROJECT, ConfigError
-from infra.config.rules import RULES_ACROSS_KEYS
+from infra.config.parsers import PROJECT
 from infra.paths import DOCKERFILE, SERVER_DIR
 from infra.scan_gate import config as scan
 from infra.scan_gate.model import AcceptedDigest, IgnoreEntry, ScanPolicy, Severity
@@ -248,63 +244,6 @@ class RetailRegistryArgs:
             self.scan_ignore_unfixed,
             self.scan_accepted_digests,
         )
-
-
-def load_args(
-    values: Mapping[str, Any], *, stack: str, aws: AwsConfig | None = None
-) -> RetailRegistryArgs:
-    """Validate raw values of the project namespace (keys without the prefix) in one pass;
-    `aws` is the stack's parsed `aws:` config. Every problem is found before anything raises:
-    the ConfigError holds one line per problem."""
-    keys = {key.name: key for key in keys_of(RetailRegistryArgs)}
-    errors: list[ConfigError] = []
-    parsed: dict[str, Any] = {}
-    for name, value in values.items():
-        key = keys.get(name)
-        if key is None:
-            errors.append(ConfigError(name, value, _unknown_key_rule(name, keys)))
-        elif value is not None:
-            try:
-                parsed[key.field] = _parse(key, value)
-            except ConfigError as error:
-                errors.append(error)
-    args = RetailRegistryArgs(stack=stack, aws=aws or AwsConfig(), **parsed)
-    failed = {error.name for error in errors}
-    for check, reads in RULES_ACROSS_KEYS:
-        # A rule across keys only speaks about values that parsed; the others have their line.
-        if failed.isdisjoint(reads):
-            try:
-                check(args)
-            except ConfigError as error:
-                errors.append(error)
-    if errors:
-        raise ConfigError.combine(errors)
-    return args
-
-
-def _parse(key: Key, value: Any) -> Any:
-    if key.type == "array" and isinstance(value, str) and _one_string(value):
-        # `pullPrincipals: arn:…` in YAML (or `pulumi config set` without --path) gives one
-        # string, which is neither a list nor JSON text of one.
-        entry = "`- <entry>`" if key.items == "string" else "`- field: value` mappings"
-        raise ConfigError(
-            key.name,
-            value,
-            f"one string where a list belongs; write a YAML list under the key, {entry} per entry",
-        )
-    return key.parse(key.name, value)
-
-
-def _one_string(value: str) -> bool:
-    """Text that is no JSON and does not even try to be a list or mapping."""
-    return isinstance(p.decode(value), str) and not value.lstrip().startswith(("[", "{"))
-
-
-def _unknown_key_rule(name: str, keys: Mapping[str, Key]) -> str:
-    close = difflib.get_close_matches(name, list(keys), n=1, cutoff=0.6)
-    if close:
-        return f"unknown key; did you mean {close[0]}?"
-    return "unknown key; the keys are the config: block of Pulumi.yaml"
 
 
 def resource_tags(stack: str) -> dict[str, str]:
