@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -17,6 +18,12 @@ from infra.deployed.tagging import preview_window, shield_deployed
 from infra.held_image import HeldImageError, check_held_content, read_held_image
 from infra.image_sbom.deploy import sbom_output
 from infra.image_tag import BuildPlan, build_plan
+from infra.multiarch.deploy import (
+    PlatformImages,
+    build_platforms,
+    platform_digests,
+    platform_sboms,
+)
 from infra.promotion.deploy import promote
 from infra.promotion.provider import RegistryCopy
 from infra.registry_lookup import (
@@ -52,6 +59,12 @@ class RetailRegistry(pulumi.ComponentResource):
     image_scan: pulumi.Output[dict[str, Any]]
     image_sbom_sha256: pulumi.Output[str]
     """sha256 hex of /app/sbom.cdx.json in the gated image, read from ECR; unknown in preview."""
+    platform_images: PlatformImages | None
+    """With two or more `imagePlatforms`: the per-platform builds and their index."""
+    image_platform_digests: pulumi.Output[dict[str, str]]
+    """platform -> the gated image of that platform (the index's child, or the image itself)."""
+    image_platform_sbom_sha256: pulumi.Output[Mapping[str, str]]
+    """platform -> the SBOM hash of that platform's image (the first is imageSbomSha256)."""
     pull_time_exclusions: list[aws.ecr.PullTimeUpdateExclusion]
     """Account-wide: declared only by the stack that owns them, while a rule reads pull times."""
 
@@ -82,19 +95,40 @@ class RetailRegistry(pulumi.ComponentResource):
         if args.promote_from:
             # Build nothing: the source stack's gated image, copied here by digest and gated.
             self.image = None
+            self.platform_images = None
             promoted = promote(name, args, self.repository, session, parent=self)
             self.promotion, self.image_tag, gated = promoted
         else:
             self.promotion = None
             self.image_tag = plan.tag
-            self.image, pushed_digest = self._image(name, plan, source)
+            if len(plan.platforms) > 1:
+                # One build per platform, then an image index under the tag (infra/multiarch).
+                self.image = None
+                self.platform_images = build_platforms(
+                    name,
+                    plan,
+                    contents,
+                    source,
+                    reusable=plan.tag == plan.content_tag
+                    or tag_is_immutable(plan.tag, args.tag_mutability, args.mutable_tags),
+                    build_one=self._image,
+                    repository=self.repository,
+                    aws_config=args.aws,
+                    parent=self,
+                )
+                pushed_digest, fresh = self.platform_images.digest, self.platform_images.fresh_push
+            else:
+                self.platform_images = None
+                self.image, pushed_digest = self._image(name, plan, source)
+                fresh = self.image is not None
+            # ECR scans images, not an index: the gate judges every platform's image.
             gated = gate_image(
                 self.repository.arn,
                 pushed_digest,
                 args.scan_policy,
                 session=session,
-                platforms=(args.image_platform,),
-                fresh_push=self.image is not None,
+                platforms=args.image_platforms,
+                fresh_push=fresh,
             )
         self.image_uri = pulumi.Output.concat(url, ":", self.image_tag)
         # The lifecycle shield keeps deployed-* images; only a gated digest joins the window,
@@ -115,6 +149,16 @@ class RetailRegistry(pulumi.ComponentResource):
         self.image_sbom_sha256 = sbom_output(
             self.repository.arn, gated.digest, args.image_platform, session=session
         )
+        self.image_platform_digests = platform_digests(
+            self.repository.arn, gated.digest, args.image_platforms, session=session
+        )
+        self.image_platform_sbom_sha256 = platform_sboms(
+            self.repository.arn,
+            gated.digest,
+            args.image_platforms,
+            self.image_sbom_sha256,
+            session=session,
+        )
         self.register_outputs(
             {
                 "repository": self.repository,
@@ -129,6 +173,9 @@ class RetailRegistry(pulumi.ComponentResource):
                 "imageRef": self.image_ref,
                 "imageScan": self.image_scan,
                 "imageSbomSha256": self.image_sbom_sha256,
+                "platformImages": self.platform_images and self.platform_images.index,
+                "imagePlatformDigests": self.image_platform_digests,
+                "imagePlatformSbomSha256": self.image_platform_sbom_sha256,
             }
         )
 
@@ -246,7 +293,7 @@ class RetailRegistry(pulumi.ComponentResource):
 
 def _plan(args: RetailRegistryArgs) -> BuildPlan:
     try:
-        return build_plan(args.build_context, args.dockerfile, args.image_platform, args.image_tag)
+        return build_plan(args.build_context, args.dockerfile, args.image_platforms, args.image_tag)
     except ValueError as error:
         # An unpinned base or unreadable build input: one line, no traceback.
         raise pulumi.RunError(str(error)) from None

@@ -5,6 +5,12 @@ has it or can pull it. Machines that cannot reach Docker Hub get a Debian bookwo
 with python3 3.11 made by debootstrap and imported under STAND_IN_BASE; builds pass it as
 `--build-arg BASE_IMAGE=…`, and the content tag includes that reference, so an image built
 on the stand-in can never carry the tag of a real build.
+
+Another platform's stand-in (linux/arm64) is made the same way with `debootstrap --arch`,
+which runs the foreign second stage through qemu-user-static and binfmt_misc (Debian packages
+`qemu-user-static binfmt-support`), and is imported with that platform in its config, so a
+`--platform linux/arm64` build resolves it from the local store. A Docker 20.10 store keeps one
+platform per tag, hence one tag per platform.
 """
 
 from __future__ import annotations
@@ -18,8 +24,11 @@ from pathlib import Path
 from infra.image_tag import pinned_base_image
 from testkit.engine import DockerError, docker, image_exists
 
-# Tagged once per engine and reused: debootstrap takes about a minute.
+# Tagged once per engine and reused: debootstrap takes about a minute (several under qemu).
 STAND_IN_BASE = "retail-registry/python-base:3.11-bookworm"
+NATIVE_PLATFORM = "linux/amd64"
+# The kernel's handler for aarch64 binaries; registered by binfmt-support for qemu-user-static.
+BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
 HOST_CA_BUNDLE = Path("/etc/ssl/certs/ca-certificates.crt")
 DEBIAN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
 
@@ -39,18 +48,66 @@ def ensure_base_image() -> str:
     return STAND_IN_BASE
 
 
-def build_stand_in_base(tag: str) -> None:
-    """Debian bookworm minbase with python3 (3.11, as the lock), imported as `tag`."""
+def stand_in_base(platform: str) -> str:
+    """The stand-in's tag for `platform` (`linux/<arch>`): the native one keeps its tag."""
+    if platform == NATIVE_PLATFORM:
+        return STAND_IN_BASE
+    return f"{STAND_IN_BASE}-{platform_arch(platform)}"
+
+
+def platform_arch(platform: str) -> str:
+    """`linux/arm64/v8` -> `arm64`: Debian and Docker share the names for these two."""
+    parts = platform.split("/")
+    if len(parts) < 2 or parts[0] != "linux" or parts[1] not in ("amd64", "arm64"):
+        raise ValueError(f"platform {platform!r}: expected linux/amd64 or linux/arm64")
+    return parts[1]
+
+
+def emulation_problem(platform: str) -> str | None:
+    """Why this machine cannot run `platform`'s binaries, or None when it can."""
+    arch = platform_arch(platform)
+    if platform == NATIVE_PLATFORM:
+        return None
+    handler = BINFMT_DIR / ("qemu-aarch64" if arch == "arm64" else f"qemu-{arch}")
+    if not handler.is_file():
+        return (
+            f"{platform} needs qemu-user-static and binfmt-support with binfmt_misc mounted "
+            f"({handler} is missing; `update-binfmts --enable qemu-aarch64`)"
+        )
+    if not handler.read_text().startswith("enabled"):
+        return f"{handler} is disabled; `update-binfmts --enable qemu-aarch64`"
+    return None
+
+
+def ensure_platform_base(platform: str) -> str:
+    """The stand-in for `platform`, made once per engine (the official base is a multi-platform
+    index, but a Docker 20.10 store cannot hold two platforms of it under one reference)."""
+    if platform == NATIVE_PLATFORM:
+        return ensure_base_image()
+    tag = stand_in_base(platform)
+    if not image_exists(tag):
+        problem = emulation_problem(platform)
+        if problem is not None:
+            raise DockerError(problem)
+        build_stand_in_base(tag, platform)
+    return tag
+
+
+def build_stand_in_base(tag: str, platform: str = NATIVE_PLATFORM) -> None:
+    """Debian bookworm minbase with python3 (3.11, as the lock) for `platform`, imported as
+    `tag` with that platform in its config."""
     for tool in ("debootstrap", "tar"):
         if shutil.which(tool) is None:
             raise DockerError(
                 f"{tool} is needed to build the stand-in base: apt-get install {tool}"
             )
+    arch = platform_arch(platform)
     with tempfile.TemporaryDirectory(prefix="retail-base-") as tmp:
         root = Path(tmp) / "rootfs"
         subprocess.run(
             [
                 "debootstrap",
+                f"--arch={arch}",
                 "--variant=minbase",
                 "--include=python3,python3-venv,ca-certificates",
                 "bookworm",
@@ -59,7 +116,7 @@ def build_stand_in_base(tag: str) -> None:
             ],
             check=True,
             capture_output=True,
-            timeout=900,
+            timeout=1800,
         )
         _trim_rootfs(root)
         # PyPI is reached through a proxy that signs with its own CA; builds need to trust it.
@@ -67,7 +124,7 @@ def build_stand_in_base(tag: str) -> None:
             shutil.copyfile(HOST_CA_BUNDLE, root / "etc/ssl/certs/ca-certificates.crt")
         tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
         imported = subprocess.run(
-            ["docker", "import", "--change", 'CMD ["python3"]', "-", tag],
+            ["docker", "import", "--platform", platform, "--change", 'CMD ["python3"]', "-", tag],
             stdin=tar.stdout,
             capture_output=True,
             check=False,

@@ -8,7 +8,9 @@ tests all load through here.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -16,7 +18,7 @@ from infra.aws_config import AwsConfig
 from infra.config import parsers as p
 from infra.config import settings
 from infra.config.keys import Key, keys_of
-from infra.config.parsers import ConfigError
+from infra.config.parsers import PROJECT, ConfigError
 from infra.config.rules import RULES_ACROSS_KEYS
 
 
@@ -38,7 +40,9 @@ def load_args(
                 parsed[key.field] = _parse(key, value)
             except ConfigError as error:
                 errors.append(error)
-    args = settings.RetailRegistryArgs(stack=stack, aws=aws or AwsConfig(), **parsed)
+    args = _one_platform_set(
+        settings.RetailRegistryArgs(stack=stack, aws=aws or AwsConfig(), **parsed), values
+    )
     failed = {error.name for error in errors}
     for check, reads in RULES_ACROSS_KEYS:
         # A rule across keys only speaks about values that parsed; the others have their line.
@@ -50,6 +54,39 @@ def load_args(
     if errors:
         raise ConfigError.combine(errors)
     return args
+
+
+class ConfigWarning(UserWarning):
+    """A config the program follows, but probably not as its author meant."""
+
+
+def _one_platform_set(
+    args: settings.RetailRegistryArgs, values: Mapping[str, Any]
+) -> settings.RetailRegistryArgs:
+    """`imagePlatform` (one platform) and `imagePlatforms` (the set) made to agree: the set
+    wins when both are set (with a warning), `imagePlatform` alone is a set of one, and the
+    single-platform readers (`image_platform`) see the set's first, default platform.
+
+    Both the Pulumi engine and `read_stack_values` hand over every key with the table default
+    filled in, so a key counts as set when its value differs from that default (as
+    `lifecycleRules` equal to the defaults are the defaults)."""
+    keys = {key.name: key for key in keys_of(settings.RetailRegistryArgs)}
+    one, many = keys["imagePlatform"], keys["imagePlatforms"]
+    default_one = one.parse(one.name, one.default)
+    default_set = many.parse(many.name, many.default)
+    has_one = values.get(one.name) is not None and args.image_platform != default_one
+    has_set = values.get(many.name) is not None and args.image_platforms != default_set
+    if has_set and has_one:
+        warnings.warn(
+            f"{PROJECT}:imagePlatform ({args.image_platform}) is ignored: {PROJECT}:"
+            f"imagePlatforms ({', '.join(args.image_platforms)}) is set and wins; remove "
+            "imagePlatform from the stack file",
+            ConfigWarning,
+            stacklevel=3,
+        )
+    if has_set:
+        return dataclasses.replace(args, image_platform=args.image_platforms[0])
+    return dataclasses.replace(args, image_platforms=(args.image_platform,))
 
 
 def _parse(key: Key, value: Any) -> Any:

@@ -17,6 +17,7 @@ from infra.config import parsers as p
 from infra.config.keys import config_key
 from infra.config.lifecycle_rules import DEFAULT_LIFECYCLE_RULES, LifecycleSettings, lifecycle_rules
 from infra.config.parsers import PROJECT
+from infra.multiarch.platforms import IMAGE_PLATFORMS_KEY, image_platforms
 from infra.paths import DOCKERFILE, SERVER_DIR
 from infra.scan_gate import config as scan
 from infra.scan_gate.model import AcceptedDigest, IgnoreEntry, ScanPolicy, Severity
@@ -125,6 +126,17 @@ class RetailRegistryArgs:
         "linux/amd64",
         p.image_platform,
         "Build platform of the API image. One of linux/amd64, linux/arm64, linux/arm64/v8.",
+    )
+    image_platforms: tuple[str, ...] = config_key(
+        IMAGE_PLATFORMS_KEY,
+        "array",
+        ["linux/amd64"],
+        image_platforms,
+        "Platforms of the API image, in order; the first is the default one. With two or more "
+        "(e.g. linux/amd64 and linux/arm64) one image is built per platform and an image index "
+        "lists them under the tag: imageRef pins the index. Set together with imagePlatform, "
+        "this key wins (with a warning).",
+        items="string",
     )
     image_tag: str | None = config_key(
         "imageTag",

@@ -8,7 +8,12 @@ no build and no push. What is hashed, one record per line, fields separated by N
     link\\0<path>\\0<target>                             every symlink it receives
     dockerfile\\0<sha256 hex of the Dockerfile>
     arg\\0<NAME>\\0<value>                               every build arg but REVISION, by name
-    platform\\0<platform>
+    platform\\0<platform>                              each platform of the set, in its order
+
+A multi-platform image (`imagePlatforms`) is one index under one tag, so its tag covers the
+whole platform set; the order counts too, because it is the index's entry order, and an index
+with other bytes under the same immutable tag would be refused. One platform gives the one
+record a single-platform build always had, and so the same tag.
 
 Paths are relative to the context, `/`-separated and sorted, so the checkout path and the
 listing order never matter. The files are the ones the ignore file lets through (matched by
@@ -36,7 +41,7 @@ import os
 import re
 import stat
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -79,7 +84,10 @@ class BuildPlan:
     context: str
     dockerfile: str
     platform: str
+    """The first (default) platform; the one built when `platforms` has one entry."""
     build_args: dict[str, str]
+    platforms: tuple[str, ...] = ()
+    """Every platform the tag covers, in order (one image each, then an index for two or more)."""
 
 
 def pinned_base_image(dockerfile: Path = DOCKERFILE) -> str:
@@ -141,7 +149,7 @@ def build_files(context: Path, dockerfile: Path) -> list[str]:
 
 
 def content_digest(
-    context: Path, dockerfile: Path, build_args: Mapping[str, str], platform: str
+    context: Path, dockerfile: Path, build_args: Mapping[str, str], platform: str | Sequence[str]
 ) -> str:
     """Hex SHA-256 over the records in the module docstring."""
     digest = hashlib.sha256()
@@ -157,12 +165,13 @@ def content_digest(
     digest.update(f"dockerfile\0{_file_sha256(dockerfile)}\n".encode())
     for name in sorted(set(build_args) - UNHASHED_ARGS):
         digest.update(f"arg\0{name}\0{build_args[name]}\n".encode())
-    digest.update(f"platform\0{platform}\n".encode())
+    for one in _platform_set(platform):
+        digest.update(f"platform\0{one}\n".encode())
     return digest.hexdigest()
 
 
 def content_tag(
-    context: Path, dockerfile: Path, build_args: Mapping[str, str], platform: str
+    context: Path, dockerfile: Path, build_args: Mapping[str, str], platform: str | Sequence[str]
 ) -> str:
     return TAG_PREFIX + content_digest(context, dockerfile, build_args, platform)[:TAG_HEX_LENGTH]
 
@@ -170,7 +179,7 @@ def content_tag(
 def build_plan(
     context: Path,
     dockerfile: Path,
-    platform: str,
+    platform: str | Sequence[str],
     tag_override: str | None = None,
     *,
     base_image: str | None = None,
@@ -188,9 +197,17 @@ def build_plan(
         base_image=base,
         context=_relative_path(context, project_root),
         dockerfile=_relative_path(dockerfile, project_root),
-        platform=platform,
+        platform=_platform_set(platform)[0],
         build_args={**hashed_args, "REVISION": tag},
+        platforms=_platform_set(platform),
     )
+
+
+def _platform_set(platform: str | Sequence[str]) -> tuple[str, ...]:
+    platforms = (platform,) if isinstance(platform, str) else tuple(platform)
+    if not platforms:
+        raise ValueError("platforms: at least one platform is needed")
+    return platforms
 
 
 def project_version(project_root: Path = PROJECT_ROOT) -> str:

@@ -117,7 +117,7 @@ def test_a_row_pulumi_could_not_declare_is_refused(
 
 def test_key_names_are_camel_case_and_unique() -> None:
     names = [key.name for key in keys_of(RetailRegistryArgs)]
-    assert len(set(names)) == len(names) == 24
+    assert len(set(names)) == len(names) == 25
     assert all(re.fullmatch(r"[a-z]+(?:[A-Z][a-z]+)*", name) for name in names), names
 
 

@@ -33,6 +33,7 @@ OUTPUTS = (
     "imageRef",
     "imageScan",
     "imageSbomSha256",
+    "imagePlatformDigests",
 )
 
 

@@ -24,6 +24,7 @@ DEFAULTS = {
     "pushPrincipals": [],
     "pullOrganizationIds": [],
     "imagePlatform": "linux/amd64",
+    "imagePlatforms": ["linux/amd64"],
     "imageTag": "",
     "scanFailSeverity": "CRITICAL",
     "scanIgnore": [],
