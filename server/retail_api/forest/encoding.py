@@ -21,6 +21,10 @@ class CategoricalColumn:
     def encode(self, value: str | float | int) -> float:
         return self.codes.get(str(value), self.unknown_value)
 
+    def encode_column(self, records: Sequence[Record]) -> list[float]:
+        codes, unknown, name = self.codes, self.unknown_value, self.name
+        return [codes.get(str(record[name]), unknown) for record in records]
+
 
 @dataclass(frozen=True)
 class NumericColumn:
@@ -28,6 +32,10 @@ class NumericColumn:
 
     def encode(self, value: str | float | int) -> float:
         return float(value)
+
+    def encode_column(self, records: Sequence[Record]) -> list[float]:
+        name = self.name
+        return [float(record[name]) for record in records]
 
 
 Column = CategoricalColumn | NumericColumn
@@ -38,8 +46,15 @@ class Encoder:
     columns: tuple[Column, ...]
 
     def encode(self, records: Sequence[Record]) -> npt.NDArray[np.float64]:
-        """One row per record, columns in model order; float64 like the pipeline output."""
-        rows = [
-            [column.encode(record[column.name]) for column in self.columns] for record in records
-        ]
-        return np.asarray(rows, dtype=np.float64).reshape(len(records), len(self.columns))
+        """One row per record, columns in model order; float64 like the pipeline output.
+
+        Built column by column (one comprehension per column instead of a call per cell)
+        and returned as the transpose of that (columns, rows) array: the forest walks it
+        feature-major anyway.
+        """
+        if len(records) == 1:  # the /predict path: one short list beats eight
+            record = records[0]
+            row = [column.encode(record[column.name]) for column in self.columns]
+            return np.asarray([row], dtype=np.float64)
+        columns = [column.encode_column(records) for column in self.columns]
+        return np.asarray(columns, dtype=np.float64).reshape(len(self.columns), len(records)).T

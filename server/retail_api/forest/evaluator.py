@@ -43,6 +43,9 @@ class Forest:
     value: FloatArray
     depth: int
     n_features: int
+    # threshold rounded down to float32: for a float32 x, x <= t exactly when x <= that
+    # (no float32 lies between them), so batches compare in float32, half the bytes.
+    threshold32: npt.NDArray[np.float32]
 
     @property
     def n_classes(self) -> int:
@@ -65,18 +68,21 @@ class Forest:
         Leaf fractions are summed tree by tree in order and divided once, the same
         operation order as RandomForestClassifier.predict_proba.
         """
-        # Round to float32 like sklearn, then widen (exactly) so the comparisons below
-        # run float64 vs float64 without a mixed-dtype cast on every step.
-        x = rows.astype(np.float32).astype(np.float64)
         if rows.shape[0] == 1:
-            return self._predict_one(x[0])
-        x = x.ravel()
-        row_offset = (np.arange(rows.shape[0]) * self.n_features)[:, None]
-        slots = np.tile(self.root_slots, (rows.shape[0], 1))
+            # Round to float32 like sklearn, then widen (exactly) so the comparisons run
+            # float64 vs float64 without a mixed-dtype cast on every step.
+            return self._predict_one(rows[0].astype(np.float32).astype(np.float64))
+        # Tree-major: the entries of one tree sit together, so each step's gathers from
+        # the tree arrays stay within that tree's part of them.
+        n_rows = rows.shape[0]
+        x = np.ascontiguousarray(rows.T, dtype=np.float32).ravel()
+        row_index = np.arange(n_rows)
+        slots = np.repeat(self.root_slots, n_rows).reshape(self.n_trees, n_rows)
         for _ in range(self.depth):
-            go_right = x.take(self.feature.take(slots) + row_offset) > self.threshold.take(slots)
-            slots = self.children.take(slots + go_right)
-        total: FloatArray = self._leaf_values(slots).sum(axis=1)
+            at = self.feature.take(slots) * n_rows + row_index
+            slots = self.children.take(slots + (x.take(at) > self.threshold32.take(slots)))
+        # Summed over trees in tree order, then divided once, as scikit-learn does.
+        total: FloatArray = self._leaf_values(slots).sum(axis=0)
         return total / self.n_trees
 
     def _predict_one(self, x: FloatArray) -> FloatArray:
@@ -176,6 +182,9 @@ def build_forest(arrays: TreeArrays, n_features: int) -> Forest:
     slot_feature[0::2] = np.where(is_leaf, 0, feature)
     slot_threshold: FloatArray = np.zeros(2 * feature.size, dtype=np.float64)
     slot_threshold[0::2] = threshold
+    threshold32 = slot_threshold.astype(np.float32)
+    above = threshold32.astype(np.float64) > slot_threshold
+    threshold32[above] = np.nextafter(threshold32[above], np.float32(-np.inf))
     return Forest(
         root_slots=2 * roots.astype(np.intp),
         children=children,
@@ -184,4 +193,5 @@ def build_forest(arrays: TreeArrays, n_features: int) -> Forest:
         value=value,
         depth=_tree_depth(roots, left, right),
         n_features=n_features,
+        threshold32=threshold32,
     )
