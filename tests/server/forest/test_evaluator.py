@@ -32,6 +32,25 @@ def test_inputs_are_compared_as_float32() -> None:
     np.testing.assert_array_equal(forest.predict_proba(np.array([[0.0999999]])), [[0.75, 0.25]])
 
 
+@pytest.mark.parametrize("threshold", [0.1, 1 / 3, 2.5, -7.3, 1e-40, 3.4e38])
+def test_batches_compare_exactly_as_single_rows_do(threshold: float) -> None:
+    """Batches compare in float32 against the threshold rounded down; single rows in
+    float64 against the threshold itself. Both must split every float32 the same way,
+    including the ones just around the threshold."""
+    forest = _stump_forest(threshold)
+    near = np.float32(threshold)
+    xs = [
+        np.nextafter(near, np.float32(-np.inf)),
+        near,
+        np.nextafter(near, np.float32(np.inf)),
+    ]
+    rows = np.array([[float(x)] for x in xs])
+    expected = [[0.75, 0.25] if float(x) <= threshold else [0.25, 0.75] for x in xs]
+    np.testing.assert_array_equal(forest.predict_proba(rows), expected)
+    for row, want in zip(rows, expected, strict=True):
+        np.testing.assert_array_equal(forest.predict_proba(row[None, :]), [want])
+
+
 def test_equal_goes_left_and_rows_are_independent() -> None:
     forest = _stump_forest(2.5)
     proba = forest.predict_proba(np.array([[2.5], [2.6], [-1.0]]))
