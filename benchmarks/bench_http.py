@@ -32,18 +32,26 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "server")]
 
-from benchmarks.ratios import RATIO_HEADER, Ratio, batch_vs_scikit_learn  # noqa: E402
+from benchmarks.rounds import (  # noqa: E402
+    RATIO_HEADER,
+    Ratio,
+    WrkResult,
+    alternate,
+    batch_vs_scikit_learn,
+    combine,
+    parse_wrk,
+    ratio_of,
+    row,
+)
 from retail_api.schemas import EXAMPLE_BASKET, MAX_BATCH  # noqa: E402
 from testkit.hostile import post_request, send_all  # noqa: E402
 from testkit.net import free_port, wait_for  # noqa: E402
 
-UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 # The floor: stock FastAPI routes. GET /health is the bare route; POST /predict stands in
 # for the workshop server's mock (its code is not in this repository): a pydantic body
 # model, validated by FastAPI, answered with a fixed prediction.
@@ -80,44 +88,6 @@ async def predict(basket: Basket) -> dict[str, object]:
         "model_version": "mock",
     }
 """
-
-
-@dataclass(frozen=True)
-class WrkResult:
-    requests_per_s: float
-    p50_ms: float
-    p99_ms: float
-    errors: int
-
-
-def _ms(text: str) -> float:
-    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
-    if not match:
-        raise ValueError(f"unexpected wrk latency {text!r}")
-    return float(match.group(1)) * UNITS[match.group(2)]
-
-
-def _parse(output: str) -> WrkResult:
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    p50 = re.search(r"^\s+50%\s+(\S+)", output, re.MULTILINE)
-    p99 = re.search(r"^\s+99%\s+(\S+)", output, re.MULTILINE)
-    if not (rate and p50 and p99):
-        raise ValueError(f"could not parse wrk output:\n{output}")
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
-    socket_errors = re.search(r"Socket errors: (.*)", output)
-    errors = int(non_2xx.group(1)) if non_2xx else 0
-    if socket_errors:
-        errors += sum(int(n) for n in re.findall(r"\d+", socket_errors.group(1)))
-    return WrkResult(float(rate.group(1)), _ms(p50.group(1)), _ms(p99.group(1)), errors)
-
-
-def _combine(rounds: list[WrkResult]) -> WrkResult:
-    return WrkResult(
-        requests_per_s=statistics.median(r.requests_per_s for r in rounds),
-        p50_ms=statistics.median(r.p50_ms for r in rounds),
-        p99_ms=statistics.median(r.p99_ms for r in rounds),
-        errors=sum(r.errors for r in rounds),
-    )
 
 
 def _answers(port: int, path: str) -> bool:
@@ -171,27 +141,6 @@ def _floor(app_dir: Path, access_log: bool) -> list[str]:
     ]
 
 
-def _wrk(wrk: str, url: str, seconds: int, script: Path | None) -> WrkResult:
-    cmd = [wrk, "-t1", "-c64", f"-d{seconds}s", "--latency", url]
-    if script is not None:
-        cmd[1:1] = ["-s", str(script)]
-    run = subprocess.run(cmd, check=True, capture_output=True, text=True)  # noqa: S603
-    return _parse(run.stdout)
-
-
-def _alternate(
-    wrk: str, targets: dict[str, tuple[str, Path | None]], rounds: int, seconds: int
-) -> dict[str, list[WrkResult]]:
-    """Every target once per round, in turn; round 0 warms everything up and is dropped."""
-    results: dict[str, list[WrkResult]] = {name: [] for name in targets}
-    for round_no in range(rounds + 1):
-        for name, (url, script) in targets.items():
-            result = _wrk(wrk, url, seconds, script)
-            if round_no:
-                results[name].append(result)
-    return results
-
-
 def _largest_batch() -> bytes:
     widest = {**EXAMPLE_BASKET, "SPEND": 99999.99, "QUANTITY": 9999}
     widest |= {key: "W" * 64 for key in ("BASKET_TYPE", "STORE_REGION", "PROD_CODE_20")}
@@ -219,21 +168,7 @@ def _liveness_under_batches(
         latencies.append((time.perf_counter() - started) * 1000)
         time.sleep(0.02)
     output, _ = posters.communicate()
-    return latencies, _parse(output)
-
-
-def _row(name: str, result: WrkResult) -> str:
-    return (
-        f"| {name} | {result.requests_per_s:,.0f} | {result.p50_ms:.2f} ms | "
-        f"{result.p99_ms:.2f} ms | {result.errors} |"
-    )
-
-
-def _ratio(
-    name: str, goal: float, results: dict[str, list[WrkResult]], ours: str, floor: str
-) -> Ratio:
-    pairs = zip(results[ours], results[floor], strict=True)
-    return Ratio(name, goal, tuple(o.requests_per_s / f.requests_per_s for o, f in pairs))
+    return latencies, parse_wrk(output)
 
 
 def _throughput(
@@ -246,7 +181,7 @@ def _throughput(
         _serve(OURS, {"WORKERS": "1", "LOG_LEVEL": "info"}, server_dir, "/health") as on,
         _serve(OURS, {"WORKERS": "1", "LOG_LEVEL": "warning"}, server_dir, "/health") as off,
     ):
-        results = _alternate(
+        results = alternate(
             wrk,
             {
                 "floor GET /health, log on": (f"http://127.0.0.1:{floor_on}/health", None),
@@ -260,21 +195,21 @@ def _throughput(
             seconds,
         )
     ratios = [
-        _ratio(
+        ratio_of(
             "/health : floor, logs on",
             0.9,
             results,
             "GET /health, log on",
             "floor GET /health, log on",
         ),
-        _ratio(
+        ratio_of(
             "/health : floor, logs off",
             0.9,
             results,
             "GET /health, log off",
             "floor GET /health, log off",
         ),
-        _ratio(
+        ratio_of(
             "/predict : workshop mock, logs on",
             1.5,
             results,
@@ -341,8 +276,8 @@ def main() -> None:
         print("| target | requests/s | p50 | p99 | errors |")
         print("|---|---:|---:|---:|---:|")
         for name, rounds in results.items():
-            combined = _combine(rounds)
-            print(_row(name, combined))
+            combined = combine(rounds)
+            print(row(name, combined))
             errors += combined.errors
         batch_ratio, ours_s, theirs_s = batch_vs_scikit_learn(args.rounds)
         ratios.append(batch_ratio)
