@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
+import pickle
 from typing import Any
 
 import pulumi
 import pytest
 
+from infra.promotion.provider import RegistryCopyProvider
 from tests.infra.conftest import ACCOUNT, REGION, engine_config
 from tests.infra.pulumi_harness import (
     SOURCE_DIGEST,
@@ -73,6 +75,10 @@ def test_the_copy_shows_source_digest_and_destination_tag_and_keeps_credentials_
     pickled = base64.b64decode(copy.inputs["__provider"])
     for needle in (b"ecr-token", b"aws_secret", b"password", REGION.encode()):
         assert needle not in pickled
+    # A reference to the class by name and an instance with no state: nothing else inside.
+    provider = pickle.loads(pickled)
+    assert type(provider) is RegistryCopyProvider
+    assert vars(provider) == {}
 
 
 def test_static_keys_reach_the_state_only_as_a_secret_input() -> None:
@@ -180,3 +186,15 @@ def test_dev_keeps_building() -> None:
         exported(run)
     assert len(run.of_type(IMAGE)) == 1
     assert run.of_type(COPY) == [] and run.stack_reads == []
+
+
+def test_a_preview_shows_the_digest_to_copy_and_the_tag_it_goes_under() -> None:
+    run = ProgramRun()
+    with program_run("prod", engine_config("prod"), run=run, preview=True):
+        pass
+    (copy,) = run.of_type(COPY)
+    assert (copy.inputs["source"], copy.inputs["destination"]) == (
+        f"{DEV}@{SOURCE_DIGEST}",
+        f"{PROD}:{SOURCE_TAG}",
+    )
+    assert run.of_type(IMAGE) == []
