@@ -22,7 +22,8 @@ import tempfile
 from pathlib import Path
 
 from infra.image_tag import pinned_base_image
-from testkit.engine import DockerError, docker, image_exists
+from testkit.buildkit import buildkit_command
+from testkit.engine import DockerError, docker, image_exists, inspect
 
 # Tagged once per engine and reused: debootstrap takes about a minute (several under qemu).
 STAND_IN_BASE = "retail-registry/python-base:3.11-bookworm"
@@ -85,11 +86,13 @@ def ensure_platform_base(platform: str) -> str:
     if platform == NATIVE_PLATFORM:
         return ensure_base_image()
     tag = stand_in_base(platform)
+    problem = emulation_problem(platform)
+    if problem is not None:
+        raise DockerError(problem)
     if not image_exists(tag):
-        problem = emulation_problem(platform)
-        if problem is not None:
-            raise DockerError(problem)
         build_stand_in_base(tag, platform)
+    elif inspect(tag)["Architecture"] != platform_arch(platform):
+        relabel(tag, platform)
     return tag
 
 
@@ -122,17 +125,64 @@ def build_stand_in_base(tag: str, platform: str = NATIVE_PLATFORM) -> None:
         # PyPI is reached through a proxy that signs with its own CA; builds need to trust it.
         if HOST_CA_BUNDLE.is_file():
             shutil.copyfile(HOST_CA_BUNDLE, root / "etc/ssl/certs/ca-certificates.crt")
-        tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
-        imported = subprocess.run(
-            ["docker", "import", "--platform", platform, "--change", 'CMD ["python3"]', "-", tag],
-            stdin=tar.stdout,
-            capture_output=True,
-            check=False,
-            timeout=600,
-        )
-        tar.wait()
-        if imported.returncode != 0:
-            raise DockerError(f"docker import failed: {imported.stderr.decode()}")
+        if platform == NATIVE_PLATFORM:
+            _import_native(root, tag)
+        else:
+            archive = Path(tmp) / "rootfs.tar"
+            subprocess.run(["tar", "-C", str(root), "-cf", str(archive), "."], check=True)
+            _build_from_archive(archive, tag, platform)
+
+
+def _import_native(root: Path, tag: str) -> None:
+    tar = subprocess.Popen(["tar", "-C", str(root), "-c", "."], stdout=subprocess.PIPE)
+    imported = subprocess.run(
+        ["docker", "import", "--change", 'CMD ["python3"]', "-", tag],
+        stdin=tar.stdout,
+        capture_output=True,
+        check=False,
+        timeout=600,
+    )
+    tar.wait()
+    if imported.returncode != 0:
+        raise DockerError(f"docker import failed: {imported.stderr.decode()}")
+
+
+def _build_from_archive(archive: Path, tag: str, platform: str) -> None:
+    """`FROM scratch` + the root filesystem, built by BuildKit for `platform`: unlike
+    `docker import` (whose `--platform` a 20.10 engine ignores), the image config then names
+    that platform's architecture, which a `--platform` build of the API looks for."""
+    command = buildkit_command()
+    if command is None:
+        raise DockerError("no BuildKit client: neither `docker buildx` nor a pre-23 docker CLI")
+    context = archive.parent / "context"
+    context.mkdir()
+    archive.rename(context / archive.name)
+    (context / "Dockerfile").write_text(
+        f'FROM scratch\nADD {archive.name} /\nCMD ["python3"]\n', encoding="utf-8"
+    )
+    built = subprocess.run(
+        [*command, "--platform", platform, "--tag", tag, str(context)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=900,
+        env={**os.environ, "DOCKER_BUILDKIT": "1"},
+    )
+    if built.returncode != 0:
+        raise DockerError(f"building the {platform} stand-in base failed: {built.stderr[-2000:]}")
+
+
+def relabel(tag: str, platform: str) -> None:
+    """Rebuild `tag` from its own filesystem for `platform` (an image `docker import` made
+    with the engine's architecture in its config)."""
+    container = docker("create", tag).strip()
+    try:
+        with tempfile.TemporaryDirectory(prefix="retail-base-") as tmp:
+            archive = Path(tmp) / "rootfs.tar"
+            docker("export", "--output", str(archive), container, timeout=600)
+            _build_from_archive(archive, tag, platform)
+    finally:
+        docker("rm", container)
 
 
 def _trim_rootfs(root: Path) -> None:

@@ -76,25 +76,32 @@ def build_platforms(
     if source.existing_digest is not None:
         return PlatformImages({}, None, pulumi.Output.from_input(source.existing_digest))
     images: dict[str, docker.Image] = {}
-    children: dict[str, pulumi.Output[str]] = {}
+    children: list[pulumi.Output[dict[str, str]]] = []
     for platform in plan.platforms:
         child = child_plan(plan, platform)
         child_source = choose_source(child.tag, contents, reusable=reusable)
         image, digest = build_one(f"{name}-{arch_suffix(platform)}", child, child_source)
         if image is not None:
             images[platform] = image
-        children[platform] = digest
+        children.append(digest.apply(_entry(platform)))
     # The stack's `aws:` settings, as a promotion passes them: the token is fetched inside the
     # resource's create, never stored.
     credentials = json.dumps({"aws": aws_config_document(aws_config)}, sort_keys=True)
     index = ImageIndex(
         f"{name}-index",
         destination=pulumi.Output.concat(repository.repository_url, ":", plan.tag),
-        children=pulumi.Output.all(**children),
+        children=pulumi.Output.all(*children),
         credentials=pulumi.Output.secret(credentials),
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return PlatformImages(images, index, index.digest)
+
+
+def _entry(platform: str) -> Callable[[str], dict[str, str]]:
+    def entry(digest: str) -> dict[str, str]:
+        return {"platform": platform, "digest": digest}
+
+    return entry
 
 
 def read_platform_digests(

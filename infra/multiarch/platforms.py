@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.config.parsers import PLATFORMS, ConfigError, string_list
-
 IMAGE_PLATFORMS_KEY = "imagePlatforms"
 
 
@@ -47,6 +45,10 @@ def image_platforms(key: str, value: Any) -> tuple[str, ...]:
 
     The order is kept: the first platform is the default one (`imageSbomSha256`, a held
     image's label check), and it is part of the content tag."""
+    # Imported here: the key table (infra.config.settings) imports this module, and
+    # infra.config's package import loads that table.
+    from infra.config.parsers import PLATFORMS, ConfigError, string_list
+
     items = string_list(key, value)
     if not items:
         raise ConfigError(key, [], f"must list at least one platform of {', '.join(PLATFORMS)}")

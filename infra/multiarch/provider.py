@@ -33,7 +33,7 @@ class ImageIndexProvider(dynamic.ResourceProvider):
         except PromotionError as error:
             failures.append(dynamic.CheckFailure("destination", str(error)))
         children = news.get("children")
-        if not isinstance(children, dict) or not children:
+        if not isinstance(children, list) or not children:
             failures.append(dynamic.CheckFailure("children", "no platform images"))
         return dynamic.CheckResult(news, failures)
 
@@ -55,7 +55,8 @@ class ImageIndexProvider(dynamic.ResourceProvider):
 def _publish(props: dict[str, Any]) -> dict[str, Any]:
     destination = str(props["destination"])
     host_repository = destination.rpartition(":")[0]
-    children = {str(k): str(v) for k, v in dict(props["children"]).items()}
+    # A list, not a mapping: the engine sorts an object's keys, and the order is the index's.
+    children = {str(c["platform"]): str(c["digest"]) for c in props["children"]}
     for digest in children.values():
         parse_digest_ref(f"{host_repository}@{digest}")
     published = publish(
@@ -72,7 +73,8 @@ def _publish(props: dict[str, Any]) -> dict[str, Any]:
 
 
 class ImageIndex(dynamic.Resource, module="multiarch", name="ImageIndex"):
-    """The image index of `children` (platform -> digest) under `destination` (host/repo:tag)."""
+    """The image index of `children` ([{platform, digest}], in index order) under
+    `destination` (host/repo:tag)."""
 
     digest: pulumi.Output[str]
     published: pulumi.Output[bool]
@@ -82,7 +84,7 @@ class ImageIndex(dynamic.Resource, module="multiarch", name="ImageIndex"):
         name: str,
         *,
         destination: pulumi.Input[str],
-        children: pulumi.Input[dict[str, str]],
+        children: pulumi.Input[list[dict[str, str]]],
         credentials: pulumi.Input[str],
         plain_http: bool = False,
         opts: pulumi.ResourceOptions | None = None,
