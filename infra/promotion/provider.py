@@ -15,6 +15,7 @@ from typing import Any
 
 import pulumi
 import pulumi.dynamic as dynamic
+from pulumi.runtime import rpc
 
 from infra.promotion.refs import PromotionError, parse_digest_ref
 from infra.promotion.run import Logins, parse_destination, promote, report_outputs
@@ -32,6 +33,9 @@ class RegistryCopyProvider(dynamic.ResourceProvider):
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> dynamic.CheckResult:
         failures = []
         for key, parse in (("source", parse_digest_ref), ("destination", parse_destination)):
+            if news.get(key) == rpc.UNKNOWN:
+                # A preview before the repository exists: its URL is not known yet.
+                continue
             try:
                 parse(str(news.get(key, "")))
             except PromotionError as error:

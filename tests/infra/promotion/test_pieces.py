@@ -7,6 +7,7 @@ import base64
 from typing import Any
 
 import pytest
+from pulumi.runtime import rpc
 
 from infra.aws_config import AwsConfig, RoleToAssume
 from infra.aws_session import AwsSession
@@ -91,6 +92,9 @@ def test_the_provider_checks_its_inputs_by_name() -> None:
     assert provider.check({}, good).failures == []
     bad = provider.check({}, {"source": f"{HOST}/a/b:sha-1", "destination": "x"}).failures
     assert [failure.property for failure in bad] == ["source", "destination"]
+    # A first preview: the repository, hence the destination URL, does not exist yet.
+    unknown = {**good, "destination": rpc.UNKNOWN}
+    assert provider.check({}, unknown).failures == []
 
 
 def test_only_what_is_copied_changes_the_resource_never_the_credentials() -> None:
