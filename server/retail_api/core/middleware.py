@@ -15,9 +15,9 @@ import time
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from retail_api.core.connection import REJECT_EXTENSION
 from retail_api.core.logging import AccessLog
 from retail_api.core.metrics import Metrics
-from retail_api.core.protocol import REJECT_EXTENSION
 
 logger = logging.getLogger("retail_api")
 

@@ -1,9 +1,10 @@
 """The HTTP/1.1 connection: uvicorn's httptools protocol with deadlines and header limits.
 
 uvicorn cancels its keep-alive timer on any byte received, and llhttp skips the CR/LF that
-may precede a request without starting one, so a client trickling ``\\r\\n`` after a response
-held a connection forever. Here every phase of a connection has one deadline, counted from
-the start of that phase and never pushed back by further bytes:
+may precede a request without starting one, so under uvicorn's timer alone a client
+trickling ``\\r\\n`` after a response would hold a connection forever. Here every phase of
+a connection has one deadline, counted from the start of that phase and never pushed back by
+further bytes:
 
 - waiting for a request on a kept-alive connection: ``KEEP_ALIVE_TIMEOUT``;
 - request line and headers: ``HEADER_TIMEOUT`` from connect, or from a kept-alive
@@ -11,19 +12,19 @@ the start of that phase and never pushed back by further bytes:
 - the body: ``BODY_TIMEOUT``, enforced where the route reads it (api/body.py).
 
 A response sent before the request's body has fully arrived ends the connection: it cannot
-be reused, so the rest of the body is not waited for. Header bytes, one header line and the
-header count are bounded (431, as RFC 6585 section 5 defines it). Every answer this layer
-gives (400, 431) goes through the app with a marker in the scope, so it carries the same
-headers and is logged and counted like any other (core/middleware.py).
+be reused, so the rest of the body is not waited for (beyond a lingering close bounded in
+time and bytes, core/connection.py). Header bytes, one header line and the header count are
+bounded (431, as RFC 6585 section 5 defines it), and a body's bytes are reserved with the
+worker's admission control before any is buffered (503 past it, core/admission.py). Every
+answer this layer gives (400, 431, 503) goes through the app with a marker in the scope, so
+it carries the same headers and is logged and counted like any other (core/middleware.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 from collections import deque
-from dataclasses import dataclass
 from typing import Any
 
 import httptools
@@ -36,60 +37,19 @@ from retail_api.core.admission import (
     OverloadedError,
     Ticket,
 )
-from retail_api.core.config import Settings
+from retail_api.core.connection import (
+    LINGER_BYTES,
+    LINGER_SECONDS,
+    REJECT_EXTENSION,
+    LingeringTransport,
+    connection_limits,
+    refusal_scope,
+)
 from retail_api.core.drain import DRAIN_STATE_KEY, Drain
 
-# Where the server layer asks the app to answer for it: (status, detail).
-REJECT_EXTENSION = "retail_api.reject"
 # A body this large waits on the socket until the route asks for it, so a request the app
 # refuses (413, 503) never has its body buffered here.
 _HOLD_BODY_OVER = 16 * 1024
-# Closing a socket with unread request bytes makes the kernel send a reset, which can reach
-# the client before it reads the answer (RFC 9112 section 9.6). So after answering early the
-# server stops sending, reads and drops what still comes, and closes when the client does,
-# or after these bounds, whichever is first (nginx's lingering_close does the same).
-LINGER_SECONDS = 2.0
-LINGER_BYTES = 4 * 1024 * 1024
-
-
-class _LingeringTransport:
-    """What a request's response cycle closes: a lingering close on the real transport."""
-
-    def __init__(self, transport: asyncio.Transport, protocol: GuardedProtocol) -> None:
-        self._transport = transport
-        self._protocol = protocol
-        self.write = transport.write
-        self.is_closing = transport.is_closing
-
-    def close(self) -> None:
-        self._protocol.linger()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._transport, name)
-
-
-@dataclass(frozen=True)
-class ConnectionLimits:
-    header_timeout: float
-    keep_alive_timeout: float
-    max_header_bytes: int
-    max_header_line_bytes: int
-    max_headers: int
-    max_body_bytes: int
-
-
-@functools.cache
-def connection_limits() -> ConnectionLimits:
-    """Read once per worker from the environment the app's Settings come from."""
-    settings = Settings()
-    return ConnectionLimits(
-        header_timeout=settings.header_timeout,
-        keep_alive_timeout=settings.keep_alive_timeout,
-        max_header_bytes=settings.max_header_bytes,
-        max_header_line_bytes=settings.max_header_line_bytes,
-        max_headers=settings.max_headers,
-        max_body_bytes=settings.max_body_bytes,
-    )
 
 
 class GuardedProtocol(HttpToolsProtocol):
@@ -249,7 +209,7 @@ class GuardedProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         if fault is not None or self._declared_body:
             # The answer may go out before the body is in: close it lingering.
-            self.cycle.transport = _LingeringTransport(self.transport, self)  # type: ignore[assignment]
+            self.cycle.transport = LingeringTransport(self.transport, self.linger)  # type: ignore[assignment]
         if fault is not None or self._declared_body > _HOLD_BODY_OVER:
             # RequestResponseCycle.receive resumes reading when the route asks for the body.
             self.flow.pause_reading()
@@ -320,25 +280,22 @@ class GuardedProtocol(HttpToolsProtocol):
         if self._url_seen:
             with contextlib.suppress(httptools.HttpParserError, UnicodeDecodeError):
                 method = self.parser.get_method().decode("ascii")
-        scope: Any = {
-            "type": "http",
-            "asgi": {"version": self.asgi_version, "spec_version": "2.3"},
-            "http_version": "1.1",
-            "server": self.server,
-            "client": self.client,
-            "scheme": self.scheme,
-            "root_path": self.root_path,
-            "headers": [],
-            "state": self.app_state.copy(),
-            "method": method,
-            "path": "",
-            "raw_path": b"",
-            "query_string": b"",
-            "extensions": {REJECT_EXTENSION: (status, detail)},
-        }
+        scope = refusal_scope(
+            {
+                "asgi": {"version": self.asgi_version, "spec_version": "2.3"},
+                "server": self.server,
+                "client": self.client,
+                "scheme": self.scheme,
+                "root_path": self.root_path,
+                "state": self.app_state.copy(),
+            },
+            method,
+            status,
+            detail,
+        )
         self.cycle = RequestResponseCycle(
             scope=scope,
-            transport=_LingeringTransport(self.transport, self),  # type: ignore[arg-type]
+            transport=LingeringTransport(self.transport, self.linger),  # type: ignore[arg-type]
             flow=self.flow,
             logger=self.logger,
             access_logger=self.access_logger,
