@@ -113,18 +113,21 @@ class RegistryClient:
             return False
         raise RegistryError(f"HEAD blob {self.repository}@{digest}", answer)
 
-    def mount_blob(self, digest: str, source: Repository) -> str | None:
-        """Cross-repository mount; None when mounted, else the upload URL the registry opened."""
+    def mount_blob(self, digest: str, source: Repository) -> tuple[bool, str | None]:
+        """Cross-repository mount: (mounted, the upload URL the registry opened instead).
+
+        The spec lets a registry decline a mount with 202 and a plain upload session; one that
+        refuses the request outright is treated the same way: the blob is then copied."""
         answer = self._request(
             "POST",
             f"{self._base}/blobs/uploads/",
             params={"mount": digest, "from": source.name},
         )
         if answer.status_code == 201:
-            return None
-        if answer.status_code != 202:
-            raise RegistryError(f"mount {digest} from {source.name}", answer)
-        return self._location(answer)
+            return True, None
+        if answer.status_code == 202:
+            return False, self._location(answer)
+        return False, None
 
     def download_blob(self, digest: str) -> IO[bytes]:
         """The blob in a temporary file (rewound), its sha256 checked against `digest`."""

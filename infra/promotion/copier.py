@@ -107,8 +107,8 @@ def _copy_blob(
         return
     upload_url = None
     if source.repository.host == destination.repository.host:
-        upload_url = destination.mount_blob(blob, source.repository)
-        if upload_url is None:
+        mounted, upload_url = destination.mount_blob(blob, source.repository)
+        if mounted:
             report.blobs_mounted.append(blob)
             return
     with source.download_blob(blob) as data:
