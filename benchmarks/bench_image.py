@@ -1,12 +1,14 @@
 """Image figures for the docs: size and layers, build times, pushes, start-to-healthy.
 
-    DOCKER_HOST=unix://… .venv/bin/python benchmarks/bench_image.py [--skip-seed]
+    DOCKER_HOST=unix://… .venv/bin/python benchmarks/bench_image.py [--skip-seed] [--skip-arm64]
 
 Needs a Docker engine (see .ci/docker.sh) and Debian's docker-registry. Prints markdown
 tables beside the figures before issue 12 (SBOM, no pip, trimmed venv). The seed-style image
 (benchmarks/seed/) is built on the same base in the same run; it downloads about 1 GB of
 wheels, which `--skip-seed` avoids. The bytecode row compares start-to-healthy with a copy of
-the image whose whole venv is compiled, which is what the build no longer does.
+the image whose whole venv is compiled, which is what the build no longer does. The linux/arm64
+rows (the other child of a multi-platform index) come from a BuildKit build under qemu on the
+arm64 stand-in base, beside the amd64 figures; `--skip-arm64` leaves them out.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from infra.paths import PROJECT_ROOT, SERVER_DIR
-from testkit.base_image import ensure_base_image
+from testkit.base_image import emulation_problem, ensure_base_image, ensure_platform_base
+from testkit.buildkit import buildkit_build
 from testkit.engine import (
     build_image,
     docker,
@@ -65,6 +68,17 @@ class Figures:
     all_bytecode_extra_bytes: int = 0
     layers: list[tuple[str, int]] = field(default_factory=list)
     seed_bytes: int | None = None
+    arm64: Arm64Figures | None = None
+
+
+@dataclass(frozen=True)
+class Arm64Figures:
+    """The linux/arm64 image of a multi-platform index, built here under qemu emulation."""
+
+    base: str
+    base_bytes: int
+    image_bytes: int
+    build_s: float
 
 
 def copy_context(source: Path, destination: Path) -> Path:
@@ -132,7 +146,7 @@ def push_bytes(registry: Registry, image: str, tag: str) -> int:
     return registry.stored_bytes() - before
 
 
-def measure(skip_seed: bool, work: Path) -> Figures:
+def measure(skip_seed: bool, work: Path, skip_arm64: bool = False) -> Figures:
     base = ensure_base_image()
     figures = Figures(base=base, base_bytes=image_size(base))
     args = {"BASE_IMAGE": base, **pip_build_args()}
@@ -177,7 +191,30 @@ def measure(skip_seed: bool, work: Path) -> Figures:
     if not skip_seed:
         build_image(seed_context(work / "seed"), "retail-api:seed", args)
         figures.seed_bytes = image_size("retail-api:seed")
+    if not skip_arm64:
+        figures.arm64 = measure_arm64(context)
     return figures
+
+
+def measure_arm64(context: Path) -> Arm64Figures | None:
+    """The arm64 child: one BuildKit build for linux/arm64 on the arm64 stand-in base (several
+    minutes under qemu, hence after everything else); None, with the reason on stderr, when
+    this machine cannot run arm64 binaries."""
+    problem = emulation_problem("linux/arm64")
+    if problem is not None:
+        print(f"bench_image: no arm64 figures: {problem}", file=sys.stderr)
+        return None
+    base = ensure_platform_base("linux/arm64")
+    args = {"BASE_IMAGE": base, **pip_build_args()}
+    build = buildkit_build(
+        context, "retail-api:bench-arm64", args, extra=["--platform", "linux/arm64"]
+    )
+    try:
+        return Arm64Figures(
+            base, image_size(base), image_size("retail-api:bench-arm64"), build.seconds
+        )
+    finally:
+        docker("rmi", "retail-api:bench-arm64")
 
 
 def verdict(ok: bool) -> str:
@@ -219,6 +256,26 @@ def table(f: Figures) -> str:
                 "",
                 f"≥ {GOAL_RATIO}x",
                 ratio >= GOAL_RATIO,
+            ),
+        ]
+    if f.arm64 is not None:
+        arm_added = f.arm64.image_bytes - f.arm64.base_bytes
+        rows += [
+            row("linux/arm64 base (stand-in, debootstrap)", f"{f.arm64.base_bytes / MB:.1f} MB"),
+            row(
+                "linux/arm64 image, total (beside amd64 above)",
+                f"{f.arm64.image_bytes / MB:.1f} MB",
+            ),
+            row(
+                "linux/arm64 image, added over its base",
+                f"{arm_added / MB:.1f} MB",
+                "",
+                f"≤ {GOAL_ADDED_MB} MB",
+                arm_added <= GOAL_ADDED_MB * MB,
+            ),
+            row(
+                "linux/arm64 build under qemu (BuildKit, cache warm or not)",
+                f"{f.arm64.build_s:.1f} s",
             ),
         ]
     rows += [
@@ -265,6 +322,9 @@ def instruction(created_by: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--skip-seed", action="store_true", help="skip the ~1 GB seed build")
+    parser.add_argument(
+        "--skip-arm64", action="store_true", help="skip the linux/arm64 build (minutes under qemu)"
+    )
     options = parser.parse_args(argv)
     problem = engine_problem()
     if problem is not None:
@@ -273,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="retail-bench-") as work:
         # `docker login` must not leave the registry's token in the user's own config.
         os.environ["DOCKER_CONFIG"] = str(Path(work) / "docker-config")
-        figures = measure(options.skip_seed, Path(work))
+        figures = measure(options.skip_seed, Path(work), options.skip_arm64)
     print(table(figures))
     return 0
 
