@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -137,7 +138,7 @@ def create_app(settings: Settings) -> FastAPI:
         model_info.router,
         metrics.router,
     )
-    app.add_middleware(
+    observe = functools.partial(
         ObserveMiddleware,
         metrics=app.state.metrics,
         access_log=access_log_for(settings.log_level),
@@ -147,11 +148,14 @@ def create_app(settings: Settings) -> FastAPI:
             for route in router.routes
             if isinstance(route, APIRoute)
         ),
+        direct={("/predict", "POST"): predict.predict},
+        handlers=app.exception_handlers,
     )
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: observe(build_stack())  # type: ignore[method-assign]
     install_error_handlers(app)
     for router in routers:
         app.include_router(router)
-    predict.serve_predict_directly(app)
     health.serve_probes_directly(app)
     install_docs(app)
     app.openapi = lambda: _openapi_with_request_schema(app)  # type: ignore[method-assign]

@@ -87,6 +87,12 @@ async def _overloaded(request: Request, exc: Exception) -> Response:
     )
 
 
+async def _internal_error(request: Request, exc: Exception) -> Response:
+    # Starlette's error middleware answers with this, then re-raises: the outer middleware
+    # (core/middleware.py) logs the exception and counts the 500.
+    return JSONResponse(status_code=500, content={"detail": "internal server error"})
+
+
 async def _client_gone(request: Request, exc: Exception) -> Response:
     # uvicorn drops writes to a closed connection; this only sets the logged status.
     return Response(status_code=CLIENT_CLOSED_REQUEST)
@@ -99,3 +105,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(UnsupportedEncodingError, _unsupported_encoding)
     app.add_exception_handler(OverloadedError, _overloaded)
     app.add_exception_handler(ClientGoneError, _client_gone)
+    app.add_exception_handler(Exception, _internal_error)

@@ -1,17 +1,24 @@
-"""One plain ASGI middleware per request: metrics, the access log, security headers, and the
-answers nothing else gives (a route that raised, a request cancelled at shutdown, a request
-the connection layer refused).
+"""One plain ASGI middleware around the whole app: metrics, the access log, security headers,
+the answers nothing else gives (a route that raised, a request cancelled at shutdown, a
+request the connection layer refused), and the hot route served directly.
 
-A plain ASGI class (not BaseHTTPMiddleware) costs one extra coroutine frame; everything
-it does after the response is a dict lookup, two metric updates and one write.
+It wraps Starlette's whole middleware stack (main.py), so it sees every response, the error
+middleware's included. A plain ASGI class (not BaseHTTPMiddleware) costs one extra coroutine
+frame; everything it does after the response is a dict lookup, two metric updates and one
+write.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -68,6 +75,10 @@ async def send_error(send: Send, status: int, detail: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+Endpoint = Callable[[Request], Awaitable[Response]]
+Handler = Callable[[Request, Any], Response | Awaitable[Response]]
+
+
 class ObserveMiddleware:
     def __init__(
         self,
@@ -75,10 +86,16 @@ class ObserveMiddleware:
         metrics: Metrics,
         access_log: AccessLog | None,
         paths: frozenset[str] = frozenset(),
+        direct: Mapping[tuple[str, str], Endpoint] | None = None,
+        handlers: Mapping[Any, Handler] | None = None,
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.access_log = access_log
+        # (path, method) -> endpoint served without Starlette's error middleware, exception
+        # middleware and router; its exceptions go to the app's `handlers` all the same.
+        self.direct = direct or {}
+        self.handlers = handlers or {}
         # The app's route paths (none has parameters): a request the connection layer
         # refused before routing is still labelled by its route.
         self.paths = paths
@@ -101,9 +118,13 @@ class ObserveMiddleware:
         try:
             extensions = scope.get("extensions")
             refused = extensions.get(REJECT_EXTENSION) if extensions else None
+            endpoint = self.direct.get((scope["path"], scope["method"]))
             if refused is not None:
                 label = scope["path"] if scope["path"] in self.paths else "unmatched"
                 await send_error(send_wrapper, *refused)
+            elif endpoint is not None:
+                label = scope["path"]
+                await self._serve_directly(endpoint, scope, receive, send_wrapper)
             else:
                 await self.app(scope, receive, send_wrapper)
         except asyncio.CancelledError:
@@ -126,3 +147,28 @@ class ObserveMiddleware:
             self.metrics.observe(route, method, final, seconds)
             if self.access_log is not None:
                 self.access_log.write(method, route, final, seconds, scope.get("client"))
+
+    async def _serve_directly(
+        self, endpoint: Endpoint, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await endpoint(request)
+        except Exception as exc:
+            handler = self._handler_for(exc)
+            if handler is None:
+                raise
+            answer = handler(request, exc)
+            response = await answer if inspect.isawaitable(answer) else answer
+        await response(scope, receive, send)
+
+    def _handler_for(self, exc: Exception) -> Handler | None:
+        """The app's handler for `exc`'s class or nearest base, as Starlette looks it up;
+        the catch-all Exception handler is left to this middleware's own 500."""
+        for cls in type(exc).__mro__:
+            if cls is Exception:
+                return None
+            handler = self.handlers.get(cls)
+            if handler is not None:
+                return handler
+        return None
