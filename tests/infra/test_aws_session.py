@@ -1,4 +1,4 @@
-"""infra/aws_session.py against moto's server on loopback: the session the provider would have.
+"""infra/aws_session/ against moto's server on loopback: the session the provider would have.
 
 moto models accounts: `AssumeRole` into `arn:aws:iam::<acct>:role/x` gives keys acting in
 <acct>, and keys it never issued act in 123456789012. So a chain can be checked end to end:

@@ -2,10 +2,10 @@
 
 The scan gate, the SBOM reader and the held-image check ask ECR (and Amazon Inspector) things no
 pulumi-aws function answers. They must ask as the provider would, so the session is built from
-the stack's `aws:` config (`infra.aws_config.AwsConfig`): static keys, profile and shared
-files, the web-identity role and the `assumeRoles` chain (each hop refreshing on its own, so a
-long scan wait outlives a 15-minute role session), endpoints, retries, proxies and CA bundle,
-and the `allowedAccountIds`/`forbiddenAccountIds` check. Each AWS call is one method here.
+the stack's `aws:` config (`infra.aws_config.AwsConfig`; `identity.py` builds the session:
+static keys, profile and shared files, the web-identity role and the `assumeRoles` chain, and
+every client's endpoint, retries, proxies and CA bundle), and the caller is checked against
+`allowedAccountIds`/`forbiddenAccountIds`. Each AWS call is one method here.
 
 Seams for tests: every client comes from `boto3.Session(...)` (looked up when the session is
 built, so a harness may replace `boto3.Session`, or point `endpoints` at moto's server), and
@@ -15,7 +15,6 @@ every presigned layer download goes through `download`.
 from __future__ import annotations
 
 import base64
-import functools
 import json
 import urllib.parse
 import urllib.request
@@ -23,17 +22,13 @@ from collections.abc import Mapping
 from typing import Any
 
 import boto3
-import botocore.credentials
 import botocore.exceptions
-import botocore.session
-from botocore.config import Config
 
-from infra.aws_config import AwsConfig, RoleToAssume
+from infra.aws_config import AwsConfig
+from infra.aws_session.identity import build_session, client_options
 from infra.aws_types import AwsCallError, EcrTarget, check_account
 
 DOWNLOAD_TIMEOUT_SECONDS = 60
-# Standard retries absorb ThrottlingException while many updates poll at once.
-DEFAULT_MAX_ATTEMPTS = 8
 _NO_CREDENTIALS = (
     botocore.exceptions.NoCredentialsError,
     botocore.exceptions.PartialCredentialsError,
@@ -179,7 +174,7 @@ class AwsSession:
         key = (service, region, retry)
         if key not in self._clients:
             self._clients[key] = self._session_once().client(
-                service, region_name=region, **self._client_options(service, retry=retry)
+                service, region_name=region, **client_options(self.config, service, retry=retry)
             )
         return self._clients[key]
 
@@ -202,42 +197,9 @@ class AwsSession:
         except botocore.exceptions.BotoCoreError as exc:
             raise AwsCallError(name, type(exc).__name__, str(exc)) from None
 
-    def _client_options(self, service: str, *, retry: bool = True) -> dict[str, Any]:
-        config = self.config
-        proxies = {
-            scheme: url
-            for scheme, url in (("http", config.http_proxy), ("https", config.https_proxy))
-            if url
-        }
-        options: dict[str, Any] = {
-            "config": Config(
-                retries={
-                    "mode": config.retry_mode or "standard",
-                    # The first attempt included, as the provider counts maxRetries + 1.
-                    "total_max_attempts": (
-                        1
-                        if not retry
-                        else config.max_retries + 1
-                        if config.max_retries is not None
-                        else DEFAULT_MAX_ATTEMPTS
-                    ),
-                },
-                proxies=proxies or None,
-                use_fips_endpoint=config.use_fips_endpoint,
-                use_dualstack_endpoint=config.use_dualstack_endpoint,
-            )
-        }
-        if service in config.endpoints:
-            options["endpoint_url"] = config.endpoints[service]
-        if config.insecure:
-            options["verify"] = False
-        elif config.custom_ca_bundle:
-            options["verify"] = config.custom_ca_bundle
-        return options
-
     def _session_once(self) -> boto3.Session:
         if self._session is None:
-            session = self._build_session()
+            session = build_session(self.config)
             self._session = session
             try:
                 self._check_account(session)
@@ -246,87 +208,12 @@ class AwsSession:
                 raise
         return self._session
 
-    def _build_session(self) -> boto3.Session:
-        config = self.config
-        core = botocore.session.Session()
-        for variable, value in (
-            ("config_file", config.shared_config_file),
-            ("credentials_file", config.shared_credentials_file),
-            ("ec2_metadata_service_endpoint", config.ec2_metadata_service_endpoint),
-            ("ec2_metadata_service_endpoint_mode", config.ec2_metadata_service_endpoint_mode),
-        ):
-            if value:
-                core.set_config_variable(variable, value)
-        if config.skip_metadata_api_check:
-            # The provider then never asks the instance metadata service for credentials.
-            core.get_component("credential_provider").remove("iam-role")
-        keys: dict[str, Any] = {}
-        if config.access_key:
-            keys = {
-                "aws_access_key_id": config.access_key,
-                "aws_secret_access_key": config.secret_key,
-                "aws_session_token": config.token,
-            }
-        base = boto3.Session(
-            botocore_session=core,
-            profile_name=None if keys else config.profile,
-            region_name=config.region,
-            **keys,
-        )
-        hops = [config.web_identity] if config.web_identity else []
-        hops += list(config.assume_roles)
-        if not hops:
-            return base
-        credentials = self._assume_chain(base, hops)
-        chained = botocore.session.Session()
-        resolver = botocore.credentials.CredentialResolver([_Fixed(credentials)])
-        chained.register_component("credential_provider", resolver)
-        return boto3.Session(botocore_session=chained, region_name=config.region)
-
-    def _assume_chain(self, base: boto3.Session, hops: list[RoleToAssume]) -> Any:
-        """Each hop's credentials come from the previous one, as the provider chains roles."""
-        sts_region = self.config.sts_region or self.config.region or "us-east-1"
-        creator = functools.partial(
-            base._session.create_client,
-            region_name=sts_region,
-            **self._client_options("sts"),
-        )
-        credentials = base.get_credentials()
-        for hop in hops:
-            if hop.web_identity_token or hop.web_identity_token_file:
-                token = hop.web_identity_token
-                loader = (
-                    (lambda token=token: token)
-                    if token
-                    else botocore.credentials.FileWebIdentityTokenLoader(
-                        hop.web_identity_token_file
-                    )
-                )
-                fetcher: Any = botocore.credentials.AssumeRoleWithWebIdentityCredentialFetcher(
-                    creator, loader, hop.role_arn, extra_args=dict(hop.extra_args)
-                )
-            else:
-                if credentials is None:
-                    raise AwsCallError(
-                        "AssumeRole",
-                        "NoCredentialsError",
-                        f"no base credentials to assume {hop.role_arn} with",
-                        no_credentials=True,
-                    )
-                fetcher = botocore.credentials.AssumeRoleCredentialFetcher(
-                    creator, credentials, hop.role_arn, extra_args=dict(hop.extra_args)
-                )
-            credentials = botocore.credentials.DeferredRefreshableCredentials(
-                method="assume-role", refresh_using=fetcher.fetch_credentials
-            )
-        return credentials
-
     def _check_account(self, session: boto3.Session) -> None:
         config = self.config
         if not (config.allowed_account_ids or config.forbidden_account_ids):
             return
         region = config.sts_region or config.region or "us-east-1"
-        client = session.client("sts", region_name=region, **self._client_options("sts"))
+        client = session.client("sts", region_name=region, **client_options(self.config, "sts"))
         try:
             account = str(client.get_caller_identity()["Account"])
         except _NO_CREDENTIALS as exc:
@@ -339,19 +226,6 @@ class AwsSession:
                 "GetCallerIdentity", str(error.get("Code")), str(error.get("Message"))
             ) from None
         check_account(account, config)
-
-
-class _Fixed(botocore.credentials.CredentialProvider):  # type: ignore[misc]
-    """A credential provider that hands out the assumed-role chain's credentials."""
-
-    METHOD = "assume-role-chain"
-
-    def __init__(self, credentials: Any) -> None:
-        super().__init__()
-        self._credentials = credentials
-
-    def load(self) -> Any:
-        return self._credentials
 
 
 def _media_type(manifest: bytes) -> str | None:
