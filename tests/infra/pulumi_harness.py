@@ -94,7 +94,7 @@ class FakeEcr:
     def untag(self, repository: str, tag: str) -> None:
         """BatchDeleteImage of a tag: an image left without tags is deleted, as in ECR."""
         entries = self.images[repository]
-        for index, (digest, tags) in enumerate(entries):
+        for index, (_, tags) in enumerate(entries):
             if tag in tags:
                 tags.remove(tag)
                 if not tags:
