@@ -50,6 +50,9 @@ from retail_api.core.drain import DRAIN_STATE_KEY, Drain
 # A body this large waits on the socket until the route asks for it, so a request the app
 # refuses (413, 503) never has its body buffered here.
 _HOLD_BODY_OVER = 16 * 1024
+# How long an idle connection stays open once the server stops, for a request already on
+# its way (the close of an idle keep-alive connection races with the client's next request).
+IDLE_CLOSE_SECONDS = 0.5
 
 
 class GuardedProtocol(HttpToolsProtocol):
@@ -71,6 +74,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._declared_body = 0
         self._url_seen = False
         self._refused = False
+        self._stopping = False
         self._lingering = False
         self._lingered_bytes = 0
         self._chunked = False
@@ -207,6 +211,8 @@ class GuardedProtocol(HttpToolsProtocol):
             self.scope["extensions"] = {ADMITTED_EXTENSION: {}}
         self._tickets.append(ticket)
         super().on_headers_complete()
+        if self._stopping:
+            self.cycle.keep_alive = False
         if fault is not None or self._declared_body:
             # The answer may go out before the body is in: close it lingering.
             self.cycle.transport = LingeringTransport(self.transport, self.linger)  # type: ignore[assignment]
@@ -314,9 +320,15 @@ class GuardedProtocol(HttpToolsProtocol):
 
     # --- graceful stop -----------------------------------------------------------------
     def shutdown(self) -> None:
-        """The server is stopping: tell the app (readiness, queued work), then let uvicorn
-        close this connection if idle or after its current response."""
+        """The server is stopping: tell the app (readiness, queued work), then close this
+        connection after its current response, or, if it is idle, shortly: a request the
+        client sent just before it could see a close is served (with Connection: close)
+        instead of being reset unanswered."""
         drain = self.app_state.get(DRAIN_STATE_KEY)
         if isinstance(drain, Drain):
             drain.begin()
-        super().shutdown()
+        self._stopping = True
+        if self._busy:
+            super().shutdown()  # its response carries Connection: close
+        else:
+            self._arm(IDLE_CLOSE_SECONDS)

@@ -13,6 +13,7 @@ import asyncio
 import json
 import re
 import signal
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ import pytest
 from retail_api.schemas import MAX_BATCH
 from testkit.hostile import NO_ANSWER, post_request, send_all
 from testkit.net import wait_for
-from tests.server.conftest import LiveServer, ServerFactory
+from tests.server.conftest import LiveServer, ServerFactory, connect, read_until_closed
 
 MIB = 1024 * 1024
 # The bound docs/api.md states for one worker under any load (the pod limit is 512 MiB).
@@ -131,3 +132,29 @@ def test_sigterm_with_queued_batches_answers_every_client(
     entries = [json.loads(line) for line in log.splitlines() if line.strip()]
     assert not [e for e in entries if e["level"] == "error"], "uvicorn had to cancel work"
     assert not [e for e in entries if e.get("status") == 500]
+
+
+@pytest.mark.timeout(60)
+def test_request_on_an_idle_connection_just_after_sigterm_is_answered(
+    start_server: ServerFactory,
+) -> None:
+    """The close of an idle keep-alive connection races with the client's next request;
+    one that arrives just after SIGTERM is served with Connection: close, not reset."""
+    server = start_server()
+    request = b"GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"
+    with connect(server.port) as sock:
+        sock.sendall(request)
+        sock.settimeout(10)
+        first = b""
+        while not first.endswith(b'{"status":"alive"}'):  # the whole first response
+            first += sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200 ")
+        server.process.send_signal(signal.SIGTERM)
+        time.sleep(0.25)  # uvicorn notices within 0.1 s and asks connections to shut down
+        sock.sendall(request)
+        reply = read_until_closed(sock, timeout=10)
+    head = reply.partition(b"\r\n\r\n")[0].lower()
+    assert head.startswith(b"http/1.1 200 "), reply
+    assert b"connection: close" in head
+    assert "Traceback" not in server.stop()
+    assert server.process.returncode == 0
