@@ -110,3 +110,31 @@ def test_graceful_shutdown_fits_inside_docker_stop(monkeypatch: pytest.MonkeyPat
     (kwargs,) = calls
     # docker stop's default grace is 10 s; leave half of it for lifespan shutdown and exit.
     assert kwargs["timeout_graceful_shutdown"] == config.GRACEFUL_SHUTDOWN_SECONDS == 5
+
+
+def test_in_flight_bytes_must_hold_one_full_batch() -> None:
+    with pytest.raises(ValidationError) as excinfo:
+        Settings(max_body_bytes=2 * 1024 * 1024, max_inflight_body_bytes=1024 * 1024)
+    assert str(excinfo.value.errors()[0]["msg"]) == (
+        "Value error, MAX_INFLIGHT_BODY_BYTES (1048576) must be at least MAX_BODY_BYTES "
+        "(2097152), or no full batch is ever admitted"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MAX_INFLIGHT_BATCHES", "0"),
+        ("MAX_HEADERS", "5000"),
+        ("MAX_HEADER_BYTES", "10"),
+        ("MAX_HEADER_LINE_BYTES", "10"),
+        ("SHUTDOWN_TIMEOUT", "0"),
+    ],
+)
+def test_overload_and_header_bounds_are_validated(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as excinfo:
+        Settings()
+    assert excinfo.value.errors()[0]["loc"] == (name.lower(),)
