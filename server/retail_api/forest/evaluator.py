@@ -78,9 +78,23 @@ class Forest:
         x = np.ascontiguousarray(rows.T, dtype=np.float32).ravel()
         row_index = np.arange(n_rows)
         slots = np.repeat(self.root_slots, n_rows).reshape(self.n_trees, n_rows)
+        # Every step writes into the same few buffers: a fresh 800 KB array per operation
+        # costs more in allocation than the operation itself. mode="clip" lets take write
+        # straight into `out` (mode="raise" buffers it); build_forest checked every index.
+        at = np.empty_like(slots)
+        values = np.empty(slots.shape, dtype=np.float32)
+        thresholds = np.empty(slots.shape, dtype=np.float32)
+        go_right = np.empty(slots.shape, dtype=bool)
         for _ in range(self.depth):
-            at = self.feature.take(slots) * n_rows + row_index
-            slots = self.children.take(slots + (x.take(at) > self.threshold32.take(slots)))
+            self.feature.take(slots, out=at, mode="clip")
+            at *= n_rows
+            at += row_index
+            x.take(at, out=values, mode="clip")
+            self.threshold32.take(slots, out=thresholds, mode="clip")
+            np.greater(values, thresholds, out=go_right)
+            slots += go_right
+            self.children.take(slots, out=at, mode="clip")
+            slots, at = at, slots
         # Summed over trees in tree order, then divided once, as scikit-learn does.
         total: FloatArray = self._leaf_values(slots).sum(axis=0)
         return total / self.n_trees
