@@ -11,6 +11,7 @@ as a warning and goes on. Set-up and tear-down are undone even when the program 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import runpy
 from collections.abc import Iterator
@@ -22,6 +23,7 @@ import boto3
 import botocore.exceptions
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime.stack import wait_for_rpcs
 from pulumi.runtime.sync_await import _sync_await
 
 from infra.config.parsers import PROJECT
@@ -139,8 +141,10 @@ def run_offline(stack: str, config: dict[str, str], account: str, region: str) -
     run = OfflineRun()
     with _offline(run, stack, config, account, region):
         runpy.run_path(str(PROJECT_ROOT / "__main__.py"), run_name="__pulumi__")
-        # Resolving the outputs lets every pending registration reach the monitor.
         run.exports.update({name: _resolve(value) for name, value in list(run.exports.items())})
+        # Resources declared inside an `apply` register after the outputs resolve: wait for
+        # every outstanding call, as the engine does before it ends a preview.
+        _sync_await(wait_for_rpcs())
     return run
 
 
@@ -153,6 +157,10 @@ def _offline(
     logger.propagate = False
     handler = _WarningLog(run)
     logger.addHandler(handler)
+    with contextlib.suppress(Exception):
+        # What an earlier Pulumi run in this process left pending (a test's, say) settles
+        # first, so it is never reported as this run's.
+        _sync_await(wait_for_rpcs())
     original_session, original_export = boto3.Session, pulumi.export
     boto3.Session = _RefusingSession
     pulumi.export = run.exports.__setitem__  # type: ignore[assignment]

@@ -19,6 +19,7 @@ REPOSITORY = "aws:ecr/repository:Repository"
 LIFECYCLE_POLICY = "aws:ecr/lifecyclePolicy:LifecyclePolicy"
 REPOSITORY_POLICY = "aws:ecr/repositoryPolicy:RepositoryPolicy"
 IMAGE = "docker:index/image:Image"
+PROMOTION = "pulumi-python:dynamic/promotion:RegistryCopy"
 OFFLINE_DIGEST = "sha256:" + "0" * 64
 AFTER_UP = "(known after `up`)"
 # The outputs examples/eks-consumer reads through its StackReference (README, "Stack outputs").
@@ -86,6 +87,8 @@ def _details(
         return [rule_line(rule) for rule in args.lifecycle.rules]
     if type_ == REPOSITORY_POLICY:
         return _principals(inputs.get("policy"))
+    if type_ == PROMOTION:
+        return [f"copies the gated imageRef of {args.promote_from} by digest; builds nothing"]
     if type_ == IMAGE:
         build = inputs.get("build") or {}
         return [

@@ -74,9 +74,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _verdict(stack, len(review.errors))
     try:
         run = _run(review)
-    except pulumi.RunError as error:
-        # The program refused something the loader let through (an unpinned base image, say).
-        lines = str(error).splitlines() or ["the program stopped"]
+    except Exception as error:
+        # The program refused something the loader let through (an unpinned base image, say):
+        # a RunError is its message alone; anything else is named by its type, never a trace.
+        text = (
+            str(error) if isinstance(error, pulumi.RunError) else f"{type(error).__name__}: {error}"
+        )
+        lines = text.splitlines() or ["the program stopped"]
         for line in lines:
             _say(f"program: {line}")
         return _verdict(stack, len(lines))
