@@ -16,7 +16,8 @@ unless the repository already holds that tag. The same steps as scripts/ecr_push
      ECR refuses a second push of a tag, even with the same digest);
      otherwise: build for -Platform (one image manifest: --provenance=false --sbom=false
      where the builder knows them) and push once;
-  5. print REPOSITORY_URL@sha256:... (the digest the registry serves the tag by).
+  5. print REPOSITORY_URL@sha256:... (the digest the registry serves the tag by: the
+     index's for several platforms).
 
 Needs PowerShell 7.2 or later (Windows PowerShell 5.1 turns a native command's redirected
 stderr into a terminating error under $ErrorActionPreference = 'Stop').
@@ -27,7 +28,8 @@ and BUILD_NETWORK (optional build settings). Credentials come from the usual AWS
 
 BASE_IMAGE is FOR OFFLINE TESTS ONLY: build on this base instead of the pinned one. The tag
 covers the base, so such an image gets a tag of its own and can never be pushed under the
-real content tag.
+real content tag. With several platforms it must be a multi-platform reference, as the pinned
+base is.
 
 Exit status: 0 pushed or already there, 1 failure, 2 bad usage.
 
@@ -35,8 +37,11 @@ Exit status: 0 pushed or already there, 1 failure, 2 bad usage.
 <registry>/<name> of the ECR repository; default: `pulumi stack output repositoryUrl`.
 
 .PARAMETER Platform
-Build platform, hashed into the tag: linux/amd64 (default), linux/arm64 or linux/arm64/v8.
-Pass the stack's `imagePlatform` config so the tag is the one the program would use.
+Build platform(s), hashed into the tag: linux/amd64 (default), linux/arm64 or
+linux/arm64/v8, or a comma-separated set such as linux/amd64,linux/arm64. Pass the stack's
+`imagePlatforms` (or `imagePlatform`) in its order so the tag is the one the program uses.
+With two or more: one build and push per platform under <tag>-<arch>, then one image index
+under the tag, published by `python -m infra.multiarch publish` exactly as `pulumi up` does.
 
 .PARAMETER Help
 Print this help and exit (also -h, --help, -?).
@@ -46,6 +51,9 @@ Print this help and exit (also -h, --help, -?).
 
 .EXAMPLE
 ./scripts/ecr_push.ps1 -Platform linux/arm64 123456789012.dkr.ecr.eu-west-2.amazonaws.com/retail-api
+
+.EXAMPLE
+./scripts/ecr_push.ps1 -Platform linux/amd64,linux/arm64 123456789012.dkr.ecr.eu-west-2.amazonaws.com/retail-api
 #>
 [CmdletBinding()]
 param(
@@ -96,10 +104,20 @@ if ($RepositoryUrl -like '-*') {
     [Console]::Error.WriteLine("ecr_push: unknown option '$RepositoryUrl' (see -Help)")
     exit 2
 }
-# The platforms the program's `imagePlatform` accepts (infra/config/parsers.py PLATFORMS).
-if ($Platform -cnotin @('linux/amd64', 'linux/arm64', 'linux/arm64/v8')) {
-    [Console]::Error.WriteLine("ecr_push: -Platform must be linux/amd64, linux/arm64 or linux/arm64/v8, got '$Platform' (see -Help)")
-    exit 2
+# The platforms the program's `imagePlatform(s)` accept (infra/config/parsers.py PLATFORMS).
+$Platforms = @($Platform.Split(','))
+$seenArches = @()
+foreach ($one in $Platforms) {
+    if ($one -cnotin @('linux/amd64', 'linux/arm64', 'linux/arm64/v8')) {
+        [Console]::Error.WriteLine("ecr_push: -Platform must be linux/amd64, linux/arm64 or linux/arm64/v8 (comma-separated for several), got '$one' (see -Help)")
+        exit 2
+    }
+    $arch = $one.Split('/')[1]
+    if ($arch -cin $seenArches) {
+        [Console]::Error.WriteLine("ecr_push: -Platform lists $arch twice ('$Platform'); list each architecture once (see -Help)")
+        exit 2
+    }
+    $seenArches += $arch
 }
 
 if (-not (Get-Command aws -ErrorAction SilentlyContinue)) {
@@ -156,7 +174,11 @@ Write-Log "logging in to $Registry"
 if ($LASTEXITCODE -ne 0) { Fail "docker login to $Registry failed (check AWS credentials and region)" }
 
 # 3. Tag and build args from the program's own module; BASE_IMAGE (tests) goes into both.
-$tagArgs = @('-m', 'infra.image_tag', '--context', $Context, '--platform', $Platform)
+if ($Platforms.Count -gt 1) {
+    $tagArgs = @('-m', 'infra.multiarch', 'tag', '--context', $Context, '--platforms', $Platform)
+} else {
+    $tagArgs = @('-m', 'infra.image_tag', '--context', $Context, '--platform', $Platform)
+}
 if ($env:BASE_IMAGE) {
     Write-Log "BASE_IMAGE=$($env:BASE_IMAGE) replaces the pinned base (tests only); the tag covers it"
     $tagArgs += @('--base-image', $env:BASE_IMAGE)
@@ -187,12 +209,17 @@ if ($env:BUILD_NETWORK) { $buildArgs += @('--network', $env:BUILD_NETWORK) }
 
 $Ref = "${RepositoryUrl}:$Tag"
 $manifestArgs = @('manifest', 'inspect', '--verbose')
-if ($Registry -match '^(127\.0\.0\.1|localhost)(:[0-9]+)?$') { $manifestArgs += '--insecure' }
+$publishArgs = @()
+if ($Registry -match '^(127\.0\.0\.1|localhost)(:[0-9]+)?$') {
+    $manifestArgs += '--insecure'
+    $publishArgs += '--insecure'
+}
 
 # The digest the registry serves $Ref by, or $null when the tag is not there. A
 # single-platform image's verbose manifest names its digest, so no pull is needed; for a
 # multi-platform index it lists the per-platform manifests, and only a pull tells the digest.
-function Get-RegistryDigest {
+function Get-RegistryDigest([string]$Reference = $Ref) {
+    $Ref = $Reference
     $manifest = Invoke-NativeQuiet 'docker' ($manifestArgs + @($Ref))
     if ($LASTEXITCODE -ne 0) { return $null }
     $digest = ''
@@ -230,24 +257,53 @@ $attestationArgs = @()
 if ($buildHelp.Contains('--provenance')) { $attestationArgs += '--provenance=false' }
 if ($buildHelp.Contains('--sbom')) { $attestationArgs += '--sbom=false' }
 
-Write-Log "building $Ref for $Platform"
-& docker build --platform $Platform @attestationArgs @buildArgs --tag $Ref $Context | ForEach-Object { [Console]::Error.WriteLine($_) }
-Assert-LastExit 'docker build'
+# Builds ${RepositoryUrl}:$ChildTag for $Platform, pushes it once; returns the registry's digest.
+function Publish-Build([string]$ChildTag, [string]$Platform) {
+    $ChildRef = "${RepositoryUrl}:$ChildTag"
+    Write-Log "building $ChildRef for $Platform"
+    & docker build --platform $Platform @attestationArgs @buildArgs --tag $ChildRef $Context | ForEach-Object { [Console]::Error.WriteLine($_) }
+    Assert-LastExit 'docker build'
+    Write-Log "pushing $ChildRef"
+    & docker push $ChildRef | ForEach-Object { [Console]::Error.WriteLine($_) }
+    if ($LASTEXITCODE -ne 0) {
+        # Someone else may have pushed the same tag meanwhile; an immutable tag then refuses ours.
+        $existing = Get-RegistryDigest $ChildRef
+        if (-not $existing) { Fail "docker push $ChildRef failed" }
+        Write-Log "$ChildRef appeared while pushing (another push won); using the registry's digest"
+        return $existing
+    }
+    $digests = & docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' $ChildRef
+    Assert-LastExit 'docker image inspect'
+    $DigestRef = $digests | Where-Object { $_ -like "$RepositoryUrl@sha256:*" } | Select-Object -First 1
+    if (-not $DigestRef) { Fail "pushed, but no digest for $ChildRef was recorded" }
+    return $DigestRef.Split('@')[1]
+}
 
-Write-Log "pushing $Ref"
-& docker push $Ref | ForEach-Object { [Console]::Error.WriteLine($_) }
-if ($LASTEXITCODE -ne 0) {
-    # Someone else may have pushed the same tag meanwhile; an immutable tag then refuses ours.
-    $existing = Get-RegistryDigest
-    if (-not $existing) { Fail "docker push $Ref failed" }
-    Write-Log "$Ref appeared while pushing (another push won); using the registry's digest"
-    Write-Output "$RepositoryUrl@$existing"
+if ($Platforms.Count -eq 1) {
+    # 5. The digest the registry knows the image by.
+    $digest = Publish-Build $Tag $Platform
+    Write-Output "$RepositoryUrl@$digest"
     exit 0
 }
 
-# 5. The digest the registry knows the image by.
-$digests = & docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' $Ref
-Assert-LastExit 'docker image inspect'
-$DigestRef = $digests | Where-Object { $_ -like "$RepositoryUrl@sha256:*" } | Select-Object -First 1
-if (-not $DigestRef) { Fail "pushed, but no digest for $Ref was recorded" }
-Write-Output $DigestRef
+# Several platforms: each child under <tag>-<arch> (reused when the registry holds it, as after
+# a run that stopped before the index), then the index of them under the tag.
+$children = @()
+foreach ($one in $Platforms) {
+    $childTag = "$Tag-$($one.Split('/')[1])"
+    $childDigest = Get-RegistryDigest "${RepositoryUrl}:$childTag"
+    if ($childDigest) {
+        Write-Log "${RepositoryUrl}:$childTag already exists; reusing it for $one"
+    } else {
+        $childDigest = Publish-Build $childTag $one
+    }
+    $children += @('--child', "$one=$childDigest")
+}
+Write-Log "publishing the index of $($Platforms -join ' ') as $Ref"
+# The password only ever travels through the pipe, as for docker login.
+Push-Location $Root
+try {
+    $published = @(& aws ecr get-login-password @awsArgs | & $Python -m infra.multiarch publish --destination $Ref @children @publishArgs)
+    Assert-LastExit 'publishing the index'
+} finally { Pop-Location }
+Write-Output $published[-1]

@@ -5,17 +5,23 @@ set -euo pipefail
 
 usage() {
     cat <<'EOF'
-Usage: scripts/ecr_push.sh [--platform PLATFORM] [REPOSITORY_URL]
+Usage: scripts/ecr_push.sh [--platform PLATFORM[,PLATFORM]] [REPOSITORY_URL]
        scripts/ecr_push.sh -h | --help
 
 Publish the API image (server/) to an ECR repository under the program's content tag,
 unless the repository already holds that tag.
 
 Options:
-  --platform PLATFORM
-                     build platform, hashed into the tag: linux/amd64 (default),
-                     linux/arm64 or linux/arm64/v8. Pass the stack's `imagePlatform`
-                     config so the tag is the one the program would use.
+  --platform PLATFORM[,PLATFORM]
+                     build platform(s), hashed into the tag: linux/amd64 (default),
+                     linux/arm64 or linux/arm64/v8, or a comma-separated set such as
+                     linux/amd64,linux/arm64. Pass the stack's `imagePlatforms` (or
+                     `imagePlatform`) in its order so the tag is the one the program uses.
+                     With two or more: one build and push per platform under
+                     <tag>-<arch>, then one image index under the tag, published by
+                     `python -m infra.multiarch publish` exactly as `pulumi up` does
+                     (same bytes, same digest). Building a foreign platform needs
+                     qemu-user-static and binfmt-support (docs/image.md).
 
   1. REPOSITORY_URL: the argument, else `pulumi stack output repositoryUrl`
      (<registry>/<name>, without tag or digest);
@@ -27,7 +33,8 @@ Options:
      ECR refuses a second push of a tag, even with the same digest);
      otherwise: build for PLATFORM (one image manifest: --provenance=false --sbom=false
      where the builder knows them) and push once;
-  5. print REPOSITORY_URL@sha256:... (the digest the registry serves the tag by) on stdout.
+  5. print REPOSITORY_URL@sha256:... (the digest the registry serves the tag by: the
+     index's for several platforms) on stdout.
 
 Environment:
   AWS_ENDPOINT_URL   optional ECR API endpoint (tests aim it at a local moto server)
@@ -36,7 +43,8 @@ Environment:
   PYTHON             interpreter with the project's deps (default: .venv/bin/python, python3)
   BASE_IMAGE         FOR OFFLINE TESTS ONLY: build on this base instead of the pinned one.
                      The tag covers the base, so such an image gets a tag of its own and can
-                     never be pushed under the real content tag.
+                     never be pushed under the real content tag. With several platforms it
+                     must be a multi-platform reference, as the pinned base is.
   PIP_INDEX_URL      optional package index for the builder stage (not kept in the image)
   BUILD_NETWORK      optional `docker build --network` value
 Credentials come from the usual AWS chain; none are read or stored here.
@@ -66,11 +74,19 @@ while (( $# > 0 )); do
            REPO="$arg" ;;
     esac
 done
-# The platforms the program's `imagePlatform` accepts (infra/config/parsers.py PLATFORMS).
-case "$PLATFORM" in
-    linux/amd64 | linux/arm64 | linux/arm64/v8) ;;
-    *) usage_error "--platform must be linux/amd64, linux/arm64 or linux/arm64/v8, got '$PLATFORM'" ;;
-esac
+# The platforms the program's `imagePlatform(s)` accept (infra/config/parsers.py PLATFORMS).
+IFS=',' read -r -a PLATFORMS <<< "$PLATFORM"
+(( ${#PLATFORMS[@]} > 0 )) || usage_error "--platform needs a value"
+seen_arches=" "
+for one in "${PLATFORMS[@]}"; do
+    case "$one" in
+        linux/amd64 | linux/arm64 | linux/arm64/v8) ;;
+        *) usage_error "--platform must be linux/amd64, linux/arm64 or linux/arm64/v8 (comma-separated for several), got '$one'" ;;
+    esac
+    arch="${one#linux/}"; arch="${arch%%/*}"
+    [[ "$seen_arches" != *" $arch "* ]] || usage_error "--platform lists $arch twice ('$PLATFORM'); list each architecture once"
+    seen_arches+="$arch "
+done
 
 command -v aws >/dev/null 2>&1 || die "the aws CLI is not installed (https://aws.amazon.com/cli/)"
 command -v docker >/dev/null 2>&1 || die "docker is not installed or not on PATH"
@@ -113,17 +129,23 @@ aws ecr get-login-password "${aws_args[@]}" \
     || die "docker login to $REGISTRY failed (check AWS credentials and region)"
 
 # 3. Tag and build args from the program's own module; BASE_IMAGE (tests) goes into both.
-tag_args=(--context "$CONTEXT" --platform "$PLATFORM")
+if (( ${#PLATFORMS[@]} > 1 )); then
+    tag_module=(-m infra.multiarch tag)
+    tag_args=(--context "$CONTEXT" --platforms "$PLATFORM")
+else
+    tag_module=(-m infra.image_tag)
+    tag_args=(--context "$CONTEXT" --platform "$PLATFORM")
+fi
 if [[ -n "${BASE_IMAGE:-}" ]]; then
     log "BASE_IMAGE=$BASE_IMAGE replaces the pinned base (tests only); the tag covers it"
     tag_args+=(--base-image "$BASE_IMAGE")
 fi
-TAG="$(cd "$ROOT" && "$PYTHON" -m infra.image_tag "${tag_args[@]}")" \
-    || die "could not compute the content tag with $PYTHON -m infra.image_tag (set PYTHON)"
+TAG="$(cd "$ROOT" && "$PYTHON" "${tag_module[@]}" "${tag_args[@]}")" \
+    || die "could not compute the content tag with $PYTHON ${tag_module[*]} (set PYTHON)"
 [[ "$TAG" =~ ^sha-[0-9a-f]{12}$ ]] || die "unexpected tag '$TAG' from infra.image_tag"
 # Captured first (not read from a process substitution, whose failure set -e never sees).
-PLAN_ARGS="$(cd "$ROOT" && "$PYTHON" -m infra.image_tag "${tag_args[@]}" --build-args)" \
-    || die "could not compute the build args with $PYTHON -m infra.image_tag --build-args (set PYTHON)"
+PLAN_ARGS="$(cd "$ROOT" && "$PYTHON" "${tag_module[@]}" "${tag_args[@]}" --build-args)" \
+    || die "could not compute the build args with $PYTHON ${tag_module[*]} --build-args (set PYTHON)"
 build_args=()
 while IFS= read -r arg; do
     [[ -n "$arg" ]] || continue
@@ -137,9 +159,11 @@ network_args=()
 [[ -n "${BUILD_NETWORK:-}" ]] && network_args+=(--network "$BUILD_NETWORK")
 
 manifest_args=(--verbose)
+publish_args=()
 # Plain HTTP is only ever allowed for a registry on this machine (the local test registry).
 if [[ "$REGISTRY" =~ ^(127\.0\.0\.1|localhost)(:[0-9]+)?$ ]]; then
     manifest_args+=(--insecure)
+    publish_args+=(--insecure)
 fi
 
 # Prints the digest the registry serves REPO:TAG by. Returns 1 when the tag is not there,
@@ -148,7 +172,7 @@ fi
 # kB) is fetched; for a multi-platform index it lists the per-platform manifests instead,
 # and only a pull tells the index digest.
 registry_digest() {
-    local manifest digest
+    local manifest digest TAG="${1:-$TAG}"
     manifest="$(docker manifest inspect "${manifest_args[@]}" "$REPO:$TAG" 2>/dev/null)" || return 1
     digest="$(printf '%s' "$manifest" | "$PYTHON" -c \
         'import json, sys; d = json.load(sys.stdin); print(d["Descriptor"]["digest"] if isinstance(d, dict) else "")' \
@@ -183,21 +207,51 @@ attestation_args=()
 [[ "$BUILD_HELP" == *--provenance* ]] && attestation_args+=(--provenance=false)
 [[ "$BUILD_HELP" == *--sbom* ]] && attestation_args+=(--sbom=false)
 
-log "building $REPO:$TAG for $PLATFORM"
-docker build --platform "$PLATFORM" "${attestation_args[@]}" "${network_args[@]}" "${build_args[@]}" \
-    --tag "$REPO:$TAG" "$CONTEXT" >&2 || die "docker build of $CONTEXT failed"
+# Builds REPO:$1 for platform $2 and pushes it once; prints the digest the registry holds.
+build_and_push() {
+    local tag="$1" platform="$2" digest_ref
+    log "building $REPO:$tag for $platform"
+    docker build --platform "$platform" "${attestation_args[@]}" "${network_args[@]}" "${build_args[@]}" \
+        --tag "$REPO:$tag" "$CONTEXT" >&2 || die "docker build of $CONTEXT for $platform failed"
+    log "pushing $REPO:$tag"
+    if ! docker push "$REPO:$tag" >&2; then
+        # Someone else may have pushed the same tag meanwhile; an immutable tag then refuses ours.
+        registry_digest "$tag" || die "docker push $REPO:$tag failed"
+        log "$REPO:$tag appeared while pushing (another push won); using the registry's digest"
+        return 0
+    fi
+    digest_ref="$(docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$REPO:$tag" \
+        | grep -F "$REPO@sha256:" | head -n 1 || true)"
+    [[ -n "$digest_ref" ]] || die "pushed, but no digest for $REPO:$tag was recorded"
+    echo "${digest_ref#*@}"
+}
 
-log "pushing $REPO:$TAG"
-if ! docker push "$REPO:$TAG" >&2; then
-    # Someone else may have pushed the same tag meanwhile; an immutable tag then refuses ours.
-    DIGEST="$(registry_digest)" || die "docker push $REPO:$TAG failed"
-    log "$REPO:$TAG appeared while pushing (another push won); using the registry's digest"
+if (( ${#PLATFORMS[@]} == 1 )); then
+    # 5. The digest the registry knows the image by.
+    # A die inside $(...) ends only the subshell: its status ends this run too.
+    DIGEST="$(build_and_push "$TAG" "$PLATFORM")" || exit 1
     echo "$REPO@$DIGEST"
     exit 0
 fi
 
-# 5. The digest the registry knows the image by.
-DIGEST_REF="$(docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$REPO:$TAG" \
-    | grep -F "$REPO@sha256:" | head -n 1 || true)"
-[[ -n "$DIGEST_REF" ]] || die "pushed, but no digest for $REPO:$TAG was recorded"
-echo "$DIGEST_REF"
+# Several platforms: each child under <tag>-<arch> (reused when the registry holds it, as
+# after a run that stopped before the index), then the index of them under the tag.
+children=()
+for one in "${PLATFORMS[@]}"; do
+    arch="${one#linux/}"; arch="${arch%%/*}"
+    CHILD_DIGEST="$(registry_digest "$TAG-$arch")" && found=0 || found=$?
+    if (( found == 0 )); then
+        log "$REPO:$TAG-$arch already exists; reusing it for $one"
+    elif (( found == 1 )); then
+        CHILD_DIGEST="$(build_and_push "$TAG-$arch" "$one")" || exit 1
+    else
+        die "$REPO:$TAG-$arch exists, but its digest could not be read"
+    fi
+    children+=(--child "$one=$CHILD_DIGEST")
+done
+log "publishing the index of ${PLATFORMS[*]} as $REPO:$TAG"
+# The password only ever travels through the pipe, as for docker login.
+aws ecr get-login-password "${aws_args[@]}" \
+    | (cd "$ROOT" && "$PYTHON" -m infra.multiarch publish --destination "$REPO:$TAG" \
+        "${children[@]}" "${publish_args[@]}") \
+    || die "publishing the index $REPO:$TAG failed"

@@ -188,9 +188,9 @@ def test_help_prints_usage_without_needing_any_tool(
     result = run_script(checkout, flag, env={"PATH": str(path)})  # no aws, no docker
     assert (result.returncode, result.stderr) == (0, "")
     assert result.stdout.startswith(
-        "Usage: scripts/ecr_push.sh [--platform PLATFORM] [REPOSITORY_URL]\n"
+        "Usage: scripts/ecr_push.sh [--platform PLATFORM[,PLATFORM]] [REPOSITORY_URL]\n"
     )
-    assert "  --platform PLATFORM\n" in result.stdout
+    assert "  --platform PLATFORM[,PLATFORM]\n" in result.stdout
     assert "linux/amd64 (default)" in result.stdout
     # Every variable the script reads is in the usage.
     read = set(re.findall(r"\$\{([A-Z_]+):-", PUSH_SCRIPT.read_text()))
@@ -211,7 +211,16 @@ def test_help_prints_usage_without_needing_any_tool(
             "",
             ("--platform", "windows/amd64", "r.example/x"),
             2,
-            "--platform must be linux/amd64, linux/arm64 or linux/arm64/v8, got 'windows/amd64'",
+            "--platform must be linux/amd64, linux/arm64 or linux/arm64/v8 (comma-separated "
+            "for several), got 'windows/amd64'",
+        ),
+        (
+            "docker aws",
+            "",
+            ("--platform", "linux/arm64,linux/arm64/v8", "r.example/x"),
+            2,
+            "--platform lists arm64 twice ('linux/arm64,linux/arm64/v8'); list each "
+            "architecture once",
         ),
         ("docker aws", "", ("r.example/x", "--platform"), 2, "--platform needs a value"),
         ("docker aws", "", (), 1, "no repository URL: pass it as the first argument"),
@@ -257,7 +266,7 @@ def test_powershell_script_follows_the_same_rules_as_the_bash_one() -> None:
     # -Platform, default linux/amd64, checked like --platform and used for tag and build alike.
     assert "[string]$Platform = 'linux/amd64'," in text
     assert ".PARAMETER Platform\n" in text
-    check = "if ($Platform -cnotin @('linux/amd64', 'linux/arm64', 'linux/arm64/v8')) {"
+    check = "if ($one -cnotin @('linux/amd64', 'linux/arm64', 'linux/arm64/v8')) {"
     assert text.index(check) < text.index("Get-Command aws")
     assert "$Platform = 'linux/amd64'\n" not in text
     assert "& docker build --platform $Platform @attestationArgs @buildArgs" in text

@@ -153,8 +153,8 @@ def script_platforms() -> dict[str, set[str]]:
     """The platforms each push script accepts, read from its check."""
     bash = (PROJECT_ROOT / "scripts/ecr_push.sh").read_text()
     powershell = (PROJECT_ROOT / "scripts/ecr_push.ps1").read_text()
-    case = re.search(r'case "\$PLATFORM" in\n\s*(?P<list>[^)]*)\)', bash)
-    listed = re.search(r"\$Platform -cnotin @\((?P<list>[^)]*)\)", powershell)
+    case = re.search(r'case "\$one" in\n\s*(?P<list>[^)]*)\)', bash)
+    listed = re.search(r"\$one -cnotin @\((?P<list>[^)]*)\)", powershell)
     assert case is not None and listed is not None
     return {
         "ecr_push.sh": {item.strip() for item in case["list"].split("|")},
