@@ -58,10 +58,15 @@ check: env ## check a stack offline (STACK=NAME): config, program, policy pack, 
 lint: env ## ruff, formatting and strict mypy (the lint tests alone)
 	$(PY) -m pytest tests/test_lint.py -q -p no:cacheprovider
 
-bench: env ## measure model, HTTP and image figures; prints markdown tables
-	$(PY) benchmarks/bench_model.py
-	$(PY) benchmarks/bench_http.py
-	$(PY) benchmarks/bench_image.py
+# One run, one file: the docs quote figures from benchmarks/results.md with its date, and
+# tests/test_doc_figures.py fails when a quoted figure is not in it.
+bench: env ## measure model, HTTP and image figures into benchmarks/results.md (markdown)
+	@{ echo "# make bench, $$(date -u +%Y-%m-%d)"; echo; \
+		$(PY) benchmarks/bench_model.py; echo; \
+		$(PY) benchmarks/bench_http.py; echo; \
+		$(PY) benchmarks/bench_image.py; } > benchmarks/results.md.tmp
+	@mv benchmarks/results.md.tmp benchmarks/results.md
+	@cat benchmarks/results.md
 
 requirements: env ## re-export server/requirements.txt (hashed) from uv.lock
 	$(UV) export --frozen --only-group server --no-emit-project --no-header \
