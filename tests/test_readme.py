@@ -14,9 +14,10 @@ from retail_api.core.config import DEFAULT_MODEL_DIR, Settings
 from retail_api.main import create_app
 
 README = (PROJECT_ROOT / "README.md").read_text()
-# A README a newcomer reads in one sitting; the long versions live in docs/. The config table
-# alone takes one line per key, so the bound grows with the key table.
-MAX_LINES = 200
+# A README a newcomer reads in one sitting; the long versions live in docs/. The config and
+# outputs tables take one row per key and output (tests hold them to the code), so the bound is
+# on everything else.
+MAX_PROSE_LINES = 180
 OWNED_SECTIONS = [
     "Rolling back",
     "Stack configuration",
@@ -61,7 +62,8 @@ def code_lines(text: str) -> list[str]:
 
 
 def test_readme_is_short() -> None:
-    assert len(README.splitlines()) <= MAX_LINES
+    prose = [line for line in README.splitlines() if not line.startswith("|")]
+    assert len(prose) <= MAX_PROSE_LINES
 
 
 def test_readme_has_the_owned_sections_in_order_then_read_more() -> None:
