@@ -144,7 +144,8 @@ class RetailRegistryArgs:
         "",
         p.image_tag,
         "Override for the image tag. Empty (the default) derives `sha-<12 hex>` from "
-        "everything that goes into the build.",
+        "everything that goes into the build. In a promoting stack: deploy this tag from this "
+        "stack's own repository, reading no source stack (a rollback pin).",
     )
     scan_fail_severity: Severity | None = config_key(  # noqa: RUF009 - a field(), see above
         scan.FAIL_SEVERITY_KEY,
