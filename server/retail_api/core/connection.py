@@ -1,5 +1,6 @@
 """Pieces of the connection layer (core/protocol.py) that need no protocol state: its
-limits, the scope of an answer it gives through the app, and the lingering close."""
+limits, its deadline timer, the scope of an answer it gives through the app, and the
+lingering close."""
 
 from __future__ import annotations
 
@@ -35,6 +36,48 @@ class LingeringTransport:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
+
+
+class Deadline:
+    """One connection's deadline: `expire` runs when it passes, unless moved or disarmed.
+
+    One timer per connection, moved only when a deadline comes earlier than it: a request on
+    a busy keep-alive connection changes a float, not the loop's timer heap.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, expire: Callable[[], None]) -> None:
+        self._loop = loop
+        self._expire = expire
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_due = 0.0
+        self._due: float | None = None
+
+    def arm(self, seconds: float) -> None:
+        due = self._loop.time() + seconds
+        self._due = due
+        if self._timer is None or self._timer_due > due:
+            if self._timer is not None:
+                self._timer.cancel()
+            self._timer, self._timer_due = self._loop.call_at(due, self._fire), due
+
+    def disarm(self) -> None:
+        self._due = None
+
+    def cancel(self) -> None:
+        self._due = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _fire(self) -> None:
+        self._timer = None
+        if self._due is None:
+            return
+        if self._loop.time() < self._due:  # a later deadline replaced the one this timer had
+            self._timer, self._timer_due = self._loop.call_at(self._due, self._fire), self._due
+            return
+        self._due = None
+        self._expire()
 
 
 @dataclass(frozen=True)

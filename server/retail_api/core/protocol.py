@@ -41,6 +41,7 @@ from retail_api.core.connection import (
     LINGER_BYTES,
     LINGER_SECONDS,
     REJECT_EXTENSION,
+    Deadline,
     LingeringTransport,
     connection_limits,
     refusal_scope,
@@ -61,9 +62,7 @@ class GuardedProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._limits = connection_limits()
-        self._timer: asyncio.TimerHandle | None = None
-        self._timer_due = 0.0
-        self._due: float | None = None
+        self._deadline = Deadline(self.loop, self._expire)
         # True from a request's headers being complete until its response is.
         self._busy = False
         self._idle = False
@@ -84,26 +83,14 @@ class GuardedProtocol(HttpToolsProtocol):
 
     # --- deadlines ---------------------------------------------------------------------
     def _arm(self, seconds: float) -> None:
-        # One timer per connection, moved only when a deadline comes earlier than it: a
-        # request on a busy keep-alive connection changes a float, not the loop's timers.
-        due = self.loop.time() + seconds
-        self._due = due
-        if self._timer is None or self._timer_due > due:
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer, self._timer_due = self.loop.call_at(due, self._expire), due
+        self._deadline.arm(seconds)
 
     def _disarm(self) -> None:
-        self._due = None
+        self._deadline.disarm()
 
     def _expire(self) -> None:
-        self._timer = None
-        if self._due is None or self.transport.is_closing():
-            return
-        if self.loop.time() < self._due:  # a later deadline replaced the one this timer had
-            self._timer, self._timer_due = self.loop.call_at(self._due, self._expire), self._due
-            return
-        self.transport.close()
+        if not self.transport.is_closing():
+            self.transport.close()
 
     def linger(self) -> None:
         """Close after an answer: at once if the request was read to its end, else stop
@@ -124,9 +111,7 @@ class GuardedProtocol(HttpToolsProtocol):
         self._arm(self._limits.header_timeout)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        self._deadline.cancel()
         while self._tickets:
             ticket = self._tickets.popleft()
             if ticket is not None:
