@@ -27,7 +27,8 @@ from testkit.net import wait_for
 from tests.server.conftest import LiveServer, ServerFactory, connect, read_until_closed
 
 MIB = 1024 * 1024
-# The bound docs/api.md states for one worker under any load (the pod limit is 512 MiB).
+# The bound docs/api.md states for one worker under any load: the EKS example's memory limit
+# per worker (examples/eks-consumer/sizing.py).
 PEAK_RSS_BOUND = 256 * MIB
 
 
