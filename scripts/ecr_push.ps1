@@ -288,6 +288,9 @@ if ($Platforms.Count -eq 1) {
 
 # Several platforms: each child under <tag>-<arch> (reused when the registry holds it, as after
 # a run that stopped before the index), then the index of them under the tag.
+# BuildKit builds them: Docker 20.10's classic builder takes a base the local store holds for
+# another platform (its one image per reference) and builds on it, the wrong architecture.
+$env:DOCKER_BUILDKIT = '1'
 $children = @()
 foreach ($one in $Platforms) {
     $childTag = "$Tag-$($one.Split('/')[1])"

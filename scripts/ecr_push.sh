@@ -208,10 +208,11 @@ attestation_args=()
 [[ "$BUILD_HELP" == *--sbom* ]] && attestation_args+=(--sbom=false)
 
 # Builds REPO:$1 for platform $2 and pushes it once; prints the digest the registry holds.
+build_command=(docker build)
 build_and_push() {
     local tag="$1" platform="$2" digest_ref
     log "building $REPO:$tag for $platform"
-    docker build --platform "$platform" "${attestation_args[@]}" "${network_args[@]}" "${build_args[@]}" \
+    "${build_command[@]}" --platform "$platform" "${attestation_args[@]}" "${network_args[@]}" "${build_args[@]}" \
         --tag "$REPO:$tag" "$CONTEXT" >&2 || die "docker build of $CONTEXT for $platform failed"
     log "pushing $REPO:$tag"
     if ! docker push "$REPO:$tag" >&2; then
@@ -236,6 +237,15 @@ fi
 
 # Several platforms: each child under <tag>-<arch> (reused when the registry holds it, as
 # after a run that stopped before the index), then the index of them under the tag.
+# BuildKit builds them: Docker 20.10's classic builder takes a base the local store holds for
+# another platform (its one image per reference) and builds on it, the wrong architecture.
+# buildx where installed (`--load` into the engine, which pushes it); else a pre-23 CLI's own
+# BuildKit (a 23+ CLI without buildx refuses DOCKER_BUILDKIT=1 and says so).
+if docker buildx version >/dev/null 2>&1; then
+    build_command=(docker buildx build --load)
+else
+    export DOCKER_BUILDKIT=1
+fi
 children=()
 for one in "${PLATFORMS[@]}"; do
     arch="${one#linux/}"; arch="${arch%%/*}"

@@ -37,6 +37,7 @@ case "$1" in
             printf '{"Descriptor": {"digest": "%s"}}' "$STUB_DIGEST" ;;
   push) [ -z "$STUB_RACE" ] || touch "$STUB_DIR/exists"; [ -z "$STUB_PUSH_FAILS" ] || exit 1 ;;
   image) echo "$STUB_REPO@$STUB_DIGEST" ;;
+  buildx) exit 1 ;;
 esac
 """
 

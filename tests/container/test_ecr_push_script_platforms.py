@@ -112,6 +112,7 @@ def test_powershell_script_publishes_several_platforms_the_same_way() -> None:
         "& aws ecr get-login-password @awsArgs | & $Python -m infra.multiarch publish "
         "--destination $Ref @children @publishArgs"
     ) in text
+    assert "$env:DOCKER_BUILDKIT = '1'" in text
     # An existing index tag ends the run before any build.
     assert text.index("$existing = Get-RegistryDigest") < text.index(
         "foreach ($one in $Platforms) {\n    $childTag"
