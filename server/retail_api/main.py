@@ -124,6 +124,10 @@ def create_app(settings: Settings) -> FastAPI:
         redirect_slashes=False,
         docs_url=None,
         redoc_url=None,
+        # The app exports Prometheus metrics and JSON logs itself. FastAPI's OpenTelemetry
+        # hooks, left on, look up tracer and meter providers (environment reads) on every
+        # request for providers nobody configures here.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.metrics = Metrics()

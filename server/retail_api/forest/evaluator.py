@@ -7,7 +7,6 @@ Leaves point to themselves, so every row walks exactly ``depth`` steps in lockst
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -56,13 +55,6 @@ class Forest:
     def n_trees(self) -> int:
         return int(self.root_slots.size)
 
-    @functools.lru_cache(maxsize=4)  # noqa: B019 -- a model lives as long as the process
-    def _row_strided_feature(self, n_rows: int) -> IndexArray:
-        """Each slot's feature times the row count: where that feature's column starts in
-        a batch's feature-major inputs. Batches repeat their sizes, so a few are kept."""
-        strided: IndexArray = self.feature * n_rows
-        return strided
-
     def _leaf_values(self, slots: IndexArray) -> FloatArray:
         return self.value.take(slots >> 1, axis=0)
 
@@ -94,7 +86,8 @@ class Forest:
         thresholds = np.empty(slots.shape, dtype=np.float32)
         go_right = np.empty(slots.shape, dtype=bool)
         for _ in range(self.depth):
-            self._row_strided_feature(n_rows).take(slots, out=at, mode="clip")
+            self.feature.take(slots, out=at, mode="clip")
+            at *= n_rows
             at += row_index
             x.take(at, out=values, mode="clip")
             self.threshold32.take(slots, out=thresholds, mode="clip")
