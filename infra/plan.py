@@ -49,7 +49,7 @@ def plan_lines(
         lines.append(f"  + {type_}  {name}")
         lines.extend(f"      {detail}" for detail in _details(type_, protect, inputs, args))
     lines.append("outputs the EKS project reads:")
-    lines.extend(f"  {name} = {_output(exports.get(name))}" for name in EKS_OUTPUTS)
+    lines.extend(f"  {name} = {output_text(exports.get(name))}" for name in EKS_OUTPUTS)
     return lines
 
 
@@ -130,7 +130,8 @@ def _principals(text: Any) -> list[str]:
     return lines
 
 
-def _output(value: Any) -> str:
+def output_text(value: Any) -> str:
+    """An output as the plan shows it: a value only `up` can know says so."""
     if value is None:
         return AFTER_UP
     if isinstance(value, dict):
