@@ -288,3 +288,13 @@ def test_ci_checks_both_stacks_before_any_preview_or_deploy() -> None:
     assert runs.index(check_step) < runs.index("make test")
     assert ci["jobs"]["preview-prod"]["needs"] == "checks"
     assert ci["jobs"]["up-dev"]["needs"] == "checks"
+
+
+def test_help_lists_the_commands() -> None:
+    result = run_module("infra", "--help")
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == (
+        "usage: python -m infra {check,init} [--help]\n"
+        "  check  check a stack offline\n"
+        "  init   write a stack file\n"
+    )
