@@ -98,3 +98,13 @@ def test_figures_citing_make_bench_are_in_the_latest_results() -> None:
             if not holds(results, figure)
         ]
     assert problems == []
+
+
+def test_the_eks_sizing_names_the_latest_run_and_its_figures() -> None:
+    sizing = (PROJECT_ROOT / "examples" / "eks-consumer" / "sizing.py").read_text()
+    results = RESULTS.read_text()
+    (latest,) = CITATION.findall(results.splitlines()[0])
+    source = re.search(r'^BENCH_SOURCE = "(.*)"$', sizing, re.MULTILINE)
+    assert source is not None
+    assert CITATION.findall(source.group(1)) == [latest]
+    assert [f for f in FIGURE.findall(source.group(1)) if not holds(results, f)] == []
