@@ -21,7 +21,7 @@ from infra.lifecycle.shield import DEPLOYED_TAG_PREFIX, shield_rule
 # infra.lifecycle.validate labels each message `rule <n> (rulePriority <p>): [<field>: ]<rule>`.
 _RULE_MESSAGE = re.compile(r"rule (\d+) \(rulePriority [^)]*\): (?:([\w.\[\]]+): )?(.*)", re.S)
 
-# The seed's intent, made explicit: untagged layers go after a day, releases (`v*`) keep their
+# Untagged layers go after a day, releases (`v*`) keep their
 # ten newest, content tags (`sha-*`, one per build) keep a bounded history for rollback.
 # A release image also carries its `sha-*` tag. AWS: "An image that matches the tagging
 # requirements of a higher priority rule cannot be expired by a rule with a lower priority",

@@ -19,7 +19,7 @@ from retail_api.api.body import (
 from retail_api.core.admission import OverloadedError
 from retail_api.core.middleware import RETRY_AFTER_SECONDS
 
-# A 10 KB batch of junk used to produce 9,000 errors (1.4 MB); the first few name the fault.
+# Unbounded, a 10 KB batch of junk gives 9,000 errors (1.4 MB); the first few name the fault.
 MAX_REPORTED_ERRORS = 20
 # nginx's code for "client closed the request": never sent, but it is what the access log
 # and the request counter show, so a client hanging up is not counted as a server error.

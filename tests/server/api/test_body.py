@@ -62,7 +62,7 @@ def test_chunked_body_is_cut_off_at_the_limit(server: LiveServer, basket: dict[s
 
 @pytest.mark.timeout(30)
 def test_stalled_body_gets_408(server: LiveServer) -> None:
-    """A body shorter than its Content-Length no longer waits forever."""
+    """A body shorter than its Content-Length ends at the body deadline, not never."""
     with connect(server.port) as sock:
         sock.sendall(
             b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
