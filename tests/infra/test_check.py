@@ -120,15 +120,14 @@ def test_no_aws_session_is_built(
     ("old", "new", "line"),
     [
         (
-            "retail-registry:forceDelete: true",
-            "retail-registry:forceDelete: true\n"
-            "  retail-registry:pullPrincipals:\n    - arn:aws:iam::84267601808:role/x",
+            "retail-registry:pullPrincipals: []",
+            "retail-registry:pullPrincipals:\n    - arn:aws:iam::84267601808:role/x",
             'retail-registry:pullPrincipals[0] = "arn:aws:iam::84267601808:role/x": must be an '
             "IAM ARN: arn:aws:iam::<12-digit account>:root, :role/<name> or :user/<name>",
         ),
         (
-            "retail-registry:forceDelete: true",
-            "retail-registry:forceDelete: true\n  retail-registry:scanFailSeverity: SEVERE",
+            "retail-registry:scanFailSeverity: CRITICAL",
+            "retail-registry:scanFailSeverity: SEVERE",
             'retail-registry:scanFailSeverity = "SEVERE": is not one of CRITICAL, HIGH, MEDIUM, '
             "LOW, INFORMATIONAL, UNDEFINED, UNTRIAGED, NONE",
         ),
@@ -138,14 +137,14 @@ def test_no_aws_session_is_built(
             "retail-registry:lifecycleRule: unknown key; did you mean lifecycleRules?",
         ),
         (
-            "retail-registry:forceDelete: true",
-            f"retail-registry:forceDelete: true\n  retail-registry:pushPrincipals: {ROLE}",
+            "retail-registry:pushPrincipals: []",
+            f"retail-registry:pushPrincipals: {ROLE}",
             f'retail-registry:pushPrincipals = "{ROLE}": one string where a list belongs; '
             "write a YAML list under the key, `- <entry>` per entry",
         ),
         (
-            "retail-registry:forceDelete: true",
-            "retail-registry:forceDelete: true\n  retail-registry:scanOnPush: false",
+            "retail-registry:scanOnPush: true",
+            "retail-registry:scanOnPush: false",
             "retail-registry:scanOnPush = false: nothing is scanned, so the gate at "
             "scanFailSeverity CRITICAL fails every `up`; write scanOnPush: true, or "
             "scanFailSeverity: NONE to deploy unscanned images",
@@ -176,20 +175,26 @@ def test_three_errors_at_once_each_on_its_own_line(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     folder = broken_copy(
-        tmp_path,
-        "retail-registry:forceDelete: true",
-        "retail-registry:forceDelete: maybe\n"
-        "  retail-registry:imagePlatform: linux/x86_64\n"
-        "  retail-registry:pullPrincipals: ['*']",
+        tmp_path, "retail-registry:forceDelete: true", "retail-registry:forceDelete: maybe"
     )
+    text = (folder / "Pulumi.broken.yaml").read_text()
+    text = text.replace(
+        "retail-registry:imagePlatform: linux/amd64",
+        "retail-registry:imagePlatform: linux/x86_64",
+        1,
+    )
+    text = text.replace(
+        "retail-registry:pullPrincipals: []", "retail-registry:pullPrincipals: ['*']", 1
+    )
+    (folder / "Pulumi.broken.yaml").write_text(text)
     code, lines = check(capsys, "--stack", "broken", "--dir", str(folder))
     assert code == 1
     assert lines == [
         'retail-registry:forceDelete = "maybe": must be a boolean (true or false)',
-        'retail-registry:imagePlatform = "linux/x86_64": must be one of linux/amd64, '
-        "linux/arm64, linux/arm64/v8",
         'retail-registry:pullPrincipals[0] = "*": wildcards are not allowed; name each '
         "principal's ARN",
+        'retail-registry:imagePlatform = "linux/x86_64": must be one of linux/amd64, '
+        "linux/arm64, linux/arm64/v8",
         "FAIL stack broken: 3 errors",
     ]
     assert max(map(len, lines)) <= 200

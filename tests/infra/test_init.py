@@ -185,3 +185,10 @@ def test_missing_flags_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> N
         "init: error: the following arguments are required: --account, --region, "
         "--pull-principal, --push-principal\n"
     )
+
+
+def test_the_committed_building_stack_is_what_init_writes_for_its_values() -> None:
+    """So `init`'s file differs from the committed dev file, as text, only in the given values."""
+    dev = read_stack_file("dev")
+    committed = (PROJECT_ROOT / "Pulumi.dev.yaml").read_text()
+    assert committed == render_stack_file("dev", dev.aws, dev.project)

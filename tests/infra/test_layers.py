@@ -34,7 +34,7 @@ def test_no_module_below_the_commands_imports_them() -> None:
 
 
 def test_the_package_entry_files_only_start_a_command() -> None:
-    for package in ("scan_gate", "image_tag"):
+    for package in ("scan_gate", "image_tag", "lifecycle"):
         entry = (INFRA / package / "__main__.py").read_text(encoding="utf-8")
         code = [line for line in entry.split('"""')[-1].splitlines() if line.strip()]
         assert code == [f"from infra.cli.{package} import main", "raise SystemExit(main())"]
