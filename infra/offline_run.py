@@ -70,6 +70,16 @@ class OfflineRun:
     warnings: list[str] = field(default_factory=list)
 
 
+def repository_outputs(account: str, region: str, name: str) -> dict[str, str]:
+    """What AWS returns for a new ECR repository: its ARN, registry, URL and region."""
+    return {
+        "arn": f"arn:aws:ecr:{region}:{account}:repository/{name}",
+        "registryId": account,
+        "repositoryUrl": f"{account}.dkr.ecr.{region}.amazonaws.com/{name}",
+        "region": region,
+    }
+
+
 class _Mocks(pulumi.runtime.Mocks):
     def __init__(self, account: str, region: str) -> None:
         self.account = account
@@ -78,13 +88,7 @@ class _Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outputs = dict(args.inputs)
         if args.typ == "aws:ecr/repository:Repository":
-            name = args.inputs["name"]
-            outputs |= {
-                "arn": f"arn:aws:ecr:{self.region}:{self.account}:repository/{name}",
-                "registryId": self.account,
-                "repositoryUrl": f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/{name}",
-                "region": self.region,
-            }
+            outputs |= repository_outputs(self.account, self.region, args.inputs["name"])
         if args.typ == "docker:index/image:Image":
             # A digest of zeros: plainly not a real image's, and a valid sha256 reference.
             repository = str(args.inputs["imageName"]).rsplit(":", 1)[0]

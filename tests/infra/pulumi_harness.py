@@ -27,6 +27,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.sync_await import _sync_await
 
 from infra import aws_session
+from infra.offline_run import repository_outputs
 from infra.paths import PROJECT_ROOT
 from tests.infra.oci_image import sbom_image
 
@@ -214,13 +215,7 @@ class AwsLikeMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outputs = dict(args.inputs)
         if args.typ == "aws:ecr/repository:Repository":
-            name = args.inputs["name"]
-            outputs |= {
-                "arn": f"arn:aws:ecr:{self.region}:{ACCOUNT}:repository/{name}",
-                "registryId": ACCOUNT,
-                "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{self.region}.amazonaws.com/{name}",
-                "region": self.region,
-            }
+            outputs |= repository_outputs(ACCOUNT, self.region, args.inputs["name"])
         if args.typ == "pulumi:pulumi:StackReference":
             stack = args.inputs["name"]
             self.run.stack_reads.append(stack)
