@@ -229,13 +229,13 @@ function Get-RegistryDigest([string]$Reference = $Ref) {
     } catch { $digest = '' }
     if ($digest -match '^sha256:[0-9a-f]{64}$') { return $digest }
     Write-Log "no single-image digest in the manifest of $Ref (a multi-platform index?); pulling it to learn its digest"
-    & docker pull $Ref | Out-Null
+    $pulled = @(& docker pull $Ref)
     Assert-LastExit 'docker pull'
-    $digests = & docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' $Ref
-    Assert-LastExit 'docker image inspect'
-    $found = $digests | Where-Object { $_ -like "$RepositoryUrl@sha256:*" } | Select-Object -First 1
-    if (-not $found) { Fail "pulled $Ref, but docker recorded no digest" }
-    return $found.Split('@')[1]
+    # The pull's own `Digest:` line is the tag's (the index's): the pulled image's
+    # RepoDigests may list a child's digest first when this engine pushed that child.
+    $found = $pulled | Where-Object { $_ -match '^Digest: sha256:[0-9a-f]{64}$' } | Select-Object -First 1
+    if (-not $found) { Fail "pulled $Ref, but docker reported no digest" }
+    return $found.Split(' ')[1]
 }
 
 # 4. The tag names its content: if the registry has it, that content is published already.

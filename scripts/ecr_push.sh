@@ -172,17 +172,19 @@ fi
 # kB) is fetched; for a multi-platform index it lists the per-platform manifests instead,
 # and only a pull tells the index digest.
 registry_digest() {
-    local manifest digest TAG="${1:-$TAG}"
+    local manifest digest pulled TAG="${1:-$TAG}"
     manifest="$(docker manifest inspect "${manifest_args[@]}" "$REPO:$TAG" 2>/dev/null)" || return 1
     digest="$(printf '%s' "$manifest" | "$PYTHON" -c \
         'import json, sys; d = json.load(sys.stdin); print(d["Descriptor"]["digest"] if isinstance(d, dict) else "")' \
         2>/dev/null || true)"
     if [[ ! "$digest" =~ ^sha256:[0-9a-f]{64}$ ]]; then
         log "no single-image digest in the manifest of $REPO:$TAG (a multi-platform index?); pulling it to learn its digest"
-        docker pull "$REPO:$TAG" >/dev/null || { log "docker pull $REPO:$TAG failed"; return 3; }
-        digest="$(docker image inspect --format '{{range .RepoDigests}}{{println .}}{{end}}' "$REPO:$TAG" \
-            | grep -F "$REPO@sha256:" | head -n 1 | cut -d@ -f2 || true)"
-        [[ -n "$digest" ]] || { log "pulled $REPO:$TAG, but docker recorded no digest"; return 3; }
+        pulled="$(docker pull "$REPO:$TAG")" || { log "docker pull $REPO:$TAG failed"; return 3; }
+        # The pull's own `Digest:` line is the tag's (the index's): the pulled image's
+        # RepoDigests may list a child's digest first when this engine pushed that child.
+        digest="$(printf '%s\n' "$pulled" | grep -E '^Digest: sha256:[0-9a-f]{64}$' \
+            | head -n 1 | cut -d' ' -f2 || true)"
+        [[ -n "$digest" ]] || { log "pulled $REPO:$TAG, but docker reported no digest"; return 3; }
     fi
     echo "$digest"
 }
