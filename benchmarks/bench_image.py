@@ -3,10 +3,11 @@
     DOCKER_HOST=unix://… .venv/bin/python benchmarks/bench_image.py [--skip-seed] [--skip-arm64]
 
 Needs a Docker engine (see .ci/docker.sh) and Debian's docker-registry. Prints markdown
-tables beside the figures before issue 12 (SBOM, no pip, trimmed venv). The seed-style image
+tables, with a "Before" column holding the image as first built (pip inside, the whole venv
+compiled, same stand-in base). The seed-style image
 (benchmarks/seed/) is built on the same base in the same run; it downloads about 1 GB of
 wheels, which `--skip-seed` avoids. The bytecode row compares start-to-healthy with a copy of
-the image whose whole venv is compiled, which is what the build no longer does. The linux/arm64
+the image whose whole venv is compiled, which the build does not do. The linux/arm64
 rows (the other child of a multi-platform index) come from a BuildKit build under qemu on the
 arm64 stand-in base, beside the amd64 figures; `--skip-arm64` leaves them out.
 """
@@ -44,12 +45,12 @@ from testkit.registry import Registry
 SEED_DIR = PROJECT_ROOT / "benchmarks" / "seed"
 MB = 1_000_000
 STARTS = 5
-# The issues' goals (issue 12 lowered the added size from 130 MB to 70 MB).
+# The goals the image is held to.
 GOAL_ADDED_MB = 70
 GOAL_RATIO = 6
 GOAL_CODE_PUSH_MB = 2
 GOAL_START_S = 3
-# Measured before issue 12 (docs/benchmarks.md, same stand-in base): the "Before" column.
+# The image as first built (pip inside, the whole venv compiled, same stand-in base).
 BEFORE = {"added": "104.0 MB", "healthy": "2.40 s", "code_push": "22.4 kB"}
 
 

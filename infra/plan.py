@@ -35,6 +35,7 @@ EKS_OUTPUTS = (
     "imageRef",
     "imageScan",
     "imageSbomSha256",
+    "imagePlatformDigests",
 )
 
 

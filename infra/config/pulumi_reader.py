@@ -5,6 +5,7 @@ and a key they cannot follow fails the config load, before anything is declared 
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import pulumi
@@ -20,10 +21,15 @@ def read_args() -> settings.RetailRegistryArgs:
     before any resource is declared, so nothing is half-applied."""
     try:
         aws = parse_aws_config(_namespace_values("aws"))
-        args = loader.load_args(_namespace_values(PROJECT), stack=pulumi.get_stack(), aws=aws)
+        with warnings.catch_warnings(record=True) as noticed:
+            warnings.simplefilter("always", loader.ConfigWarning)
+            args = loader.load_args(_namespace_values(PROJECT), stack=pulumi.get_stack(), aws=aws)
     except (ConfigError, AwsConfigError) as error:
         # RunError ends the program with its message alone, no traceback.
         raise pulumi.RunError(str(error)) from None
+    # Config the program follows but probably not as meant: in Pulumi's own output, not stderr.
+    for notice in noticed:
+        pulumi.log.warn(str(notice.message))
     for warning in args.lifecycle.warnings:
         pulumi.log.warn(f"{PROJECT}:lifecycleRules: {warning}")
     return args

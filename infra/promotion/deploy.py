@@ -108,7 +108,7 @@ def promote(
             digest,
             args.scan_policy,
             session=session,
-            platforms=(args.image_platform,),
+            platforms=args.image_platforms,
             fresh_push=d.copy,
         )
 

@@ -50,6 +50,7 @@ DEV_OUTPUT_LINES = [
     "(known after `up`)",
     "  imageScan = (known after `up`)",
     "  imageSbomSha256 = (known after `up`)",
+    "  imagePlatformDigests = (known after `up`)",
     "OK stack dev: config, program and mandatory policies pass offline",
 ]
 
@@ -95,7 +96,7 @@ def test_the_dev_stack_passes_and_builds_the_image(capsys: pytest.CaptureFixture
     assert code == 0
     assert "      forceDelete true; protect false" in lines
     assert block(lines, DEV_IMAGE_LINES[0], 3) == DEV_IMAGE_LINES
-    assert lines[-7:] == DEV_OUTPUT_LINES
+    assert lines[-len(DEV_OUTPUT_LINES) :] == DEV_OUTPUT_LINES
     rules = [line for line in lines if line.startswith("      rule ")]
     assert rules[0] == "      rule 1: untagged images: expire 1 days after push"
     assert rules[-1].endswith(": tagged pattern sha-*: keep the 10 newest, expire the rest")
