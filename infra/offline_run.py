@@ -115,7 +115,7 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
-            inputs = _reveal(pulumi.runtime.rpc.deserialize_properties(request.object))
+            inputs = reveal(pulumi.runtime.rpc.deserialize_properties(request.object))
             self.run.resources.append(
                 Declared(
                     request.type,
@@ -190,14 +190,15 @@ def _resolve(value: Any) -> Any:
     output = pulumi.Output.from_input(value)
     if not _sync_await(output.is_known()):
         return None
-    return _reveal(_sync_await(output.future()))
+    return reveal(_sync_await(output.future()))
 
 
-def _reveal(value: Any) -> Any:
+def reveal(value: Any) -> Any:
+    """Deserialised inputs or outputs with Pulumi's secret wrappers replaced by their values."""
     if isinstance(value, dict):
         if value.get(_SECRET_KEY) == _SECRET:
-            return _reveal(value["value"])
-        return {key: _reveal(child) for key, child in value.items()}
+            return reveal(value["value"])
+        return {key: reveal(child) for key, child in value.items()}
     if isinstance(value, list):
-        return [_reveal(child) for child in value]
+        return [reveal(child) for child in value]
     return value

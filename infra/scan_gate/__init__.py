@@ -2,38 +2,30 @@
 
 Public API (everything else in the package is internal):
 
-Config (stack keys, H1's config table; each parser raises ValueError naming the key and rule):
-    parse_fail_severity(value) -> Severity | None
-        `scanFailSeverity`, default DEFAULT_FAIL_SEVERITY ("CRITICAL"); one of
-        FAIL_SEVERITY_CHOICES (CRITICAL, HIGH, MEDIUM, LOW, INFORMATIONAL, UNDEFINED, UNTRIAGED,
-        NONE), any case; None (from NONE) = report only.
-    parse_ignore(value) -> tuple[IgnoreEntry, ...]
-        `scanIgnore`, default () ; a list of {id, expires: YYYY-MM-DD, reason} (or that list as
-        a YAML/JSON string). An entry counts through its expiry day (UTC), then is reported.
-    parse_timeout_seconds(value) -> int
-        `scanTimeoutSeconds`, default DEFAULT_TIMEOUT_SECONDS (600); 1..MAX_TIMEOUT_SECONDS.
+Config (rows of the key table in infra/config/settings.py; each parser raises ValueError naming
+the key and rule): parse_fail_severity (`scanFailSeverity`), parse_ignore (`scanIgnore`),
+parse_timeout_seconds (`scanTimeoutSeconds`); `config` also parses `scanMaxAgeDays` and
+`scanAcceptedDigests`.
 
 Pure gate (no Pulumi, no boto3):
     merge_pages(pages) -> ScanResult        DescribeImageScanFindings responses, basic or enhanced
     judge(result, policy, today) -> ScanSummary
-    wait_for_scan(fetch, timeout_seconds, clock) -> ScanResult   polls; raises ScanGateError
-    ScanSummary.to_output() -> dict          the `imageScan` stack output (camelCase keys:
-        digest, status, failSeverity, passed, counts, failingIds, unlistedFailing, ignoredIds,
-        expiredIgnoreIds); unjudged_output(...) gives the same keys for a scan not judged.
+    wait_for_scan(fetch, timeout_seconds, clock, wait) -> ScanResult   polls until finished
+    ScanSummary.to_output() -> dict          the `imageScan` stack output; unjudged_output(...)
+        gives the same keys for a scan not judged.
 
-Deploy (imports Pulumi; builds a boto3 client only when no factory is given):
-    gate_image(repository_arn, digest, policy, *, client_factory=None, clock=None, today=None)
-        -> GatedImage(digest: Output[str], image_scan: Output[dict])
-    The component passes `repository.arn` and the pushed digest and exports
-    `gated.digest` (and `imageRef` built from it) and `gated.image_scan` as `imageScan`:
-    during `up` they resolve only after the gate passes, otherwise the update fails with
-    pulumi.RunError naming the digest and status. Preview, and `scanFailSeverity: NONE`,
-    never fail: they warn. Import it from `infra.scan_gate.deploy` (kept out of this module so
-    the CLI does not import Pulumi); whole-program test harnesses may replace
-    `infra.scan_gate.deploy.boto3_client_factory` with a fake.
+Against ECR (no Pulumi): `gate.check` (what `up` runs) and `gate.look` (preview), through the
+program's one AWS session (`infra.aws_session`); `ecr` holds the questions they ask.
 
-CLI: `python -m infra.scan_gate --findings FILE [--fail-on SEVERITY] [--ignore FILE]`
-    exit 0 pass, 1 gate fails, 2 bad input. See docs/scan-gate.md.
+Deploy: `deploy.gate_image(repository_arn, digest, policy, *, session, platforms, fresh_push)`
+    -> GatedImage(digest, image_scan): during `up` they resolve only after the gate passes,
+    otherwise the update fails with pulumi.RunError naming the digest and status. Preview, and
+    `scanFailSeverity: NONE`, never fail: they warn. Kept out of this module so the CLI does
+    not import Pulumi.
+
+CLI: `python -m infra.scan_gate --findings FILE [--fail-on SEVERITY] [--ignore FILE]
+[--ignore-unfixed]` (infra/cli/scan_gate.py): exit 0 pass, 1 gate fails or not finished, 2 bad
+input. See docs/scan-gate.md.
 """
 
 from infra.scan_gate.config import (

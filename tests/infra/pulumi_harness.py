@@ -27,7 +27,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.sync_await import _sync_await
 
 from infra import aws_session
-from infra.offline_run import repository_outputs
+from infra.offline_run import repository_outputs, reveal
 from infra.paths import PROJECT_ROOT
 from tests.infra.oci_image import sbom_image
 
@@ -292,7 +292,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
-            inputs = _reveal(pulumi.runtime.rpc.deserialize_properties(request.object))
+            inputs = reveal(pulumi.runtime.rpc.deserialize_properties(request.object))
             raw = json_format.MessageToDict(request.object)
             self.run.resources.append(
                 Registration(
@@ -306,17 +306,6 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 )
             )
         return response
-
-
-def _reveal(value: Any) -> Any:
-    """Inputs with secret wrappers replaced by their values (secret_paths keeps the marks)."""
-    if isinstance(value, dict):
-        if value.get(SIGNATURE_KEY) == SECRET_SIGNATURE:
-            return _reveal(value["value"])
-        return {key: _reveal(child) for key, child in value.items()}
-    if isinstance(value, list):
-        return [_reveal(child) for child in value]
-    return value
 
 
 def _secret_paths(value: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
