@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -39,6 +40,9 @@ BATCH_CONCURRENCY = 1
 GIL_SWITCH_SECONDS = 0.001
 # How often each worker republishes its memory/CPU figures in multiprocess mode.
 PROCESS_METRICS_SECONDS = 5.0
+# Container allocations between young collections (CPython's default is 700): a /predict
+# request allocates a few hundred, so at 700 the collector ran every few requests.
+GC_YOUNG_THRESHOLD = 20_000
 
 
 def _load_into(app: FastAPI, settings: Settings) -> None:
@@ -73,6 +77,26 @@ def _load_into(app: FastAPI, settings: Settings) -> None:
     )
 
 
+@contextlib.contextmanager
+def _settled_heap() -> Iterator[None]:
+    """While serving: the start-up heap frozen, young collections rarer.
+
+    What start-up allocated (FastAPI, pydantic, numpy, the model: over 100,000 objects)
+    lives as long as the worker, yet every older-generation collection walked all of it
+    again; frozen, it is out of the collector's way
+    (https://docs.python.org/3/library/gc.html#gc.freeze). Together with the higher young
+    threshold this is worth ~15 % of /predict throughput (docs/api.md).
+    """
+    previous = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, *previous[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+        gc.unfreeze()
+
+
 async def _publish_process_metrics(metrics: Metrics) -> None:
     while True:
         metrics.refresh_process()
@@ -90,7 +114,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[dict[str, Any]]:
     )
     # uvicorn hands this state to every connection: the protocol starts the drain and
     # reserves body bytes from it.
-    yield {DRAIN_STATE_KEY: app.state.drain, ADMISSION_STATE_KEY: app.state.admission}
+    with _settled_heap():
+        yield {DRAIN_STATE_KEY: app.state.drain, ADMISSION_STATE_KEY: app.state.admission}
     if publisher is not None:
         publisher.cancel()
         with contextlib.suppress(asyncio.CancelledError):

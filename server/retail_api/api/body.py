@@ -21,6 +21,7 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.requests import ClientDisconnect
 
 from retail_api.core.admission import OverloadedError
+from retail_api.core.connection import BODY_COMPLETE_EXTENSION
 from retail_api.core.drain import Drain
 
 T = TypeVar("T")
@@ -107,6 +108,10 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 async def read_body(request: Request, limit: int) -> bytes:
     """The raw body, at most `limit` bytes, within the body timeout; when the worker is
     stopping, within what is left of its graceful period (then 503, not 408)."""
+    extensions = request.scope.get("extensions")
+    if extensions and BODY_COMPLETE_EXTENSION in extensions:
+        # Already buffered whole (core/protocol.py): reading it cannot wait, so no timer.
+        return await _read_limited(request, limit)
     seconds: float = request.app.state.settings.body_timeout
     drain: Drain = request.app.state.drain
     left = drain.seconds_left()

@@ -14,6 +14,8 @@ from retail_api.core.config import Settings
 
 # Where the connection layer asks the app to answer for it: (status, detail).
 REJECT_EXTENSION = "retail_api.reject"
+# In a request's scope once its whole body is buffered (core/protocol.py, api/body.py).
+BODY_COMPLETE_EXTENSION = "retail_api.body_complete"
 # Closing a socket with unread request bytes makes the kernel send a reset, which can reach
 # the client before it reads the answer (RFC 9112 section 9.6). So after answering early the
 # server stops sending, reads and drops what still comes, and closes when the client does,

@@ -9,7 +9,9 @@ further bytes:
 - waiting for a request on a kept-alive connection: ``KEEP_ALIVE_TIMEOUT``;
 - request line and headers: ``HEADER_TIMEOUT`` from connect, or from a kept-alive
   request's first byte;
-- the body: ``BODY_TIMEOUT``, enforced where the route reads it (api/body.py).
+- the body: ``BODY_TIMEOUT``, enforced where the route reads it (api/body.py); a body that
+  arrived whole before the route ran (the usual small request) is marked in the scope and
+  read there without a deadline, as there is nothing left to wait for.
 
 A response sent before the request's body has fully arrived ends the connection: it cannot
 be reused, so the rest of the body is not waited for (beyond a lingering close bounded in
@@ -38,6 +40,7 @@ from retail_api.core.admission import (
     Ticket,
 )
 from retail_api.core.connection import (
+    BODY_COMPLETE_EXTENSION,
     LINGER_BYTES,
     LINGER_SECONDS,
     REJECT_EXTENSION,
@@ -218,6 +221,11 @@ class GuardedProtocol(HttpToolsProtocol):
     def on_body(self, body: bytes) -> None:
         if not self._skip_body:
             super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        # Mutating the scope's own extensions: the request's ASGI task reads this same dict.
+        self.scope.setdefault("extensions", {})[BODY_COMPLETE_EXTENSION] = {}
 
     def _request_fault(self) -> tuple[int, str] | None:
         if self._header_fault is not None:
