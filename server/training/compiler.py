@@ -37,6 +37,7 @@ from retail_api.forest.artifact import (
     arrays_digest,
 )
 from retail_api.forest.contract import INPUT_FEATURES
+from retail_api.forest.evaluator import build_forest
 
 Arrays = dict[str, npt.NDArray[np.generic]]
 
@@ -203,6 +204,8 @@ def compile_pipeline(
         "classes": [str(c) for c in forest.classes_],
         **extra_metadata,
     }
+    # What the server would refuse at load (a forest too deep to lay out) is refused here.
+    build_forest(arrays, len(metadata["features"]))
     return metadata, arrays
 
 

@@ -193,8 +193,8 @@ def _check_layout_size(n_trees: int, depth: int) -> None:
     if slots > MAX_LAYOUT_SLOTS:
         deepest = max(MAX_LAYOUT_SLOTS // n_trees, 1).bit_length() - 1
         raise ForestError(
-            f"max_depth: {n_trees} trees of depth {depth} need {slots:,} slots as complete "
-            f"trees, more than {MAX_LAYOUT_SLOTS:,}; train them with max_depth <= {deepest}"
+            f"max_depth: depth {depth} with n_trees={n_trees} needs {slots:,} slots as "
+            f"complete trees, more than {MAX_LAYOUT_SLOTS:,}; train with max_depth <= {deepest}"
         )
 
 

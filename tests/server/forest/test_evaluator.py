@@ -99,3 +99,59 @@ def test_inconsistent_arrays_are_rejected(
     arrays = _arrays() | {name: value}
     with pytest.raises(ForestError, match=message):
         build_forest(arrays, n_features=1)
+
+
+def _chain_arrays(depth: int, n_trees: int) -> dict[str, np.ndarray]:
+    """``n_trees`` copies of a tree whose right spine is ``depth`` splits long."""
+    left: list[int] = []
+    right: list[int] = []
+    feature: list[int] = []
+    roots: list[int] = []
+    threshold: list[float] = []
+    value: list[list[float]] = []
+    for _ in range(n_trees):
+        base = len(left)
+        roots.append(base)
+        for level in range(depth):  # node base + 2 * level splits; base + 2 * level + 1 is a leaf
+            inner = base + 2 * level
+            left += [inner + 1, -1]
+            right += [inner + 2, -1]
+            feature += [0, -1]
+            threshold += [float(level), 0.0]
+            value += [[0.0, 0.0], [1.0, 0.0]]
+        left.append(-1)
+        right.append(-1)
+        feature.append(-1)
+        threshold.append(0.0)
+        value.append([0.0, 1.0])
+    i32 = np.int32
+    return {
+        "roots": np.array(roots, dtype=i32),
+        "children_left": np.array(left, dtype=i32),
+        "children_right": np.array(right, dtype=i32),
+        "feature": np.array(feature, dtype=i32),
+        "threshold": np.array(threshold),
+        "value": np.array(value),
+    }
+
+
+def test_leaves_above_the_last_level_are_reached_at_any_depth() -> None:
+    """A leaf after k splits is carried down to the last level: every row lands on it."""
+    forest = build_forest(_chain_arrays(depth=12, n_trees=3), n_features=1)
+    assert forest.depth == 12
+    rows = np.array([[-1.0], [0.5], [5.0], [11.0], [11.5], [100.0]])
+    # x <= level goes left to that level's leaf (class 0); past every split, class 1.
+    expected = [[1.0, 0.0]] * 4 + [[0.0, 1.0]] * 2
+    np.testing.assert_array_equal(forest.predict_proba(rows), expected)
+    for row, want in zip(rows, expected, strict=True):
+        np.testing.assert_array_equal(forest.predict_proba(row[None, :]), [want])
+
+
+def test_a_forest_too_deep_to_lay_out_is_refused_with_the_depth_to_train_at() -> None:
+    assert build_forest(_chain_arrays(depth=20, n_trees=1), n_features=1).depth == 20
+    with pytest.raises(ForestError, match=r"max_depth: depth 21 with n_trees=1 .* max_depth <= 20"):
+        build_forest(_chain_arrays(depth=21, n_trees=1), n_features=1)
+    with pytest.raises(
+        ForestError, match=r"max_depth: depth 14 with n_trees=100 .* max_depth <= 13"
+    ):
+        build_forest(_chain_arrays(depth=14, n_trees=100), n_features=1)

@@ -17,6 +17,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 
+from retail_api.forest import evaluator
 from retail_api.forest.artifact import LEAF, arrays_digest
 from retail_api.forest.contract import INPUT_FEATURES
 from retail_api.forest.loader import CompiledModel, load_model
@@ -215,4 +216,20 @@ def test_infrequent_category_grouping_is_rejected(setting: str, value: float) ->
         ]
     ).fit(rows.features, rows.labels)
     with pytest.raises(ValueError, match=rf"pipeline\.grouped: OrdinalEncoder {setting}="):
+        compile_pipeline(pipeline, {}, input_features=INPUT_FEATURES)
+
+
+def test_a_forest_the_server_cannot_lay_out_is_refused_at_compile_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rows = generate_baskets(300, seed=3)
+    pipeline = Pipeline(
+        [
+            ("encode", ColumnTransformer([("numeric", "passthrough", [6, 7])])),
+            ("forest", RandomForestClassifier(n_estimators=2, random_state=0)),
+        ]
+    ).fit(rows.features, rows.labels)
+    compile_pipeline(pipeline, {}, input_features=INPUT_FEATURES)
+    monkeypatch.setattr(evaluator, "MAX_LAYOUT_SLOTS", 16)
+    with pytest.raises(ValueError, match=r"max_depth: depth \d+ with n_trees=2 .* max_depth <= 3"):
         compile_pipeline(pipeline, {}, input_features=INPUT_FEATURES)
