@@ -81,11 +81,10 @@ def _load_into(app: FastAPI, settings: Settings) -> None:
 def _settled_heap() -> Iterator[None]:
     """While serving: the start-up heap frozen, young collections rarer.
 
-    What start-up allocated (FastAPI, pydantic, numpy, the model: over 100,000 objects)
-    lives as long as the worker, yet every older-generation collection walked all of it
-    again; frozen, it is out of the collector's way
-    (https://docs.python.org/3/library/gc.html#gc.freeze). Together with the higher young
-    threshold this is worth ~15 % of /predict throughput (docs/api.md).
+    What start-up allocated (FastAPI, pydantic, numpy, the model: over 60,000 objects) lives
+    as long as the worker, yet every older-generation collection walked all of it again;
+    frozen, it is out of the collector's way
+    (https://docs.python.org/3/library/gc.html#gc.freeze). Restored at shutdown.
     """
     previous = gc.get_threshold()
     gc.freeze()

@@ -1,4 +1,5 @@
-"""Predictor.predict_one: baskets of one loop turn share a forest walk, answers unchanged."""
+"""Predictor: answers in the response schema's shape; baskets of one loop turn share a forest
+walk, answers unchanged."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from typing import Any
 
 import pytest
 
+from retail_api.api.responses import PayloadResponse
 from retail_api.core.config import DEFAULT_MODEL_DIR
 from retail_api.core.metrics import Metrics
 from retail_api.forest.loader import load_model
 from retail_api.predictor import Predictor
-from retail_api.schemas import PredictRequest
+from retail_api.schemas import BatchResponse, PredictRequest, PredictResponse
 
 
 @pytest.fixture
@@ -56,8 +58,8 @@ def test_one_walk_per_loop_turn_same_answers(
 
     shared = _run(together())
     assert walks == [len(baskets)]
-    assert [r.model_dump() for r in shared] == [r.model_dump() for r in alone]
-    assert len({r.probability.Low for r in shared}) > 1, "the test needs varied answers"
+    assert shared == alone
+    assert len({r["probability"]["Low"] for r in shared}) > 1, "the test needs varied answers"
 
 
 def test_a_failed_walk_fails_every_waiter(
@@ -74,3 +76,23 @@ def test_a_failed_walk_fails_every_waiter(
 
     results = _run(together())
     assert [str(r) for r in results] == ["forest exploded"] * 3
+
+
+def test_answers_render_as_the_documented_response_models(
+    predictor: Predictor, basket: dict[str, Any]
+) -> None:
+    baskets = _baskets(basket)
+    answers = predictor.predict(baskets)
+    proba = predictor.model.predict_proba([b.__dict__ for b in baskets])
+    for answer, row in zip(answers, proba.tolist(), strict=True):
+        body = PayloadResponse(answer).body
+        model = PredictResponse.model_validate_json(body)
+        # Byte for byte what pydantic renders for the model: same keys, order and floats.
+        assert body == model.model_dump_json().encode()
+        by_class = dict(zip(predictor.model.classes, row, strict=True))
+        assert model.probability.model_dump() == by_class
+        assert model.confidence == max(row)
+        assert model.prediction == max(by_class, key=by_class.__getitem__)
+        assert model.model_version == predictor.model.version
+    batch = PayloadResponse({"predictions": answers, "count": len(answers)}).body
+    assert BatchResponse.model_validate_json(batch).count == len(baskets)

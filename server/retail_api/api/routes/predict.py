@@ -17,7 +17,7 @@ from retail_api.api.body import (
     read_body,
 )
 from retail_api.api.deps import predictor_of
-from retail_api.api.responses import ModelResponse
+from retail_api.api.responses import PayloadResponse
 from retail_api.core.admission import ADMITTED_EXTENSION, Admission, BatchLane
 from retail_api.predictor import Predictor
 from retail_api.schemas import (
@@ -62,14 +62,14 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     responses=_RESPONSES,
     openapi_extra=json_body_schema(_BASKET_REF),
 )
-async def predict(request: Request) -> ModelResponse:
+async def predict(request: Request) -> PayloadResponse:
     """Predict the price sensitivity of one basket."""
     predictor = predictor_of(request)
     size = _unreserved(request, check_head(request, MAX_SINGLE_BODY_BYTES))
     admission: Admission = request.app.state.admission
     with admission.ticket(size):
         raw = await read_body(request, MAX_SINGLE_BODY_BYTES)
-        return ModelResponse(await predictor.predict_one(parse_json(_BASKET, raw, _MEMBERS)))
+        return PayloadResponse(await predictor.predict_one(parse_json(_BASKET, raw, _MEMBERS)))
 
 
 def _unreserved(request: Request, size: int) -> int:
@@ -78,9 +78,10 @@ def _unreserved(request: Request, size: int) -> int:
     return 0 if extensions and ADMITTED_EXTENSION in extensions else size
 
 
-def _predict_batch(predictor: Predictor, raw: bytes) -> BatchResponse:
-    responses = predictor.predict(parse_json(_BATCH, raw, _MEMBERS))
-    return BatchResponse.model_construct(predictions=responses, count=len(responses))
+def _predict_batch(predictor: Predictor, raw: bytes) -> PayloadResponse:
+    """The answers in BatchResponse's JSON shape, serialised here in the worker thread too."""
+    predictions = predictor.predict(parse_json(_BATCH, raw, _MEMBERS))
+    return PayloadResponse({"predictions": predictions, "count": len(predictions)})
 
 
 # A full batch parses and predicts in tens of ms: a worker thread does it, so /health/live
@@ -94,7 +95,7 @@ def _predict_batch(predictor: Predictor, raw: bytes) -> BatchResponse:
         {"type": "array", "items": _BASKET_REF, "minItems": 1, "maxItems": MAX_BATCH}
     ),
 )
-async def predict_batch(request: Request) -> ModelResponse:
+async def predict_batch(request: Request) -> PayloadResponse:
     """Predict 1-1000 baskets in one call; results keep the input order."""
     predictor = predictor_of(request)
     state = request.app.state
@@ -108,5 +109,4 @@ async def predict_batch(request: Request) -> ModelResponse:
             # An answer nobody will read is not worth a turn's CPU.
             if await request.is_disconnected():
                 raise ClientGoneError
-            batch = await anyio.to_thread.run_sync(_predict_batch, predictor, raw)
-    return ModelResponse(batch)
+            return await anyio.to_thread.run_sync(_predict_batch, predictor, raw)
