@@ -52,8 +52,21 @@ class ClientGoneError(Exception):
     """The client closed the connection before the body arrived; nobody gets an answer."""
 
 
-def _check_content_type(request: Request) -> None:
-    content_type = request.headers.get("content-type", "application/json")
+# The headers that decide about a body (ASGI header names are lowercase).
+_BODY_HEADERS = (b"content-type", b"content-encoding", b"content-length")
+
+
+def _body_headers(request: Request) -> dict[bytes, str]:
+    """Those headers in one pass over the raw list, each the first of its name (as
+    Starlette's `Headers.get` gives it) instead of one scan per lookup."""
+    found: dict[bytes, str] = {}
+    for name, value in request.scope["headers"]:
+        if name in _BODY_HEADERS and name not in found:
+            found[name] = value.decode("latin-1")
+    return found
+
+
+def _check_content_type(content_type: str) -> None:
     media_type = content_type.split(";", 1)[0].strip().lower()
     if media_type != "application/json" and not media_type.endswith("+json"):
         raise RequestValidationError(
@@ -67,15 +80,13 @@ def _check_content_type(request: Request) -> None:
         )
 
 
-def _check_encoding(request: Request) -> None:
+def _check_encoding(coding: str | None) -> None:
     # RFC 9110 section 15.5.16: 415 for a content coding the server does not accept.
-    coding = request.headers.get("content-encoding")
     if coding is not None and coding.strip().lower() not in ("", "identity"):
         raise UnsupportedEncodingError(coding.strip())
 
 
-def _declared_length(request: Request) -> int | None:
-    value = request.headers.get("content-length")
+def _declared_length(value: str | None) -> int | None:
     # httptools/h11 already refuse a malformed Content-Length with a 400.
     return int(value) if value is not None and value.isdigit() else None
 
@@ -83,9 +94,10 @@ def _declared_length(request: Request) -> int | None:
 def check_head(request: Request, limit: int) -> int:
     """Everything the headers alone decide (422, 415, 413); returns the bytes the body may
     take, which the caller reserves before reading it (core/admission.py)."""
-    _check_content_type(request)
-    _check_encoding(request)
-    declared = _declared_length(request)
+    headers = _body_headers(request)
+    _check_content_type(headers.get(b"content-type", "application/json"))
+    _check_encoding(headers.get(b"content-encoding"))
+    declared = _declared_length(headers.get(b"content-length"))
     if declared is not None and declared > limit:
         raise BodyTooLargeError(limit)
     return limit if declared is None else declared
