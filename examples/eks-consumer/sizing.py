@@ -20,8 +20,9 @@ BENCH_DATE = "2026-12-02"  # the run the figures below were checked against
 BENCH_PREDICT_RPS_PER_WORKER = 2_800
 # Resident set of one worker: idle with the model loaded, and its peak (VmHWM) under the
 # hostile loads of tests/server/core/test_overload.py and `make bench` (1,000 clients each
-# sending a 1 MiB batch at once): 109 MiB in the 2026-12-02 run, rounded up. Admission control bounds it whatever the load: at most 4 batches and
-# 8 MiB of bodies in flight per worker (server/retail_api/core/config.py).
+# sending a 1 MiB batch at once): 109 MiB in the 2026-12-02 run, rounded up. Admission
+# control bounds it whatever the load: at most 4 batches and 8 MiB of bodies in flight per
+# worker (server/retail_api/core/config.py).
 BENCH_IDLE_RSS_MIB = 92
 BENCH_PEAK_RSS_MIB = 128
 # /health/live while the largest allowed batch (1000 baskets) is kept in flight: p50 3.1 ms,

@@ -85,7 +85,7 @@ def test_answers_render_as_the_documented_response_models(
     answers = predictor.predict(baskets)
     proba = predictor.model.predict_proba([b.__dict__ for b in baskets])
     for answer, row in zip(answers, proba.tolist(), strict=True):
-        body = PayloadResponse(answer).body
+        body = bytes(PayloadResponse(answer).body)
         model = PredictResponse.model_validate_json(body)
         # Byte for byte what pydantic renders for the model: same keys, order and floats.
         assert body == model.model_dump_json().encode()
@@ -94,5 +94,5 @@ def test_answers_render_as_the_documented_response_models(
         assert model.confidence == max(row)
         assert model.prediction == max(by_class, key=by_class.__getitem__)
         assert model.model_version == predictor.model.version
-    batch = PayloadResponse({"predictions": answers, "count": len(answers)}).body
+    batch = bytes(PayloadResponse({"predictions": answers, "count": len(answers)}).body)
     assert BatchResponse.model_validate_json(batch).count == len(baskets)

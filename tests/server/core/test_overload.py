@@ -68,9 +68,12 @@ def test_abandoned_batches_are_refused_early_and_never_computed(
     statuses = _statuses(server, "/predict/batch")
     assert sum(statuses.values()) == 1000
     assert set(statuses) <= {200, 499, 503}, statuses
-    # At most the admitted batches can have been computed; everyone else got a fast 503.
-    assert statuses[200] <= 4, statuses
+    # Everyone but a few admitted (4 in flight at a time) got a fast 503.
     assert statuses[503] >= 1000 - 8, statuses
+    # An admitted batch is computed only if its client is still there when its turn comes:
+    # one admitted while its client was still sending may be (sending 1,000 MiB takes about
+    # a second); those queued behind it find their clients gone and are not (499).
+    assert statuses[499] >= 1, statuses
     assert _peak_rss(server.process.pid) < PEAK_RSS_BOUND
     assert httpx.get(f"{server.base}/health/live", timeout=5).status_code == 200
     log = server.stop()
