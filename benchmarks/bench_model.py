@@ -14,16 +14,20 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "server")]
 
 import numpy as np  # noqa: E402
+import numpy.typing as npt  # noqa: E402
 import sklearn  # noqa: E402
+from sklearn.pipeline import Pipeline  # noqa: E402
 
 from retail_api.core.config import DEFAULT_MODEL_DIR  # noqa: E402
 from retail_api.forest.contract import INPUT_FEATURES  # noqa: E402
-from retail_api.forest.loader import load_model  # noqa: E402
+from retail_api.forest.encoding import Record  # noqa: E402
+from retail_api.forest.loader import CompiledModel, load_model  # noqa: E402
 from training.generator import generate_baskets  # noqa: E402
 from training.train import train  # noqa: E402
 
@@ -46,19 +50,27 @@ def _fmt(seconds: float) -> str:
     return f"{seconds * 1e6:,.0f} µs" if seconds < 1e-2 else f"{seconds * 1e3:,.1f} ms"
 
 
+def paired_models() -> tuple[CompiledModel, Pipeline, npt.NDArray[Any], list[Record]]:
+    """The bundled compiled model, the pipeline it was compiled from (trained again with the
+    trainer's defaults), and the same 1,000 rows for each (an array, and records as the API
+    passes them), checked first to give the same probabilities."""
+    compiled = load_model(DEFAULT_MODEL_DIR)
+    pipeline = train().pipeline
+    rows = generate_baskets(1000, seed=123).features
+    records: list[Record] = [dict(zip(INPUT_FEATURES, row, strict=True)) for row in rows]
+    np.testing.assert_allclose(
+        compiled.predict_proba(records), pipeline.predict_proba(rows), rtol=0, atol=1e-9
+    )
+    return compiled, pipeline, rows, records
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--single", type=int, default=2000, help="single-row repeats")
     parser.add_argument("--batch", type=int, default=30, help="1000-row batch repeats")
     args = parser.parse_args()
 
-    compiled = load_model(DEFAULT_MODEL_DIR)
-    pipeline = train().pipeline
-    rows = generate_baskets(1000, seed=123).features
-    records = [dict(zip(INPUT_FEATURES, row, strict=True)) for row in rows]
-    np.testing.assert_allclose(
-        compiled.predict_proba(records), pipeline.predict_proba(rows), rtol=0, atol=1e-9
-    )
+    compiled, pipeline, rows, records = paired_models()
 
     one_row, one_record = rows[:1], records[:1]
     cases = [

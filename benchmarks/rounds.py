@@ -134,21 +134,9 @@ def batch_vs_scikit_learn(rounds: int, repeats: int = 15) -> tuple[Ratio, float,
     """scikit-learn's predict_proba time over the compiled forest's, on the same 1,000 rows
     (the served path: records in, probabilities out), one ratio per round; also returns the
     last round's medians (seconds) for each side. Checks first that both agree."""
-    import numpy as np
+    from benchmarks.bench_model import paired_models
 
-    from retail_api.core.config import DEFAULT_MODEL_DIR
-    from retail_api.forest.contract import INPUT_FEATURES
-    from retail_api.forest.loader import load_model
-    from training.generator import generate_baskets
-    from training.train import train
-
-    compiled = load_model(DEFAULT_MODEL_DIR)
-    pipeline = train().pipeline
-    rows = generate_baskets(1000, seed=123).features
-    records = [dict(zip(INPUT_FEATURES, row, strict=True)) for row in rows]
-    np.testing.assert_allclose(
-        compiled.predict_proba(records), pipeline.predict_proba(rows), rtol=0, atol=1e-9
-    )
+    compiled, pipeline, rows, records = paired_models()
     values = []
     ours = theirs = 0.0
     for _ in range(rounds):

@@ -28,6 +28,12 @@ class Predictor:
     _waiting: list[tuple[PredictRequest, asyncio.Future[Prediction]]] = field(
         default_factory=list, init=False, repr=False
     )
+    # (class name, probability column) in ClassProbabilities' field order, the schema's order.
+    _columns: list[tuple[str, int]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        classes = self.model.classes
+        self._columns = [(name, classes.index(name)) for name in ClassProbabilities.model_fields]
 
     async def predict_one(self, basket: PredictRequest) -> Prediction:
         """Predict one basket together with the others that arrive in the same loop turn.
@@ -62,9 +68,7 @@ class Predictor:
         model = self.model
         # A validated model keeps its fields in __dict__: a free read-only mapping.
         probabilities = model.predict_proba([request.__dict__ for request in requests])
-        classes, version = model.classes, model.version
-        # (name, column) in ClassProbabilities' field order, the order the schema lists them.
-        columns = [(name, classes.index(name)) for name in ClassProbabilities.model_fields]
+        classes, version, columns = model.classes, model.version, self._columns
         answers: list[Prediction] = []
         for row in probabilities.tolist():
             # First maximum wins, as scikit-learn's predict (argmax over classes_) does.
