@@ -115,18 +115,16 @@ class _RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
-            inputs = reveal(pulumi.runtime.rpc.deserialize_properties(request.object))
-            self.run.resources.append(
-                Declared(
-                    request.type,
-                    request.name,
-                    response.urn,
-                    request.parent,
-                    request.protect,
-                    inputs,
-                )
-            )
+            self.run.resources.append(declared(request, response))
         return response
+
+
+def declared(request: Any, response: Any) -> Declared:
+    """What a mock monitor's RegisterResource request and its response say was declared."""
+    inputs = reveal(pulumi.runtime.rpc.deserialize_properties(request.object))
+    return Declared(
+        request.type, request.name, response.urn, request.parent, request.protect, inputs
+    )
 
 
 class _WarningLog(logging.Handler):

@@ -27,7 +27,7 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime.sync_await import _sync_await
 
 from infra import aws_session
-from infra.offline_run import repository_outputs, reveal
+from infra.offline_run import Declared, declared, repository_outputs
 from infra.paths import PROJECT_ROOT
 from tests.infra.oci_image import sbom_image
 
@@ -173,14 +173,10 @@ class _FakeSession:
         return _ScanClient(self.ecr, service, region_name)
 
 
-@dataclass
-class Registration:
-    type: str
-    name: str
-    urn: str
-    parent: str
-    protect: bool
-    inputs: dict[str, Any]
+@dataclass(frozen=True)
+class Registration(Declared):
+    """A declared resource and where its serialised inputs were marked secret."""
+
     secret_paths: list[tuple[str, ...]]
 
 
@@ -292,17 +288,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the gRPC method's name
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type != "pulumi:pulumi:Stack":
-            inputs = reveal(pulumi.runtime.rpc.deserialize_properties(request.object))
             raw = json_format.MessageToDict(request.object)
             self.run.resources.append(
                 Registration(
-                    request.type,
-                    request.name,
-                    response.urn,
-                    request.parent,
-                    request.protect,
-                    inputs,
-                    sorted(_secret_paths(raw)),
+                    **vars(declared(request, response)), secret_paths=sorted(_secret_paths(raw))
                 )
             )
         return response
