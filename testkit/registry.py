@@ -6,6 +6,8 @@ password; an htpasswd-protected registry on loopback reproduces exactly that exc
 
 from __future__ import annotations
 
+import hashlib
+import json
 import secrets
 import shutil
 import subprocess
@@ -15,13 +17,17 @@ import urllib.request
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import requests
 import yaml
 
+from infra.oci import DOCKER_MANIFEST, OCI_INDEX, OCI_MANIFEST
 from testkit.engine import docker
 from testkit.net import free_port, wait_for
 
 REGISTRY_USER = "AWS"
+_ACCEPT = ", ".join([DOCKER_MANIFEST, OCI_MANIFEST, OCI_INDEX])
 
 
 def bcrypt_hash(password: str) -> str:
@@ -115,3 +121,57 @@ class Registry:
                 self.process.kill()
                 self.process.wait(timeout=10)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def sha256(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class RegistryApi:
+    """A registry's HTTP API V2 as ECR's user: what a test writes directly or reads back."""
+
+    registry: Registry
+
+    def call(
+        self, method: str, path: str, data: bytes | None = None, content_type: str | None = None
+    ) -> requests.Response:
+        url = path if path.startswith("http") else f"http://{self.registry.host}{path}"
+        headers = {"Accept": _ACCEPT, **({"Content-Type": content_type} if content_type else {})}
+        answer = requests.request(
+            method,
+            url,
+            data=data,
+            headers=headers,
+            auth=(REGISTRY_USER, self.registry.password),
+            timeout=60,
+        )
+        answer.raise_for_status()
+        return answer
+
+    def manifest(self, repo: str, reference: str) -> tuple[bytes, str, str]:
+        """(bytes, media type, digest) the registry serves `reference` as."""
+        answer = self.call("GET", f"/v2/{repo}/manifests/{reference}")
+        return (
+            answer.content,
+            answer.headers["Content-Type"],
+            answer.headers["Docker-Content-Digest"],
+        )
+
+    def blob(self, repo: str, digest: str) -> bytes:
+        return self.call("GET", f"/v2/{repo}/blobs/{digest}").content
+
+    def put_blob(self, repo: str, data: bytes) -> str:
+        """A monolithic upload: POST a session, then PUT the bytes with their digest."""
+        location = self.call("POST", f"/v2/{repo}/blobs/uploads/").headers["Location"]
+        separator = "&" if "?" in location else "?"
+        digest = sha256(data)
+        self.call("PUT", f"{location}{separator}digest={digest}", data, "application/octet-stream")
+        return digest
+
+    def put_manifest(self, repo: str, reference: str, document: dict[str, Any]) -> tuple[str, int]:
+        """Store `document` under `reference`; its digest and size, as a descriptor needs them."""
+        data = json.dumps(document).encode()
+        answer = self.call("PUT", f"/v2/{repo}/manifests/{reference}", data, document["mediaType"])
+        assert answer.headers["Docker-Content-Digest"] == sha256(data)
+        return sha256(data), len(data)

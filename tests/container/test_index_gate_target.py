@@ -10,20 +10,24 @@ annotations `vnd.docker.reference.type: attestation-manifest` and `vnd.docker.re
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import urllib.parse
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from infra.oci import ManifestError, image_labels, platform_children, resolve_image
+from infra.oci import (
+    DOCKER_MANIFEST,
+    OCI_INDEX,
+    OCI_MANIFEST,
+    ManifestError,
+    image_labels,
+    platform_children,
+    resolve_image,
+)
 from testkit.engine import docker, inspect
-from testkit.registry import REGISTRY_USER, Registry
+from testkit.registry import Registry, RegistryApi, sha256
 
 pytestmark = pytest.mark.container
 
@@ -31,64 +35,9 @@ NAME = "index-gate"
 IMAGE_TAG = "amd64-image"
 INDEX_TAG = "sha-1ndex0f0a11"
 REVISION = "sha-0123456789ab"
-DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 IN_TOTO = "application/vnd.in-toto+json"
-ACCEPT = ", ".join([DOCKER_MANIFEST, OCI_MANIFEST, OCI_INDEX])
 SLSA_PROVENANCE = "https://slsa.dev/provenance/v0.2"
-
-
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-@dataclass(frozen=True)
-class Api:
-    """The registry's HTTP API V2, authenticated as ECR's user."""
-
-    registry: Registry
-
-    def call(
-        self, method: str, url: str, body: bytes | None = None, content_type: str | None = None
-    ) -> tuple[bytes, dict[str, str]]:
-        if not url.startswith("http"):
-            url = f"http://{self.registry.host}{url}"
-        request = urllib.request.Request(url, data=body, method=method)
-        credentials = f"{REGISTRY_USER}:{self.registry.password}".encode()
-        request.add_header("Authorization", "Basic " + base64.b64encode(credentials).decode())
-        request.add_header("Accept", ACCEPT)
-        if content_type is not None:
-            request.add_header("Content-Type", content_type)
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.read(), dict(response.headers)
-
-    def manifest(self, reference: str) -> tuple[bytes, str, str]:
-        """(bytes, media type, digest) the registry serves `reference` as."""
-        body, headers = self.call("GET", f"/v2/{NAME}/manifests/{reference}")
-        return body, headers["Content-Type"], headers["Docker-Content-Digest"]
-
-    def blob(self, digest: str) -> bytes:
-        return self.call("GET", f"/v2/{NAME}/blobs/{digest}")[0]
-
-    def put_blob(self, data: bytes) -> str:
-        """A monolithic upload: POST a session, then PUT the bytes with their digest."""
-        _, headers = self.call("POST", f"/v2/{NAME}/blobs/uploads/", b"")
-        location = headers["Location"]
-        separator = "&" if "?" in location else "?"
-        digest = sha256(data)
-        query = urllib.parse.urlencode({"digest": digest})
-        self.call("PUT", f"{location}{separator}{query}", data, "application/octet-stream")
-        return digest
-
-    def put_manifest(self, reference: str, document: dict[str, Any]) -> tuple[str, int]:
-        data = json.dumps(document).encode()
-        _, headers = self.call(
-            "PUT", f"/v2/{NAME}/manifests/{reference}", data, document["mediaType"]
-        )
-        assert headers["Docker-Content-Digest"] == sha256(data)
-        return sha256(data), len(data)
 
 
 @dataclass(frozen=True)
@@ -98,7 +47,7 @@ class PushedIndex:
     index_digest: str
 
 
-def attestation_manifest(api: Api, image_digest: str) -> dict[str, Any]:
+def attestation_manifest(api: RegistryApi, image_digest: str) -> dict[str, Any]:
     """BuildKit's shape: an OCI manifest whose one layer is an in-toto statement about the image."""
     statement = {
         "_type": "https://in-toto.io/Statement/v0.1",
@@ -118,11 +67,15 @@ def attestation_manifest(api: Api, image_digest: str) -> dict[str, Any]:
     return {
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
-        "config": {"mediaType": OCI_CONFIG, "digest": api.put_blob(config), "size": len(config)},
+        "config": {
+            "mediaType": OCI_CONFIG,
+            "digest": api.put_blob(NAME, config),
+            "size": len(config),
+        },
         "layers": [
             {
                 "mediaType": IN_TOTO,
-                "digest": api.put_blob(layer),
+                "digest": api.put_blob(NAME, layer),
                 "size": len(layer),
                 "annotations": {"in-toto.io/predicate-type": SLSA_PROVENANCE},
             }
@@ -143,11 +96,11 @@ def pushed_index(
     ref = f"{registry.host}/{NAME}:{IMAGE_TAG}"
     docker("build", "--platform", "linux/amd64", "-t", ref, str(context), timeout=600)
     docker("push", ref, timeout=600)
-    api = Api(registry)
-    image_bytes, image_type, image_digest = api.manifest(IMAGE_TAG)
+    api = RegistryApi(registry)
+    image_bytes, image_type, image_digest = api.manifest(NAME, IMAGE_TAG)
     attestation = attestation_manifest(api, image_digest)
     attestation_digest, attestation_size = api.put_manifest(
-        sha256(json.dumps(attestation).encode()), attestation
+        NAME, sha256(json.dumps(attestation).encode()), attestation
     )
     index = {
         "schemaVersion": 2,
@@ -171,7 +124,7 @@ def pushed_index(
             },
         ],
     }
-    index_digest, _ = api.put_manifest(INDEX_TAG, index)
+    index_digest, _ = api.put_manifest(NAME, INDEX_TAG, index)
     yield PushedIndex(image_digest, attestation_digest, index_digest)
     docker("rmi", ref, timeout=120)
 
@@ -179,7 +132,7 @@ def pushed_index(
 def test_the_tag_is_served_as_the_index_written(
     registry: Registry, pushed_index: PushedIndex
 ) -> None:
-    body, media_type, digest = Api(registry).manifest(INDEX_TAG)
+    body, media_type, digest = RegistryApi(registry).manifest(NAME, INDEX_TAG)
     assert (media_type, digest) == (OCI_INDEX, pushed_index.index_digest)
     assert sha256(body) == pushed_index.index_digest
     entries = json.loads(body)["manifests"]
@@ -192,26 +145,26 @@ def test_the_tag_is_served_as_the_index_written(
 def test_the_attestation_is_a_real_manifest_with_its_in_toto_layer(
     registry: Registry, pushed_index: PushedIndex
 ) -> None:
-    api = Api(registry)
-    body, media_type, digest = api.manifest(pushed_index.attestation_digest)
+    api = RegistryApi(registry)
+    body, media_type, digest = api.manifest(NAME, pushed_index.attestation_digest)
     assert (media_type, digest) == (OCI_MANIFEST, pushed_index.attestation_digest)
     [layer] = json.loads(body)["layers"]
     assert layer["mediaType"] == IN_TOTO
-    statement = json.loads(api.blob(layer["digest"]))
+    statement = json.loads(api.blob(NAME, layer["digest"]))
     assert statement["subject"][0]["digest"] == {"sha256": pushed_index.image_digest[7:]}
 
 
 def test_the_gate_target_is_the_amd64_image_not_the_attestation(
     registry: Registry, pushed_index: PushedIndex
 ) -> None:
-    index = json.loads(Api(registry).manifest(INDEX_TAG)[0])
+    index = json.loads(RegistryApi(registry).manifest(NAME, INDEX_TAG)[0])
     assert platform_children(index, ["linux/amd64"]) == {"linux/amd64": pushed_index.image_digest}
 
 
 def test_a_platform_the_index_lacks_is_refused_naming_what_it_lists(
     registry: Registry, pushed_index: PushedIndex
 ) -> None:
-    index = json.loads(Api(registry).manifest(INDEX_TAG)[0])
+    index = json.loads(RegistryApi(registry).manifest(NAME, INDEX_TAG)[0])
     with pytest.raises(ManifestError) as refused:
         platform_children(index, ["linux/amd64", "linux/arm64"])
     message = str(refused.value)
@@ -223,10 +176,13 @@ def test_the_child_read_from_the_registry_is_the_built_image(
     registry: Registry, pushed_index: PushedIndex
 ) -> None:
     """What the SBOM reader and the held-image check read: the amd64 image and its config."""
-    api = Api(registry)
-    index = json.loads(api.manifest(INDEX_TAG)[0])
+    api = RegistryApi(registry)
+    index = json.loads(api.manifest(NAME, INDEX_TAG)[0])
     image, config = resolve_image(
-        index, lambda digest: api.manifest(digest)[0], api.blob, "linux/amd64"
+        index,
+        lambda digest: api.manifest(NAME, digest)[0],
+        lambda digest: api.blob(NAME, digest),
+        "linux/amd64",
     )
     assert image["mediaType"] in (DOCKER_MANIFEST, OCI_MANIFEST)
     assert "manifests" not in image

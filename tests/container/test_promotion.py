@@ -9,14 +9,10 @@ platform children is written into dev through the Docker Registry HTTP API V2 an
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
-import requests
 
 from infra.oci import OCI_INDEX, OCI_MANIFEST
 from infra.promotion.auth import Credentials
@@ -24,7 +20,7 @@ from infra.promotion.copier import DigestConflictError
 from infra.promotion.provider import RegistryCopyProvider
 from infra.promotion.run import Logins, promote
 from testkit.engine import docker
-from testkit.registry import REGISTRY_USER, Registry
+from testkit.registry import REGISTRY_USER, Registry, RegistryApi, sha256
 from tests.container.conftest import BuiltImage
 
 pytestmark = pytest.mark.container
@@ -35,56 +31,6 @@ TAG = "sha-0123456789ab"
 INDEX_TAG = "sha-1ndexed00000"
 OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
-ACCEPT = "application/vnd.docker.distribution.manifest.v2+json, " + f"{OCI_MANIFEST}, {OCI_INDEX}"
-
-
-def sha256(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-@dataclass(frozen=True)
-class Api:
-    """One registry's HTTP API V2 as ECR's user, to look at what a promotion wrote."""
-
-    registry: Registry
-
-    def call(
-        self, method: str, path: str, data: bytes | None = None, content_type: str | None = None
-    ) -> requests.Response:
-        url = path if path.startswith("http") else f"http://{self.registry.host}{path}"
-        headers = {"Accept": ACCEPT, **({"Content-Type": content_type} if content_type else {})}
-        answer = requests.request(
-            method,
-            url,
-            data=data,
-            headers=headers,
-            auth=(REGISTRY_USER, self.registry.password),
-            timeout=60,
-        )
-        answer.raise_for_status()
-        return answer
-
-    def manifest(self, repo: str, reference: str) -> tuple[bytes, str, str]:
-        answer = self.call("GET", f"/v2/{repo}/manifests/{reference}")
-        return (
-            answer.content,
-            answer.headers["Content-Type"],
-            answer.headers["Docker-Content-Digest"],
-        )
-
-    def blob(self, repo: str, digest: str) -> bytes:
-        return self.call("GET", f"/v2/{repo}/blobs/{digest}").content
-
-    def put_blob(self, repo: str, data: bytes) -> str:
-        location = self.call("POST", f"/v2/{repo}/blobs/uploads/").headers["Location"]
-        separator = "&" if "?" in location else "?"
-        self.call("PUT", f"{location}{separator}digest={sha256(data)}", data)
-        return sha256(data)
-
-    def put_manifest(self, repo: str, reference: str, document: dict[str, Any]) -> str:
-        data = json.dumps(document).encode()
-        self.call("PUT", f"/v2/{repo}/manifests/{reference}", data, document["mediaType"])
-        return sha256(data)
 
 
 def logins(*registries: Registry) -> Logins:
@@ -117,7 +63,7 @@ def pushed(dev: Registry, built_image: BuiltImage) -> Iterator[str]:
     ref = f"{dev.host}/{REPO}:{TAG}"
     docker("tag", built_image.tag, ref)
     docker("push", ref, timeout=600)
-    yield Api(dev).manifest(REPO, TAG)[2]
+    yield RegistryApi(dev).manifest(REPO, TAG)[2]
     docker("rmi", ref, timeout=120)
 
 
@@ -130,15 +76,15 @@ def test_prod_serves_devs_manifest_bytes_digest_and_every_blob(
         logins(dev, prod),
         plain_http=True,
     )
-    dev_bytes, dev_type, dev_digest = Api(dev).manifest(REPO, TAG)
-    prod_bytes, prod_type, prod_digest = Api(prod).manifest(PROD_REPO, TAG)
+    dev_bytes, dev_type, dev_digest = RegistryApi(dev).manifest(REPO, TAG)
+    prod_bytes, prod_type, prod_digest = RegistryApi(prod).manifest(PROD_REPO, TAG)
     assert (prod_bytes, prod_type, prod_digest) == (dev_bytes, dev_type, dev_digest)
     assert prod_digest == pushed == sha256(prod_bytes)
     blobs = blobs_of(dev_bytes)
     assert len(blobs) >= 3, "a config and the image's layers"
     for blob in blobs:
-        copied = Api(prod).blob(PROD_REPO, blob)
-        assert copied == Api(dev).blob(REPO, blob)
+        copied = RegistryApi(prod).blob(PROD_REPO, blob)
+        assert copied == RegistryApi(dev).blob(REPO, blob)
         assert sha256(copied) == blob
     assert (report.copied, report.manifests) == (True, [pushed])
     assert sorted(report.blobs_uploaded) == sorted(set(blobs))
@@ -165,8 +111,10 @@ def test_within_one_registry_blobs_are_mounted_not_sent(dev: Registry, pushed: s
     )
     assert report.copied is True
     assert report.blobs_uploaded == []
-    assert sorted(report.blobs_mounted) == sorted(set(blobs_of(Api(dev).manifest(REPO, TAG)[0])))
-    assert Api(dev).manifest(PROD_REPO, TAG)[2] == pushed
+    assert sorted(report.blobs_mounted) == sorted(
+        set(blobs_of(RegistryApi(dev).manifest(REPO, TAG)[0]))
+    )
+    assert RegistryApi(dev).manifest(PROD_REPO, TAG)[2] == pushed
     assert dev.stored_bytes() == stored, "a mount links the blob; nothing is stored twice"
 
 
@@ -181,12 +129,12 @@ def test_a_tag_held_with_another_digest_is_refused_naming_both(
         "mediaType": OCI_MANIFEST,
         "config": {
             "mediaType": OCI_CONFIG,
-            "digest": Api(prod).put_blob(PROD_REPO, config),
+            "digest": RegistryApi(prod).put_blob(PROD_REPO, config),
             "size": len(config),
         },
         "layers": [],
     }
-    held = Api(prod).put_manifest(PROD_REPO, "sha-aaaaaaaaaaaa", other)
+    held, _ = RegistryApi(prod).put_manifest(PROD_REPO, "sha-aaaaaaaaaaaa", other)
     with pytest.raises(DigestConflictError) as caught:
         promote(
             f"{dev.host}/{REPO}@{pushed}",
@@ -195,10 +143,10 @@ def test_a_tag_held_with_another_digest_is_refused_naming_both(
             plain_http=True,
         )
     assert held in str(caught.value) and pushed in str(caught.value)
-    assert Api(prod).manifest(PROD_REPO, "sha-aaaaaaaaaaaa")[2] == held
+    assert RegistryApi(prod).manifest(PROD_REPO, "sha-aaaaaaaaaaaa")[2] == held
 
 
-def _second_child(api: Api) -> tuple[str, int]:
+def _second_child(api: RegistryApi) -> tuple[str, int]:
     """A small arm64 image written through the API: one config, one layer."""
     layer = b"retail-api arm64 layer stand-in"
     config = json.dumps(
@@ -221,11 +169,11 @@ def _second_child(api: Api) -> tuple[str, int]:
         ],
     }
     data = json.dumps(manifest).encode()
-    return api.put_manifest(REPO, sha256(data), manifest), len(data)
+    return api.put_manifest(REPO, sha256(data), manifest)
 
 
 def test_an_index_is_copied_with_both_children(dev: Registry, prod: Registry, pushed: str) -> None:
-    api = Api(dev)
+    api = RegistryApi(dev)
     amd64_bytes, amd64_type, _ = api.manifest(REPO, TAG)
     arm64, arm64_size = _second_child(api)
     index = {
@@ -246,7 +194,7 @@ def test_an_index_is_copied_with_both_children(dev: Registry, prod: Registry, pu
             },
         ],
     }
-    index_digest = api.put_manifest(REPO, INDEX_TAG, index)
+    index_digest, _ = api.put_manifest(REPO, INDEX_TAG, index)
     provider = RegistryCopyProvider()
     credentials = {
         "aws": None,
@@ -264,11 +212,11 @@ def test_an_index_is_copied_with_both_children(dev: Registry, prod: Registry, pu
     assert outs is not None
     assert (outs["digest"], outs["copied"]) == (index_digest, True)
     assert "credentials" not in outs
-    assert Api(prod).manifest(PROD_REPO, INDEX_TAG) == api.manifest(REPO, INDEX_TAG)
+    assert RegistryApi(prod).manifest(PROD_REPO, INDEX_TAG) == api.manifest(REPO, INDEX_TAG)
     for child in (pushed, arm64):
-        assert Api(prod).manifest(PROD_REPO, child) == api.manifest(REPO, child)
+        assert RegistryApi(prod).manifest(PROD_REPO, child) == api.manifest(REPO, child)
         for blob in blobs_of(api.manifest(REPO, child)[0]):
-            assert Api(prod).blob(PROD_REPO, blob) == api.blob(REPO, blob)
+            assert RegistryApi(prod).blob(PROD_REPO, blob) == api.blob(REPO, blob)
     # Children first, the index last.
     assert outs["manifests"][-1] == index_digest
     assert set(outs["manifests"][:-1]) <= {pushed, arm64}
