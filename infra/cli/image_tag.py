@@ -50,9 +50,5 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as error:
         # BaseImageError, a non-UTF-8 Dockerfile or .dockerignore, an unreadable file.
         parser.error(error_line(error))
-    if options.build_args:
-        lines = [f"{key}={value}" for key, value in sorted(plan.build_args.items())]
-    else:
-        lines = [plan.tag]
-    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.write(plan.printout(options.build_args))
     return 0

@@ -89,6 +89,15 @@ class BuildPlan:
     platforms: tuple[str, ...] = ()
     """Every platform the tag covers, in order (one image each, then an index for two or more)."""
 
+    def printout(self, build_args: bool) -> str:
+        """What the tag commands print: the tag, or with `--build-args` the build arguments
+        as sorted KEY=VALUE lines (for `docker build --build-arg`)."""
+        if build_args:
+            lines = [f"{key}={value}" for key, value in sorted(self.build_args.items())]
+        else:
+            lines = [self.tag]
+        return "\n".join(lines) + "\n"
+
 
 def pinned_base_image(dockerfile: Path = DOCKERFILE) -> str:
     """The `name@sha256:<64 hex>` of the `ARG BASE_IMAGE=…` before the Dockerfile's first FROM."""

@@ -65,11 +65,7 @@ def _tag(parser: argparse.ArgumentParser, options: argparse.Namespace) -> int:
         plan = build_plan(context, context / "Dockerfile", platforms, base_image=options.base_image)
     except (ValueError, OSError) as error:
         parser.error(error_line(error))
-    if options.build_args:
-        lines = [f"{key}={value}" for key, value in sorted(plan.build_args.items())]
-    else:
-        lines = [plan.tag]
-    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.write(plan.printout(options.build_args))
     return 0
 
 
